@@ -1,0 +1,1 @@
+//! FastDFS tracker and storage servers.

@@ -1,0 +1,1 @@
+//! MogileFS tracker and cluster builder.

@@ -1,0 +1,1 @@
+//! A mogstored-like HTTP storage node.

@@ -1,0 +1,363 @@
+//! The configuration file: one serde tree read from TOML, then [`Config::validate`].
+//!
+//! Unknown keys are errors (`deny_unknown_fields` everywhere), so a typo never
+//! silently falls back to a default. Errors name the key and, where the file
+//! gives one, the line.
+
+mod units;
+
+pub use units::{Bytes, Secs};
+
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::Path;
+use std::time::Duration;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The HTTP listener and request limits.
+    pub server: ServerConfig,
+    /// Clusters the gateway talks to, each through its trackers.
+    #[serde(rename = "upstream", default)]
+    pub upstreams: Vec<Spanned<UpstreamConfig>>,
+    /// URL prefixes and what they map to.
+    #[serde(rename = "location", default)]
+    pub locations: Vec<Spanned<LocationConfig>>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on, e.g. `"127.0.0.1:8080"`.
+    pub listen: SocketAddr,
+    /// Largest accepted upload body; larger ones get 413. Default 1GiB.
+    #[serde(default = "defaults::max_body_size")]
+    pub max_body_size: Bytes,
+    /// How long in-flight requests may run on after a shutdown signal. Default 30s.
+    #[serde(default = "defaults::shutdown_grace")]
+    pub shutdown_grace: Secs,
+}
+
+/// Which wire protocol an upstream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// MogileFS trackers (text protocol, default port 7001) and HTTP storage nodes.
+    Mogilefs,
+    /// FastDFS trackers (binary protocol, default port 22122) and storage servers.
+    Fastdfs,
+}
+
+impl Protocol {
+    /// The port a tracker listens on when the address names none.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Protocol::Mogilefs => 7001,
+            Protocol::Fastdfs => 22122,
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Mogilefs => "mogilefs",
+            Protocol::Fastdfs => "fastdfs",
+        })
+    }
+}
+
+/// `[[upstream]]`: one cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Name that locations refer to.
+    pub name: String,
+    /// `"mogilefs"` or `"fastdfs"`.
+    pub protocol: Protocol,
+    /// Tracker addresses, `"host:port"` (port defaults to the protocol's).
+    pub trackers: Vec<String>,
+    /// Time to open a connection to a tracker. Default 1s.
+    #[serde(default = "defaults::connect_timeout")]
+    pub connect_timeout: Secs,
+    /// Time for a tracker to answer a command. Default 10s.
+    #[serde(default = "defaults::reply_timeout")]
+    pub reply_timeout: Secs,
+    /// How long a tracker that failed is skipped before it is tried again. Default 5s.
+    #[serde(default = "defaults::fail_timeout")]
+    pub fail_timeout: Secs,
+    /// Idle connections kept per tracker. Default 16.
+    #[serde(default = "defaults::max_idle")]
+    pub max_idle: usize,
+    /// Time to connect to a storage node. Default 2s.
+    #[serde(default = "defaults::connect_timeout")]
+    pub storage_connect_timeout: Secs,
+    /// Time for a storage node to start answering (status line and headers). Default 30s.
+    #[serde(default = "defaults::storage_timeout")]
+    pub storage_timeout: Secs,
+}
+
+/// An HTTP method a location may allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// Read (implies HEAD).
+    Get,
+    /// Read headers only.
+    Head,
+    /// Store under a key (MogileFS).
+    Put,
+    /// Upload, the server choosing the name (FastDFS).
+    Post,
+    /// Remove.
+    Delete,
+}
+
+impl Method {
+    /// The method's name as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// `[[location]]`: a URL prefix served from an upstream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationConfig {
+    /// URL path prefix, starting and ending with `/`. The rest of the path is the key.
+    pub prefix: String,
+    /// Name of an `[[upstream]]`.
+    pub upstream: String,
+    /// Allowed methods; GET implies HEAD. Default `["GET", "HEAD"]`.
+    #[serde(default = "defaults::methods")]
+    pub methods: Vec<Method>,
+    /// MogileFS domain of the keys (required for MogileFS).
+    pub domain: Option<String>,
+    /// MogileFS class for uploads; the tracker's default class when absent.
+    pub class: Option<String>,
+    /// MogileFS: ask `get_paths` not to verify the first path. Default true.
+    #[serde(default = "defaults::yes")]
+    pub noverify: bool,
+    /// MogileFS: how many paths to ask `get_paths` for. Default: the tracker's (2).
+    pub pathcount: Option<u32>,
+    /// Largest upload for this location; `[server].max_body_size` when absent.
+    pub max_body_size: Option<Bytes>,
+}
+
+impl LocationConfig {
+    /// True when `method` is allowed here (GET implies HEAD).
+    pub fn allows(&self, method: Method) -> bool {
+        self.methods.contains(&method) || (method == Method::Head && self.methods.contains(&Method::Get))
+    }
+}
+
+mod defaults {
+    use super::{Bytes, Method, Secs};
+    use std::time::Duration;
+
+    pub fn max_body_size() -> Bytes {
+        Bytes(1 << 30)
+    }
+    pub fn shutdown_grace() -> Secs {
+        Secs(Duration::from_secs(30))
+    }
+    pub fn connect_timeout() -> Secs {
+        Secs(Duration::from_secs(1))
+    }
+    pub fn reply_timeout() -> Secs {
+        Secs(Duration::from_secs(10))
+    }
+    pub fn fail_timeout() -> Secs {
+        Secs(Duration::from_secs(5))
+    }
+    pub fn storage_timeout() -> Secs {
+        Secs(Duration::from_secs(30))
+    }
+    pub fn max_idle() -> usize {
+        16
+    }
+    pub fn methods() -> Vec<Method> {
+        vec![Method::Get, Method::Head]
+    }
+    pub fn yes() -> bool {
+        true
+    }
+}
+
+/// A config that cannot be used, with the key (and line) at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path given.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML syntax, a wrong type or an unknown key (toml's message names line and key).
+    #[error("{0}")]
+    Parse(#[from] toml::de::Error),
+    /// A value that parses but makes no sense.
+    #[error("{key} (line {line}): {message}")]
+    Invalid {
+        /// Dotted path of the key, e.g. `location[1].upstream`.
+        key: String,
+        /// Line of the table holding it.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Parses and validates config text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text)?;
+        config.validate(text)?;
+        Ok(config)
+    }
+
+    /// The upstream named `name`.
+    pub fn upstream(&self, name: &str) -> Option<&UpstreamConfig> {
+        self.upstreams
+            .iter()
+            .map(|u| u.get_ref())
+            .find(|u| u.name == name)
+    }
+
+    /// A one-line summary for `check-config` and the start-up log.
+    pub fn summary(&self) -> String {
+        let locations: Vec<String> = self
+            .locations
+            .iter()
+            .map(|l| {
+                let l = l.get_ref();
+                let methods: Vec<&str> = l.methods.iter().map(|m| m.as_str()).collect();
+                format!("{} -> {} [{}]", l.prefix, l.upstream, methods.join(","))
+            })
+            .collect();
+        format!(
+            "listen {}; {} upstream(s), {} location(s): {}",
+            self.server.listen,
+            self.upstreams.len(),
+            self.locations.len(),
+            locations.join("; ")
+        )
+    }
+
+    /// Checks what serde cannot: references, required per-protocol keys, ranges.
+    pub fn validate(&self, text: &str) -> Result<(), ConfigError> {
+        let line_of = |span: std::ops::Range<usize>| text[..span.start.min(text.len())].lines().count().max(1);
+        let mut names = HashSet::new();
+        for (i, spanned) in self.upstreams.iter().enumerate() {
+            let u = spanned.get_ref();
+            let invalid = |field: &str, message: String| ConfigError::Invalid {
+                key: format!("upstream[{i}].{field}"),
+                line: line_of(spanned.span()),
+                message,
+            };
+            if !names.insert(u.name.as_str()) {
+                return Err(invalid("name", format!("upstream {:?} is defined twice", u.name)));
+            }
+            if u.trackers.is_empty() {
+                return Err(invalid("trackers", "at least one tracker is required".into()));
+            }
+            for t in &u.trackers {
+                resolve_tracker(t, u.protocol).map_err(|m| invalid("trackers", m))?;
+            }
+            for (field, value) in [
+                ("connect_timeout", u.connect_timeout),
+                ("reply_timeout", u.reply_timeout),
+                ("storage_connect_timeout", u.storage_connect_timeout),
+                ("storage_timeout", u.storage_timeout),
+            ] {
+                if value.0 == Duration::ZERO {
+                    return Err(invalid(field, "must be greater than zero".into()));
+                }
+            }
+        }
+        if self.locations.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "location".into(),
+                line: 1,
+                message: "at least one [[location]] is required".into(),
+            });
+        }
+        let mut prefixes = HashSet::new();
+        for (i, spanned) in self.locations.iter().enumerate() {
+            let l = spanned.get_ref();
+            let invalid = |field: &str, message: String| ConfigError::Invalid {
+                key: format!("location[{i}].{field}"),
+                line: line_of(spanned.span()),
+                message,
+            };
+            if !l.prefix.starts_with('/') || !l.prefix.ends_with('/') {
+                return Err(invalid("prefix", format!("{:?} must start and end with '/'", l.prefix)));
+            }
+            if !prefixes.insert(l.prefix.as_str()) {
+                return Err(invalid("prefix", format!("{:?} is used by two locations", l.prefix)));
+            }
+            let Some(upstream) = self.upstream(&l.upstream) else {
+                return Err(invalid("upstream", format!("no [[upstream]] is named {:?}", l.upstream)));
+            };
+            if l.methods.is_empty() {
+                return Err(invalid("methods", "at least one method is required".into()));
+            }
+            if upstream.protocol == Protocol::Mogilefs {
+                if l.domain.as_deref().is_none_or(str::is_empty) {
+                    return Err(invalid("domain", "a MogileFS location needs a domain".into()));
+                }
+                if l.methods.contains(&Method::Post) {
+                    return Err(invalid(
+                        "methods",
+                        "POST is for FastDFS uploads; MogileFS stores with PUT".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Resolves `"host[:port]"` to socket addresses, applying the protocol's default port.
+pub fn resolve_tracker(addr: &str, protocol: Protocol) -> Result<Vec<SocketAddr>, String> {
+    let with_port = if addr.parse::<SocketAddr>().is_ok() || addr.rsplit_once(':').is_some_and(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok()) {
+        addr.to_owned()
+    } else {
+        format!("{addr}:{}", protocol.default_port())
+    };
+    let addrs: Vec<SocketAddr> = with_port
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve tracker {addr:?}: {e}"))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(format!("tracker {addr:?} resolves to no address"));
+    }
+    Ok(addrs)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,92 @@
+//! Config parsing and validation: the issue's example, defaults, unknown keys,
+//! and errors that name the key and line.
+
+use super::*;
+
+const EXAMPLE: &str = r#"
+[server]
+listen = "127.0.0.1:8080"
+
+[[upstream]]
+name = "mog"
+protocol = "mogilefs"
+trackers = ["127.0.0.1:7001", "127.0.0.2:7001"]
+
+[[location]]
+prefix = "/images/"
+upstream = "mog"
+domain = "imgs"
+methods = ["GET", "HEAD"]
+
+[[location]]
+prefix = "/upload/"
+upstream = "mog"
+domain = "imgs"
+class = "photos"
+methods = ["PUT", "DELETE"]
+"#;
+
+fn error_of(text: &str) -> String {
+    Config::parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn parses_the_documented_example() {
+    let c = Config::parse(EXAMPLE).unwrap();
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.server.max_body_size, Bytes(1 << 30));
+    let u = c.upstream("mog").unwrap();
+    assert_eq!(u.protocol, Protocol::Mogilefs);
+    assert_eq!(u.trackers.len(), 2);
+    assert_eq!(u.connect_timeout, Secs(Duration::from_secs(1)));
+    let upload = c.locations[1].get_ref();
+    assert_eq!(upload.class.as_deref(), Some("photos"));
+    assert!(upload.allows(Method::Put) && !upload.allows(Method::Get));
+    assert!(c.locations[0].get_ref().allows(Method::Head));
+    assert!(c.summary().contains("/upload/ -> mog [PUT,DELETE]"));
+}
+
+#[test]
+fn unknown_keys_are_errors_with_a_line() {
+    let text = EXAMPLE.replace("class = \"photos\"", "clas = \"photos\"");
+    let e = error_of(&text);
+    assert!(e.contains("clas"), "{e}");
+    assert!(e.contains("line 23"), "{e}");
+    let e = error_of(&EXAMPLE.replace("[server]", "[server]\nlisten_port = 1"));
+    assert!(e.contains("listen_port"), "{e}");
+}
+
+#[test]
+fn semantic_errors_name_key_and_line() {
+    let e = error_of(&EXAMPLE.replace("upstream = \"mog\"\ndomain = \"imgs\"\nclass", "upstream = \"nope\"\ndomain = \"imgs\"\nclass"));
+    assert!(e.contains("location[1].upstream"), "{e}");
+    assert!(e.contains("\"nope\""), "{e}");
+    assert!(e.contains("line 1"), "{e}");
+    let e = error_of(&EXAMPLE.replace("prefix = \"/images/\"", "prefix = \"images\""));
+    assert!(e.contains("location[0].prefix"), "{e}");
+    let e = error_of(&EXAMPLE.replace("domain = \"imgs\"\nmethods = [\"GET\"", "methods = [\"GET\""));
+    assert!(e.contains("location[0].domain"), "{e}");
+    let e = error_of(&EXAMPLE.replace("trackers = [\"127.0.0.1:7001\", \"127.0.0.2:7001\"]", "trackers = []"));
+    assert!(e.contains("upstream[0].trackers"), "{e}");
+}
+
+#[test]
+fn bad_values_are_explained() {
+    let e = error_of(&EXAMPLE.replace("[server]", "[server]\nmax_body_size = \"12 parsecs\""));
+    assert!(e.contains("max_body_size") || e.contains("parsecs"), "{e}");
+    let e = error_of(&EXAMPLE.replace("protocol = \"mogilefs\"", "protocol = \"nfs\""));
+    assert!(e.contains("nfs"), "{e}");
+    let e = error_of(&EXAMPLE.replace("methods = [\"PUT\", \"DELETE\"]", "methods = [\"PATCH\"]"));
+    assert!(e.contains("PATCH"), "{e}");
+}
+
+#[test]
+fn tracker_addresses_take_default_ports() {
+    let a = resolve_tracker("127.0.0.1", Protocol::Mogilefs).unwrap();
+    assert_eq!(a[0].port(), 7001);
+    let a = resolve_tracker("127.0.0.1", Protocol::Fastdfs).unwrap();
+    assert_eq!(a[0].port(), 22122);
+    let a = resolve_tracker("localhost:7002", Protocol::Mogilefs).unwrap();
+    assert_eq!(a[0].port(), 7002);
+    assert!(resolve_tracker("127.0.0.1:notaport", Protocol::Mogilefs).is_err());
+}

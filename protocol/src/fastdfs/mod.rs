@@ -1,0 +1,1 @@
+//! FastDFS wire protocol.

@@ -1,0 +1,16 @@
+//! Wire formats shared by the gateway's tracker clients and devcluster's servers.
+//!
+//! Pure encode/parse over byte buffers: nothing here opens a socket, so every
+//! format is unit-tested on byte strings, including exchanges captured from
+//! real clusters.
+//!
+//! # Layout
+//! - [`mogilefs`]: the tracker's line protocol (URL-encoded arguments, `OK`/`ERR`
+//!   replies), one type per command, and the fid path layout of storage nodes.
+//! - [`fastdfs`]: the 10-byte packet header, one type per command, and file IDs.
+
+pub mod fastdfs;
+pub mod mogilefs;
+
+#[cfg(any(test, feature = "vectors"))]
+pub mod vectors;

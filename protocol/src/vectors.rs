@@ -1,0 +1,73 @@
+//! Loaders for the exchanges captured from real clusters (`shared/protocol/`
+//! beside the repository), so unit tests on both sides can replay them.
+//!
+//! The directory is `$DFS_SHARED_DIR` when set, else `../shared` next to the
+//! workspace. When it is absent the loaders return `None` and the caller prints
+//! a loud skip message: the replay tests then prove nothing on that machine.
+
+use std::path::PathBuf;
+
+/// The `shared/protocol` directory, if present.
+pub fn protocol_dir() -> Option<PathBuf> {
+    let shared = std::env::var_os("DFS_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let dir = shared.join("protocol");
+    dir.is_dir().then_some(dir)
+}
+
+/// Prints the standard loud message for a replay test that cannot run.
+pub fn skip(what: &str) {
+    eprintln!(
+        "\n*** SKIPPED: {what}: shared/protocol not found (set DFS_SHARED_DIR) ***\n"
+    );
+}
+
+/// One captured MogileFS exchange.
+#[derive(Debug, Clone)]
+pub struct MogExchange {
+    /// File stem of the capture, e.g. `07-get_paths`.
+    pub scenario: String,
+    /// What was exercised.
+    pub kind: String,
+    /// Exact bytes sent.
+    pub request: String,
+    /// Exact bytes received.
+    pub response: String,
+}
+
+impl MogExchange {
+    /// True when this is a single tracker command with a single `OK`/`ERR` line
+    /// (not mogstored HTTP, side-channel, `!` admin or pipelined traffic).
+    pub fn is_tracker_command(&self) -> bool {
+        let one_line = |s: &str| s.matches('\n').count() == 1;
+        (self.response.starts_with("OK") || self.response.starts_with("ERR "))
+            && !self.request.starts_with('!')
+            && one_line(&self.request)
+            && one_line(&self.response)
+    }
+}
+
+/// Every exchange of `mogilefs/vectors/tracker-vectors.jsonl`.
+pub fn mogilefs_exchanges() -> Option<Vec<MogExchange>> {
+    let path = protocol_dir()?.join("mogilefs/vectors/tracker-vectors.jsonl");
+    let text = std::fs::read_to_string(path).ok()?;
+    let field = |v: &serde_json::Value, name: &str| {
+        v.get(name)
+            .and_then(|f| f.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Some(
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| MogExchange {
+                scenario: field(&v, "scenario"),
+                kind: field(&v, "kind"),
+                request: field(&v, "request"),
+                response: field(&v, "response"),
+            })
+            .collect(),
+    )
+}
