@@ -270,13 +270,12 @@ impl Config {
 
     /// Checks what serde cannot: references, required per-protocol keys, ranges.
     pub fn validate(&self, text: &str) -> Result<(), ConfigError> {
-        let line_of = |span: std::ops::Range<usize>| text[..span.start.min(text.len())].lines().count().max(1);
         let mut names = HashSet::new();
         for (i, spanned) in self.upstreams.iter().enumerate() {
             let u = spanned.get_ref();
             let invalid = |field: &str, message: String| ConfigError::Invalid {
                 key: format!("upstream[{i}].{field}"),
-                line: line_of(spanned.span()),
+                line: line_of(text, spanned.span(), field),
                 message,
             };
             if !names.insert(u.name.as_str()) {
@@ -311,7 +310,7 @@ impl Config {
             let l = spanned.get_ref();
             let invalid = |field: &str, message: String| ConfigError::Invalid {
                 key: format!("location[{i}].{field}"),
-                line: line_of(spanned.span()),
+                line: line_of(text, spanned.span(), field),
                 message,
             };
             if !l.prefix.starts_with('/') || !l.prefix.ends_with('/') {
@@ -340,6 +339,21 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The line of `field` inside the table at `span`, or of the table itself.
+fn line_of(text: &str, span: std::ops::Range<usize>, field: &str) -> usize {
+    let start = span.start.min(text.len());
+    let end = span.end.clamp(start, text.len());
+    let first_line = text[..start].matches('\n').count() + 1;
+    let is_field = |line: &str| {
+        let rest = line.trim_start().strip_prefix(field);
+        rest.is_some_and(|r| r.trim_start().starts_with('='))
+    };
+    text[start..end]
+        .lines()
+        .position(is_field)
+        .map_or(first_line, |offset| first_line + offset)
 }
 
 /// Resolves `"host[:port]"` to socket addresses, applying the protocol's default port.

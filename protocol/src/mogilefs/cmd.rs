@@ -15,6 +15,9 @@ pub trait Command: Sized {
     const NAME: &'static str;
     /// What a successful reply carries.
     type Reply;
+    /// Whether sending the command twice does no harm, so a lost reply may be
+    /// retried on another tracker.
+    const IDEMPOTENT: bool = true;
 
     /// The request arguments.
     fn to_args(&self) -> Args;
@@ -157,6 +160,9 @@ pub struct OpenFile {
     pub fid: u64,
     /// Destinations in the tracker's order of preference.
     pub destinations: Vec<Destination>,
+    /// The reply used the `multi_dest` form (`dev_count`, `devid_N`, `path_N`),
+    /// as a tracker does whenever the request asked for `multi_dest=1`.
+    pub multi_dest: bool,
 }
 
 impl Command for CreateOpen {
@@ -188,10 +194,9 @@ impl Command for CreateOpen {
         })
     }
 
-    /// Single destinations use `devid`/`path`; several use the `multi_dest` form.
     fn reply_args(open: &OpenFile) -> Args {
         let mut args = Args::new().with("fid", open.fid.to_string());
-        if let [only] = open.destinations.as_slice() {
+        if let (false, [only, ..]) = (open.multi_dest, open.destinations.as_slice()) {
             args.push("devid", only.devid.to_string());
             args.push("path", &*only.path);
             return args;
@@ -206,7 +211,8 @@ impl Command for CreateOpen {
 
     fn parse_reply(args: &Args) -> Result<OpenFile, ProtocolError> {
         let fid = number(args, "fid")?;
-        let destinations = if args.get("dev_count").is_some() {
+        let multi_dest = args.get("dev_count").is_some();
+        let destinations = if multi_dest {
             let count = number(args, "dev_count")?;
             (1..=count)
                 .map(|i| {
@@ -236,7 +242,11 @@ impl Command for CreateOpen {
         if destinations.is_empty() {
             return Err(ProtocolError::MissingField("path"));
         }
-        Ok(OpenFile { fid, destinations })
+        Ok(OpenFile {
+            fid,
+            destinations,
+            multi_dest,
+        })
     }
 }
 
@@ -260,6 +270,7 @@ pub struct CreateClose {
 }
 
 impl Command for CreateClose {
+    const IDEMPOTENT: bool = false;
     const NAME: &'static str = "create_close";
     type Reply = ();
 
@@ -311,6 +322,7 @@ pub struct Delete {
 }
 
 impl Command for Delete {
+    const IDEMPOTENT: bool = false;
     const NAME: &'static str = "delete";
     type Reply = ();
 
@@ -348,6 +360,7 @@ pub struct Rename {
 }
 
 impl Command for Rename {
+    const IDEMPOTENT: bool = false;
     const NAME: &'static str = "rename";
     type Reply = ();
 

@@ -1,0 +1,139 @@
+//! MogileFS locations: parse → resolve → stream, for each method.
+
+use super::Location;
+use crate::config::Method;
+use crate::error::AppError;
+use crate::storage::mogilefs::{MogStore, ReadSpec, WriteSpec};
+use crate::storage::{Object, Served, Source};
+use crate::web::conditional::{evaluate, if_range_allows, Precondition, Validators};
+use crate::web::key::decode_key;
+use crate::web::range::RangeSpec;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::TryStreamExt;
+
+/// Serves one request on a MogileFS location.
+pub async fn handle(location: &Location, store: &MogStore, method: Method, request: Request) -> Result<Response, AppError> {
+    let raw = &request.uri().path()[location.config.prefix.len()..];
+    let key = decode_key(raw)?;
+    match method {
+        Method::Get | Method::Head => read(location, store, &key, method == Method::Head, request.headers()).await,
+        Method::Put => write(location, store, &key, request).await,
+        Method::Delete => delete(location, store, &key).await,
+        Method::Post => Err(AppError::MethodNotAllowed { allow: String::new() }),
+    }
+}
+
+async fn read(location: &Location, store: &MogStore, key: &str, head: bool, headers: &HeaderMap) -> Result<Response, AppError> {
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(RangeSpec::parse);
+    let mut spec = ReadSpec {
+        domain: location.config.domain.as_deref().unwrap_or_default(),
+        key,
+        noverify: location.config.noverify,
+        pathcount: location.config.pathcount,
+        range,
+        head,
+    };
+    let mut object = store.read(&spec).await?;
+    let validators = Validators {
+        etag: object.etag.clone(),
+        last_modified: object.last_modified,
+    };
+    match evaluate(headers, &validators) {
+        Precondition::Proceed => {}
+        Precondition::NotModified => return Ok(not_modified(&object, &validators)),
+        Precondition::Failed => return Err(AppError::PreconditionFailed),
+    }
+    if range.is_some() && !if_range_allows(headers, &validators) {
+        // The client's copy is stale: it gets the whole new object instead.
+        spec.range = None;
+        object = store.read(&spec).await?;
+    }
+    respond(key, object)
+}
+
+/// Builds a 200, 206 or 416 response around an opened object.
+fn respond(key: &str, mut object: Object) -> Result<Response, AppError> {
+    let (status, length) = match object.served {
+        Served::Full => (StatusCode::OK, object.size),
+        Served::Range(r) => (StatusCode::PARTIAL_CONTENT, r.len()),
+        Served::Unsatisfiable => return Err(AppError::RangeNotSatisfiable { size: object.size }),
+    };
+    let mut response = match object.body.take() {
+        Some(stream) => Response::new(Body::from_stream(stream)),
+        None => Response::new(Body::empty()),
+    };
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Served::Range(r) = object.served {
+        insert(h, header::CONTENT_RANGE, &r.content_range(object.size));
+    }
+    let mime = mime_guess::from_path(key).first_or_octet_stream();
+    insert(h, header::CONTENT_TYPE, mime.as_ref());
+    validator_headers(h, &object);
+    response.extensions_mut().insert(object.source);
+    Ok(response)
+}
+
+fn not_modified(object: &Object, _: &Validators) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    validator_headers(response.headers_mut(), object);
+    response.extensions_mut().insert(object.source.clone());
+    response
+}
+
+fn validator_headers(h: &mut HeaderMap, object: &Object) {
+    if let Some(etag) = &object.etag {
+        insert(h, header::ETAG, etag);
+    }
+    if let Some(modified) = object.last_modified {
+        insert(h, header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
+    }
+}
+
+fn insert(h: &mut HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
+    }
+}
+
+async fn write(location: &Location, store: &MogStore, key: &str, request: Request) -> Result<Response, AppError> {
+    let limit = location.max_body_size;
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|n| n > limit) {
+        // Refused before a byte is read, so `Expect: 100-continue` clients never send it.
+        return Err(AppError::TooLarge { limit });
+    }
+    let spec = WriteSpec {
+        domain: location.config.domain.as_deref().unwrap_or_default(),
+        key,
+        class: location.config.class.as_deref(),
+        length,
+        limit,
+    };
+    let body = request.into_body().into_data_stream().map_err(std::io::Error::other);
+    let written = store.write(&spec, Box::pin(body)).await?;
+    let mut response = StatusCode::CREATED.into_response();
+    insert(response.headers_mut(), header::ETAG, &format!("\"{}-{}\"", written.fid, written.size));
+    response.extensions_mut().insert(written.source);
+    Ok(response)
+}
+
+async fn delete(location: &Location, store: &MogStore, key: &str) -> Result<Response, AppError> {
+    let domain = location.config.domain.as_deref().unwrap_or_default();
+    let source: Source = store.delete(domain, key).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.extensions_mut().insert(source);
+    Ok(response)
+}

@@ -1,0 +1,219 @@
+//! Byte streams between the client and storage nodes.
+//!
+//! Nothing here buffers a body: each type passes chunks through as they come,
+//! counting, cutting or checking them on the way.
+
+use bytes::Bytes;
+use futures_util::Stream;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+/// A boxed stream of body chunks.
+pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// The bytes `skip..skip + take` of an inner stream, failing if the inner
+/// stream ends early: a storage node that dies mid-body must break the
+/// client's response, never end it as a clean but short one.
+pub struct Window {
+    inner: Option<ByteStream>,
+    skip: u64,
+    remaining: u64,
+}
+
+impl Window {
+    /// The bytes `skip..skip + take` of `inner`.
+    pub fn new(inner: ByteStream, skip: u64, take: u64) -> Self {
+        Window {
+            inner: Some(inner),
+            skip,
+            remaining: take,
+        }
+    }
+}
+
+impl Stream for Window {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if self.remaining == 0 {
+                // Dropping the inner stream releases the storage connection now.
+                self.inner = None;
+                return Poll::Ready(None);
+            }
+            let Some(inner) = self.inner.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let mut chunk = match inner.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(chunk))) => chunk,
+                Poll::Ready(Some(Err(e))) => {
+                    self.inner = None;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(None) => {
+                    let missing = self.remaining;
+                    self.inner = None;
+                    self.remaining = 0;
+                    return Poll::Ready(Some(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("storage node ended the body {missing} bytes early"),
+                    ))));
+                }
+            };
+            if self.skip > 0 {
+                let cut = self.skip.min(chunk.len() as u64);
+                self.skip -= cut;
+                chunk = chunk.slice(cut as usize..);
+            }
+            if chunk.is_empty() {
+                continue;
+            }
+            if chunk.len() as u64 > self.remaining {
+                chunk.truncate(self.remaining as usize);
+            }
+            self.remaining -= chunk.len() as u64;
+            return Poll::Ready(Some(Ok(chunk)));
+        }
+    }
+}
+
+/// Why an upload body stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFault {
+    /// More than the allowed bytes arrived.
+    TooLarge,
+    /// The client's side failed (disconnect, bad chunked encoding).
+    Client,
+}
+
+struct Shared {
+    stream: ByteStream,
+    sent: u64,
+    limit: u64,
+    fault: Option<BodyFault>,
+}
+
+/// A client's upload body, bounded by a size limit, that can be offered to
+/// several destinations in turn as long as none of them has read a byte of it.
+#[derive(Clone)]
+pub struct UploadBody {
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl UploadBody {
+    /// Wraps `stream`, refusing more than `limit` bytes.
+    pub fn new(stream: ByteStream, limit: u64) -> Self {
+        UploadBody {
+            shared: Arc::new(Mutex::new(Shared {
+                stream,
+                sent: 0,
+                limit,
+                fault: None,
+            })),
+        }
+    }
+
+    /// Bytes handed out so far.
+    pub fn sent(&self) -> u64 {
+        self.shared.lock().expect("poisoned").sent
+    }
+
+    /// Whether the client's side failed or exceeded the limit.
+    pub fn fault(&self) -> Option<BodyFault> {
+        self.shared.lock().expect("poisoned").fault
+    }
+
+    /// A stream over the (remaining) body for one destination.
+    pub fn attempt(&self) -> ByteStream {
+        Box::pin(self.clone())
+    }
+}
+
+impl Stream for UploadBody {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut shared = self.shared.lock().expect("poisoned");
+        if shared.fault.is_some() {
+            return Poll::Ready(Some(Err(io::Error::other("upload body already failed"))));
+        }
+        match shared.stream.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                shared.sent += chunk.len() as u64;
+                if shared.sent > shared.limit {
+                    shared.fault = Some(BodyFault::TooLarge);
+                    return Poll::Ready(Some(Err(io::Error::other("upload exceeds the body size limit"))));
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                shared.fault = Some(BodyFault::Client);
+                Poll::Ready(Some(Err(e)))
+            }
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    fn chunks(parts: &[&'static str]) -> ByteStream {
+        let items: Vec<io::Result<Bytes>> = parts.iter().map(|p| Ok(Bytes::from_static(p.as_bytes()))).collect();
+        Box::pin(futures_util::stream::iter(items))
+    }
+
+    async fn collect(mut s: impl Stream<Item = io::Result<Bytes>> + Unpin) -> (Vec<u8>, Option<io::ErrorKind>) {
+        let mut out = Vec::new();
+        while let Some(item) = s.next().await {
+            match item {
+                Ok(b) => out.extend_from_slice(&b),
+                Err(e) => return (out, Some(e.kind())),
+            }
+        }
+        (out, None)
+    }
+
+    #[tokio::test]
+    async fn window_cuts_across_chunks() {
+        let (out, err) = collect(Window::new(chunks(&["hello ", "mogilefs ", "vector"]), 6, 8)).await;
+        assert_eq!((out.as_slice(), err), (&b"mogilefs"[..], None));
+        let (out, err) = collect(Window::new(chunks(&["abc"]), 0, 3)).await;
+        assert_eq!((out.as_slice(), err), (&b"abc"[..], None));
+    }
+
+    #[tokio::test]
+    async fn window_fails_when_the_node_stops_early() {
+        let (out, err) = collect(Window::new(chunks(&["abc", "de"]), 1, 10)).await;
+        assert_eq!(out, b"bcde");
+        assert_eq!(err, Some(io::ErrorKind::UnexpectedEof));
+    }
+
+    #[tokio::test]
+    async fn upload_body_counts_and_limits() {
+        let body = UploadBody::new(chunks(&["12345", "678"]), 100);
+        let (out, err) = collect(body.attempt()).await;
+        assert_eq!((out.len(), err), (8, None));
+        assert_eq!(body.sent(), 8);
+        assert_eq!(body.fault(), None);
+
+        let body = UploadBody::new(chunks(&["12345", "678"]), 6);
+        let (_, err) = collect(body.attempt()).await;
+        assert!(err.is_some());
+        assert_eq!(body.fault(), Some(BodyFault::TooLarge));
+    }
+
+    #[tokio::test]
+    async fn an_untouched_body_can_be_offered_again() {
+        let body = UploadBody::new(chunks(&["abc"]), 10);
+        drop(body.attempt());
+        assert_eq!(body.sent(), 0);
+        let (out, _) = collect(body.attempt()).await;
+        assert_eq!(out, b"abc");
+    }
+}

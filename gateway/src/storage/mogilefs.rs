@@ -1,0 +1,310 @@
+//! Keys in a MogileFS domain: read with replica failover, write through
+//! `create_open` → PUT → `create_close`, delete.
+
+use super::body::{BodyFault, ByteStream, UploadBody};
+use super::node::{NodeClient, NodeError};
+use super::{Object, Source};
+use crate::trackers::mogilefs::{MogClient, MogError};
+use crate::web::range::RangeSpec;
+use dfs_protocol::mogilefs::cmd::{CreateClose, CreateOpen, Delete, Destination, FileInfo, GetPaths};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Why a storage operation failed; the HTTP edge maps each to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The tracker does not know the key.
+    #[error("unknown key")]
+    NotFound,
+    /// The tracker failed or refused.
+    #[error(transparent)]
+    Tracker(#[from] MogError),
+    /// The tracker knows the key but no replica could be read.
+    #[error("no replica could be read: {tried}")]
+    NoReplica {
+        /// Each path tried and how it failed.
+        tried: String,
+        /// Every failure was a time-out.
+        timed_out: bool,
+    },
+    /// No destination accepted the upload.
+    #[error("no storage node accepted the upload: {tried}")]
+    UploadFailed {
+        /// Each destination tried and how it failed.
+        tried: String,
+        /// Every failure was a time-out.
+        timed_out: bool,
+    },
+    /// The body exceeded the size limit.
+    #[error("upload body exceeds {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// The client's body failed mid-way (disconnect, bad encoding).
+    #[error("the upload body was cut off by the client")]
+    ClientBody,
+}
+
+/// A key read or written, and who did the work.
+#[derive(Debug)]
+pub struct Written {
+    /// The file id the tracker assigned.
+    pub fid: u64,
+    /// Bytes stored.
+    pub size: u64,
+    /// Tracker and node involved.
+    pub source: Source,
+}
+
+/// One MogileFS upstream seen as a key/value store.
+#[derive(Debug, Clone)]
+pub struct MogStore {
+    client: Arc<MogClient>,
+    nodes: NodeClient,
+}
+
+/// What a read asks for.
+#[derive(Debug, Clone)]
+pub struct ReadSpec<'a> {
+    /// MogileFS domain.
+    pub domain: &'a str,
+    /// The key.
+    pub key: &'a str,
+    /// Skip the tracker's check of the first path.
+    pub noverify: bool,
+    /// Paths to ask for.
+    pub pathcount: Option<u32>,
+    /// Byte range wanted, if any.
+    pub range: Option<RangeSpec>,
+    /// Metadata only.
+    pub head: bool,
+}
+
+/// What a write stores.
+pub struct WriteSpec<'a> {
+    /// MogileFS domain.
+    pub domain: &'a str,
+    /// The key.
+    pub key: &'a str,
+    /// Replication class, or the domain default.
+    pub class: Option<&'a str>,
+    /// Content-Length of the upload, when the client sent one.
+    pub length: Option<u64>,
+    /// Largest body accepted.
+    pub limit: u64,
+}
+
+impl MogStore {
+    /// A store over `client`'s trackers, reaching storage nodes through `nodes`.
+    pub fn new(client: Arc<MogClient>, nodes: NodeClient) -> Self {
+        MogStore { client, nodes }
+    }
+
+    /// The tracker client (for health reporting).
+    pub fn client(&self) -> &MogClient {
+        &self.client
+    }
+
+    /// Opens a key for reading: asks the tracker for its paths, then tries them
+    /// in order until one answers. Nothing has been sent to the client yet, so
+    /// a failing path costs only time.
+    pub async fn read(&self, spec: &ReadSpec<'_>) -> Result<Object, StoreError> {
+        let cmd = GetPaths {
+            domain: spec.domain.to_owned(),
+            key: spec.key.to_owned(),
+            noverify: spec.noverify,
+            pathcount: spec.pathcount,
+        };
+        let (paths, tracker) = self.client.call(&cmd).await.map_err(not_found_if_unknown)?;
+        let mut failures: Vec<NodeError> = Vec::new();
+        for path in &paths {
+            match self.nodes.open(path, spec.range, spec.head).await {
+                Ok(mut object) => {
+                    object.source.tracker = Some(tracker);
+                    return Ok(object);
+                }
+                Err(e) => {
+                    tracing::warn!(key = spec.key, error = %e, "replica failed; trying the next");
+                    failures.push(e);
+                }
+            }
+        }
+        Err(StoreError::NoReplica {
+            timed_out: !failures.is_empty() && failures.iter().all(NodeError::is_timeout),
+            tried: describe(&failures, paths.is_empty()),
+        })
+    }
+
+    /// Stores `body` under a key. Returns once the tracker has committed it;
+    /// on any failure no new version of the key is visible.
+    pub async fn write(&self, spec: &WriteSpec<'_>, body: ByteStream) -> Result<Written, StoreError> {
+        let open = CreateOpen {
+            domain: spec.domain.to_owned(),
+            key: spec.key.to_owned(),
+            class: spec.class.map(str::to_owned),
+            multi_dest: true,
+            size: spec.length,
+        };
+        let (reply, tracker) = self.client.call(&open).await?;
+        let mut guard = Discard::new(self.clone(), spec.domain, reply.fid, reply.destinations[0].clone());
+        let body = UploadBody::new(body, spec.limit);
+        let dest = self.put_any(&reply.destinations, &body, spec, &mut guard).await?;
+        let close = CreateClose {
+            domain: spec.domain.to_owned(),
+            key: spec.key.to_owned(),
+            fid: reply.fid,
+            devid: dest.devid,
+            path: dest.path.clone(),
+            size: body.sent(),
+            checksum: None,
+        };
+        // From here on the tracker owns the fid: it deletes it itself if the
+        // close fails, and a discard could race a close still in progress.
+        guard.disarm();
+        self.close(&close).await?;
+        Ok(Written {
+            fid: reply.fid,
+            size: close.size,
+            source: Source {
+                tracker: Some(tracker),
+                node: Some(dest.path),
+            },
+        })
+    }
+
+    /// PUTs the body to the first destination that takes it. A destination
+    /// that fails before reading any byte hands the body on to the next.
+    async fn put_any(
+        &self,
+        dests: &[Destination],
+        body: &UploadBody,
+        spec: &WriteSpec<'_>,
+        guard: &mut Discard,
+    ) -> Result<Destination, StoreError> {
+        let mut failures = Vec::new();
+        for dest in dests {
+            if body.sent() > 0 {
+                break;
+            }
+            guard.dest = dest.clone();
+            match self.nodes.put(&dest.path, body.attempt(), spec.length).await {
+                Ok(()) => return Ok(dest.clone()),
+                Err(e) => {
+                    match body.fault() {
+                        Some(BodyFault::TooLarge) => return Err(StoreError::TooLarge { limit: spec.limit }),
+                        Some(BodyFault::Client) => return Err(StoreError::ClientBody),
+                        None => {}
+                    }
+                    tracing::warn!(key = spec.key, error = %e, "upload destination failed");
+                    failures.push(e);
+                }
+            }
+        }
+        Err(StoreError::UploadFailed {
+            timed_out: failures.iter().all(NodeError::is_timeout),
+            tried: describe(&failures, dests.is_empty()),
+        })
+    }
+
+    /// `create_close`, resolving the one ambiguous outcome: when the reply was
+    /// lost or the tempfile is gone, the close may already have succeeded, so
+    /// the tracker is asked which fid the key now has.
+    async fn close(&self, close: &CreateClose) -> Result<SocketAddr, StoreError> {
+        match self.client.call(close).await {
+            Ok(((), tracker)) => Ok(tracker),
+            Err(e @ MogError::Unconfirmed { .. }) => self.confirm(close, e).await,
+            Err(e) if e.code() == Some("no_temp_file") => self.confirm(close, e).await,
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn confirm(&self, close: &CreateClose, original: MogError) -> Result<SocketAddr, StoreError> {
+        let info = FileInfo {
+            domain: close.domain.clone(),
+            key: close.key.clone(),
+            devices: false,
+        };
+        match self.client.call(&info).await {
+            Ok((details, tracker)) if details.fid == close.fid => Ok(tracker),
+            _ => Err(original.into()),
+        }
+    }
+
+    /// Deletes a key.
+    pub async fn delete(&self, domain: &str, key: &str) -> Result<Source, StoreError> {
+        let cmd = Delete {
+            domain: domain.to_owned(),
+            key: key.to_owned(),
+        };
+        let ((), tracker) = self.client.call(&cmd).await.map_err(not_found_if_unknown)?;
+        Ok(Source {
+            tracker: Some(tracker),
+            node: None,
+        })
+    }
+}
+
+fn not_found_if_unknown(e: MogError) -> StoreError {
+    match e.code() {
+        Some("unknown_key") => StoreError::NotFound,
+        _ => StoreError::Tracker(e),
+    }
+}
+
+fn describe(failures: &[NodeError], none: bool) -> String {
+    if none {
+        return "the tracker returned no paths".into();
+    }
+    let parts: Vec<String> = failures.iter().map(ToString::to_string).collect();
+    parts.join("; ")
+}
+
+/// Aborts an upload that did not reach `create_close`: tells the tracker to
+/// drop the fid (a close with an empty key) and removes partial data from the
+/// destination, so a vanished client leaves nothing behind.
+struct Discard {
+    store: Option<MogStore>,
+    domain: String,
+    fid: u64,
+    dest: Destination,
+}
+
+impl Discard {
+    fn new(store: MogStore, domain: &str, fid: u64, dest: Destination) -> Self {
+        Discard {
+            store: Some(store),
+            domain: domain.to_owned(),
+            fid,
+            dest,
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.store = None;
+    }
+}
+
+impl Drop for Discard {
+    fn drop(&mut self) {
+        let Some(store) = self.store.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let close = CreateClose {
+            domain: std::mem::take(&mut self.domain),
+            key: String::new(),
+            fid: self.fid,
+            devid: self.dest.devid,
+            path: self.dest.path.clone(),
+            size: 0,
+            checksum: None,
+        };
+        runtime.spawn(async move {
+            if let Err(e) = store.nodes.delete(&close.path).await {
+                tracing::debug!(error = %e, "could not remove partial upload");
+            }
+            if let Err(e) = store.client.call(&close).await {
+                tracing::debug!(fid = close.fid, error = %e, "could not discard fid");
+            }
+        });
+    }
+}

@@ -1,0 +1,296 @@
+//! HTTP to storage nodes: streamed GET/HEAD with ranges, streamed PUT, DELETE.
+//!
+//! Storage nodes differ: mogstored serves a suffix range `bytes=-N` as the first
+//! N+1 bytes, ignores `If-Modified-Since`, and may ignore a range altogether.
+//! So the node is asked for what the client wants, and its answer is checked
+//! against what was asked: the bytes sent on are always exactly the resolved
+//! range, cut from whatever the node returned, or asked for again precisely.
+
+use super::body::{ByteStream, Window};
+use super::{Object, Served, Source};
+use crate::web::range::{parse_content_range, ByteRange, RangeSpec};
+use futures_util::TryStreamExt;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, LAST_MODIFIED, RANGE};
+use reqwest::{Method, Response, StatusCode};
+use std::io;
+use std::time::Duration;
+
+/// How one storage node failed a request.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Could not connect, or the connection broke before a response head.
+    #[error("{url}: {source}")]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// No response head within the time-out.
+    #[error("{url}: no response within {timeout:?}")]
+    Timeout {
+        /// The URL tried.
+        url: String,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// The node answered with an unusable status.
+    #[error("{url}: status {status}")]
+    Status {
+        /// The URL tried.
+        url: String,
+        /// The status.
+        status: StatusCode,
+    },
+    /// The node answered inconsistently (bad Content-Range, missing length).
+    #[error("{url}: {detail}")]
+    BadResponse {
+        /// The URL tried.
+        url: String,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl NodeError {
+    /// True for a time-out (504 rather than 502 when nothing else worked).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, NodeError::Timeout { .. })
+    }
+}
+
+/// An HTTP client for storage nodes.
+#[derive(Debug, Clone)]
+pub struct NodeClient {
+    http: reqwest::Client,
+    head_timeout: Duration,
+}
+
+impl NodeClient {
+    /// A client with the given connect and response-head time-outs. Body reads
+    /// that stall longer than `head_timeout` also fail.
+    pub fn new(connect_timeout: Duration, head_timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .read_timeout(head_timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(32)
+            .tcp_nodelay(true)
+            .http1_only()
+            .no_proxy()
+            .build()
+            .expect("static reqwest configuration");
+        NodeClient { http, head_timeout }
+    }
+
+    async fn send(&self, url: &str, request: reqwest::RequestBuilder) -> Result<Response, NodeError> {
+        match tokio::time::timeout(self.head_timeout, request.send()).await {
+            Err(_) => Err(NodeError::Timeout {
+                url: url.to_owned(),
+                timeout: self.head_timeout,
+            }),
+            Ok(Err(source)) => Err(NodeError::Unreachable {
+                url: url.to_owned(),
+                source,
+            }),
+            Ok(Ok(response)) => Ok(response),
+        }
+    }
+
+    /// Opens `url` for reading `range` (or all of it); `head` asks for metadata only.
+    pub async fn open(&self, url: &str, range: Option<RangeSpec>, head: bool) -> Result<Object, NodeError> {
+        let method = if head { Method::HEAD } else { Method::GET };
+        let mut request = self.http.request(method.clone(), url);
+        if let (Some(spec), false) = (range, head) {
+            request = request.header(RANGE, spec.header_value());
+        }
+        let response = self.send(url, request).await?;
+        match response.status() {
+            StatusCode::OK => full_response(url, response, range, head),
+            StatusCode::PARTIAL_CONTENT if range.is_some() => {
+                let (first, last, total) = content_range(url, &response)?;
+                let wanted = range.and_then(|r| r.resolve(total));
+                match wanted {
+                    Some(w) if first <= w.first && w.last <= last => {
+                        let skip = w.first - first;
+                        Ok(streamed(url, response, total, Served::Range(w), skip, w.len()))
+                    }
+                    // The node answered another range than asked (mogstored's
+                    // suffix bug): ask again for exactly the bytes wanted.
+                    Some(w) => self.open_exact(url, w, total).await,
+                    None => Ok(object(url, &response, total, Served::Unsatisfiable, None)),
+                }
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE if range.is_some() => {
+                let total = response
+                    .headers()
+                    .get(CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_content_range(v).err().flatten());
+                match total {
+                    Some(total) => Ok(object(url, &response, total, Served::Unsatisfiable, None)),
+                    // Without the size the 416 cannot be relayed faithfully: read it all.
+                    None => Box::pin(self.open(url, None, head)).await.map(|mut o| {
+                        let served = range.and_then(|r| r.resolve(o.size));
+                        o.served = served.map_or(Served::Unsatisfiable, Served::Range);
+                        o.body = None;
+                        o
+                    }),
+                }
+            }
+            status => Err(NodeError::Status {
+                url: url.to_owned(),
+                status,
+            }),
+        }
+    }
+
+    async fn open_exact(&self, url: &str, wanted: ByteRange, total: u64) -> Result<Object, NodeError> {
+        let request = self.http.get(url).header(RANGE, wanted.header_value());
+        let response = self.send(url, request).await?;
+        let (first, last, node_total) = match response.status() {
+            StatusCode::PARTIAL_CONTENT => content_range(url, &response)?,
+            StatusCode::OK => (0, total.saturating_sub(1), total),
+            status => {
+                return Err(NodeError::Status {
+                    url: url.to_owned(),
+                    status,
+                })
+            }
+        };
+        if node_total != total || first > wanted.first || last < wanted.last {
+            return Err(NodeError::BadResponse {
+                url: url.to_owned(),
+                detail: format!(
+                    "asked for {}, got bytes {first}-{last}/{node_total}",
+                    wanted.header_value()
+                ),
+            });
+        }
+        let skip = wanted.first - first;
+        Ok(streamed(url, response, total, Served::Range(wanted), skip, wanted.len()))
+    }
+
+    /// Streams `body` to `url` with PUT; `length` is sent as Content-Length when
+    /// known (mogstored stores an empty file for a PUT with neither length nor
+    /// chunked encoding, so a known length is always declared).
+    pub async fn put(&self, url: &str, body: ByteStream, length: Option<u64>) -> Result<(), NodeError> {
+        let mut request = self.http.put(url).body(reqwest::Body::wrap_stream(body));
+        if let Some(length) = length {
+            request = request.header(CONTENT_LENGTH, length);
+        }
+        let response = self.send(url, request).await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(NodeError::Status {
+                url: url.to_owned(),
+                status: response.status(),
+            })
+        }
+    }
+
+    /// Deletes `url` (best effort: for cleaning up after a failed upload).
+    pub async fn delete(&self, url: &str) -> Result<(), NodeError> {
+        let response = self.send(url, self.http.delete(url)).await?;
+        match response.status() {
+            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
+            status => Err(NodeError::Status {
+                url: url.to_owned(),
+                status,
+            }),
+        }
+    }
+}
+
+/// A 200 answer: the whole object, cut to the wanted range if there is one.
+fn full_response(url: &str, response: Response, range: Option<RangeSpec>, head: bool) -> Result<Object, NodeError> {
+    let total = header_length(&response).ok_or_else(|| NodeError::BadResponse {
+        url: url.to_owned(),
+        detail: "no Content-Length".into(),
+    })?;
+    let served = match range.map(|r| r.resolve(total)) {
+        None => Served::Full,
+        Some(Some(r)) => Served::Range(r),
+        Some(None) => Served::Unsatisfiable,
+    };
+    let body = match (head, served) {
+        (true, _) | (_, Served::Unsatisfiable) => None,
+        (false, Served::Full) => Some(total),
+        (false, Served::Range(r)) => Some(r.len()),
+    };
+    let skip = match served {
+        Served::Range(r) => r.first,
+        _ => 0,
+    };
+    Ok(match body {
+        Some(take) => streamed(url, response, total, served, skip, take),
+        None => object(url, &response, total, served, None),
+    })
+}
+
+/// An object whose body is bytes `skip..skip + take` of `response`.
+fn streamed(url: &str, response: Response, size: u64, served: Served, skip: u64, take: u64) -> Object {
+    let meta = object(url, &response, size, served, None);
+    Object {
+        body: Some(window(response, skip, take)),
+        ..meta
+    }
+}
+
+fn header_length(response: &Response) -> Option<u64> {
+    response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn content_range(url: &str, response: &Response) -> Result<(u64, u64, u64), NodeError> {
+    response
+        .headers()
+        .get(CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_content_range(v).ok())
+        .ok_or_else(|| NodeError::BadResponse {
+            url: url.to_owned(),
+            detail: "206 without a valid Content-Range".into(),
+        })
+}
+
+/// The metadata of an object as `response` describes it.
+fn object(url: &str, response: &Response, size: u64, served: Served, body: Option<ByteStream>) -> Object {
+    let headers = response.headers();
+    let last_modified = headers
+        .get(LAST_MODIFIED)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok());
+    // A MogileFS fid never changes content and is the same on every replica,
+    // so it makes a strong tag that does not depend on the replica chosen.
+    let etag = match dfs_protocol::mogilefs::fid::fid_of_path(url) {
+        Some(fid) => Some(format!("\"{fid}-{size}\"")),
+        None => headers
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .filter(|t| t.starts_with('"'))
+            .map(str::to_owned),
+    };
+    Object {
+        size,
+        last_modified,
+        etag,
+        served,
+        body,
+        source: Source {
+            tracker: None,
+            node: Some(url.to_owned()),
+        },
+    }
+}
+
+/// The response body as a stream of exactly `take` bytes after `skip`.
+fn window(response: Response, skip: u64, take: u64) -> ByteStream {
+    let stream = response.bytes_stream().map_err(io::Error::other);
+    Box::pin(Window::new(Box::pin(stream), skip, take))
+}

@@ -1,0 +1,132 @@
+//! The trackers of one upstream as a health-aware set.
+//!
+//! A tracker that fails (connect error, time-out, broken reply) is skipped for
+//! `fail_timeout`, then tried again. Healthy trackers are tried first, in
+//! rotating order so load spreads; trackers marked down follow as a last resort,
+//! so a request still has a chance when every tracker has recently failed.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Health of one tracker.
+#[derive(Debug)]
+struct Member {
+    addr: SocketAddr,
+    down_until: Mutex<Option<Instant>>,
+}
+
+/// The trackers of one upstream.
+#[derive(Debug)]
+pub struct TrackerSet {
+    members: Vec<Member>,
+    next: AtomicUsize,
+    fail_timeout: Duration,
+}
+
+impl TrackerSet {
+    /// A set over `addrs`, skipping a failed tracker for `fail_timeout`.
+    pub fn new(addrs: Vec<SocketAddr>, fail_timeout: Duration) -> Self {
+        TrackerSet {
+            members: addrs
+                .into_iter()
+                .map(|addr| Member {
+                    addr,
+                    down_until: Mutex::new(None),
+                })
+                .collect(),
+            next: AtomicUsize::new(0),
+            fail_timeout,
+        }
+    }
+
+    /// Number of trackers.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// True when the set has no tracker.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Address of tracker `index`.
+    pub fn addr(&self, index: usize) -> SocketAddr {
+        self.members[index].addr
+    }
+
+    fn is_up(&self, index: usize, now: Instant) -> bool {
+        let down_until = self.members[index].down_until.lock().expect("poisoned");
+        down_until.is_none_or(|until| until <= now)
+    }
+
+    /// Indexes in the order to try them: healthy ones from a rotating start,
+    /// then those marked down.
+    pub fn order(&self) -> Vec<usize> {
+        let n = self.members.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let now = Instant::now();
+        let rotated = (0..n).map(|i| (start + i) % n);
+        let (up, down): (Vec<usize>, Vec<usize>) = rotated.partition(|&i| self.is_up(i, now));
+        up.into_iter().chain(down).collect()
+    }
+
+    /// Records a success: the tracker is healthy again.
+    pub fn mark_ok(&self, index: usize) {
+        let mut down_until = self.members[index].down_until.lock().expect("poisoned");
+        if down_until.take().is_some() {
+            tracing::info!(tracker = %self.members[index].addr, "tracker is answering again");
+        }
+    }
+
+    /// Records a failure: skip the tracker for a while.
+    pub fn mark_failed(&self, index: usize) {
+        let mut down_until = self.members[index].down_until.lock().expect("poisoned");
+        if down_until.is_none() {
+            tracing::warn!(tracker = %self.members[index].addr, skip_for = ?self.fail_timeout, "tracker failed; skipping it");
+        }
+        *down_until = Some(Instant::now() + self.fail_timeout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(n: u16) -> TrackerSet {
+        let addrs = (0..n).map(|i| SocketAddr::from(([127, 0, 0, 1], 7001 + i))).collect();
+        TrackerSet::new(addrs, Duration::from_secs(60))
+    }
+
+    #[test]
+    fn rotates_over_healthy_trackers() {
+        let s = set(3);
+        let firsts: Vec<usize> = (0..3).map(|_| s.order()[0]).collect();
+        assert_eq!(firsts, [0, 1, 2]);
+        assert_eq!(s.order().len(), 3);
+    }
+
+    #[test]
+    fn failed_trackers_go_last_until_they_recover() {
+        let s = set(2);
+        s.mark_failed(0);
+        for _ in 0..4 {
+            assert_eq!(s.order(), [1, 0]);
+        }
+        s.mark_ok(0);
+        let mut seen: Vec<usize> = (0..2).map(|_| s.order()[0]).collect();
+        seen.sort();
+        assert_eq!(seen, [0, 1]);
+    }
+
+    #[test]
+    fn failure_expires() {
+        let s = TrackerSet::new(vec![SocketAddr::from(([127, 0, 0, 1], 1))], Duration::ZERO);
+        s.mark_failed(0);
+        assert!(s.is_up(0, Instant::now()));
+    }
+}

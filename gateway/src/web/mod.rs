@@ -1,0 +1,9 @@
+//! HTTP semantics as small pure modules, each with its own tests.
+//!
+//! - [`range`]: the `Range` header (single ranges; RFC 9110 §14).
+//! - [`conditional`]: `If-*` preconditions in RFC 9110 §13.2.2 order.
+//! - [`key`]: turning the request path after a location prefix into a key.
+
+pub mod conditional;
+pub mod key;
+pub mod range;
