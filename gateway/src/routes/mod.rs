@@ -129,3 +129,6 @@ fn not_allowed(location: &LocationConfig) -> AppError {
         allow: allowed.join(", "),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,83 @@
+//! Router tests with `oneshot`: everything decided before a tracker is asked
+//! (location matching, methods, keys, declared body size). The tracker address
+//! is a closed port, so reaching it would show as a 503.
+
+use super::*;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use tower::ServiceExt;
+
+const CONFIG: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+max_body_size = "1KiB"
+
+[[upstream]]
+name = "mog"
+protocol = "mogilefs"
+trackers = ["127.0.0.1:1"]
+connect_timeout = "200ms"
+
+[[location]]
+prefix = "/images/"
+upstream = "mog"
+domain = "imgs"
+
+[[location]]
+prefix = "/upload/"
+upstream = "mog"
+domain = "imgs"
+methods = ["PUT", "DELETE"]
+"#;
+
+fn router() -> Router {
+    let config = Config::parse(CONFIG).unwrap();
+    app(Arc::new(AppState::from_config(&config).unwrap()))
+}
+
+async fn status(method: &str, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, axum::http::HeaderMap) {
+    let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = router().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    (response.status(), response.headers().clone())
+}
+
+#[tokio::test]
+async fn unmatched_paths_are_404() {
+    assert_eq!(status("GET", "/other/x.jpg", &[]).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(status("GET", "/images", &[]).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn methods_are_checked_per_location() {
+    let (code, headers) = status("DELETE", "/images/a.jpg", &[]).await;
+    assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers["allow"], "GET, HEAD");
+    let (code, headers) = status("POST", "/upload/a.jpg", &[]).await;
+    assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers["allow"], "PUT, DELETE");
+    assert_eq!(status("OPTIONS", "/upload/a.jpg", &[]).await.0, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn bad_keys_are_400_before_any_tracker_call() {
+    for uri in ["/images/", "/images/a%0Db", "/images/%C3", "/upload/%00"] {
+        let method = if uri.starts_with("/upload") { "PUT" } else { "GET" };
+        assert_eq!(status(method, uri, &[]).await.0, StatusCode::BAD_REQUEST, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn declared_oversize_is_413_before_any_tracker_call() {
+    let (code, _) = status("PUT", "/upload/a.jpg", &[("content-length", "1025")]).await;
+    assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn unreachable_tracker_is_503() {
+    let (code, headers) = status("GET", "/images/a.jpg", &[]).await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "1");
+}
