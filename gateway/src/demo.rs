@@ -40,7 +40,11 @@ methods = ["PUT", "DELETE"]
 
 /// Runs the demo until Ctrl-C or SIGTERM.
 pub async fn run(listen: SocketAddr, data_dir: Option<PathBuf>) -> io::Result<()> {
-    let mut builder = MogCluster::builder().trackers(1).nodes(2).domain("imgs").class("imgs", "photos", 2);
+    let mut builder = MogCluster::builder()
+        .trackers(1)
+        .nodes(2)
+        .domain("imgs")
+        .class("imgs", "photos", 2);
     if let Some(dir) = data_dir {
         std::fs::create_dir_all(&dir)?;
         builder = builder.data_dir(dir);
@@ -58,8 +62,16 @@ pub async fn run(listen: SocketAddr, data_dir: Option<PathBuf>) -> io::Result<()
 }
 
 fn print_banner(base: &str, cluster: &MogCluster) {
-    let nodes: Vec<String> = cluster.node_addrs().iter().map(ToString::to_string).collect();
-    let trackers: Vec<String> = cluster.tracker_addrs().iter().map(ToString::to_string).collect();
+    let nodes: Vec<String> = cluster
+        .node_addrs()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let trackers: Vec<String> = cluster
+        .tracker_addrs()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     println!(
         "\ndfs-gateway demo is running (Ctrl-C to stop)\n\
          MogileFS tracker: {trackers}; storage nodes: {nodes}; domain imgs, class photos (2 copies)\n\n\

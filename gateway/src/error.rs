@@ -64,16 +64,24 @@ impl AppError {
     /// What the client is told: specific for its own mistakes, generic for ours.
     fn public_message(&self) -> String {
         match self {
-            AppError::Store(StoreError::Tracker(MogError::Tracker { code, .. })) if code == "no_devices" => {
+            AppError::Store(StoreError::Tracker(MogError::Tracker { code, .. }))
+                if code == "no_devices" =>
+            {
                 "no storage device has room for the file".into()
             }
             AppError::Store(StoreError::Tracker(MogError::Tracker { code, .. })) => {
                 format!("the tracker refused the request ({code})")
             }
-            AppError::Store(StoreError::Tracker(MogError::NoTracker { .. })) => "no tracker is answering".into(),
+            AppError::Store(StoreError::Tracker(MogError::NoTracker { .. })) => {
+                "no tracker is answering".into()
+            }
             AppError::Store(StoreError::Tracker(_)) => "the tracker failed".into(),
-            AppError::Store(StoreError::NoReplica { .. }) => "no replica of the file could be read".into(),
-            AppError::Store(StoreError::UploadFailed { .. }) => "no storage node accepted the file".into(),
+            AppError::Store(StoreError::NoReplica { .. }) => {
+                "no replica of the file could be read".into()
+            }
+            AppError::Store(StoreError::UploadFailed { .. }) => {
+                "no storage node accepted the file".into()
+            }
             other => other.to_string(),
         }
     }
@@ -84,12 +92,17 @@ fn store_status(e: &StoreError) -> StatusCode {
         StoreError::NotFound => StatusCode::NOT_FOUND,
         StoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         StoreError::ClientBody => StatusCode::BAD_REQUEST,
-        StoreError::NoReplica { timed_out: true, .. } | StoreError::UploadFailed { timed_out: true, .. } => {
-            StatusCode::GATEWAY_TIMEOUT
+        StoreError::NoReplica {
+            timed_out: true, ..
         }
+        | StoreError::UploadFailed {
+            timed_out: true, ..
+        } => StatusCode::GATEWAY_TIMEOUT,
         StoreError::NoReplica { .. } | StoreError::UploadFailed { .. } => StatusCode::BAD_GATEWAY,
         StoreError::Tracker(MogError::NoTracker { .. }) => StatusCode::SERVICE_UNAVAILABLE,
-        StoreError::Tracker(MogError::Tracker { code, .. }) if code == "no_devices" => StatusCode::SERVICE_UNAVAILABLE,
+        StoreError::Tracker(MogError::Tracker { code, .. }) if code == "no_devices" => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         StoreError::Tracker(_) => StatusCode::BAD_GATEWAY,
     }
 }
@@ -99,7 +112,12 @@ impl IntoResponse for AppError {
         let status = self.status();
         let reason = status.canonical_reason().unwrap_or("Error");
         let body = format!("{} {reason}: {}\n", status.as_u16(), self.public_message());
-        let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response();
+        let mut response = (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            body,
+        )
+            .into_response();
         let headers = response.headers_mut();
         match &self {
             AppError::MethodNotAllowed { allow } => {
@@ -117,7 +135,9 @@ impl IntoResponse for AppError {
             }
             _ => {}
         }
-        response.extensions_mut().insert(ErrorDetail(self.to_string()));
+        response
+            .extensions_mut()
+            .insert(ErrorDetail(self.to_string()));
         response
     }
 }

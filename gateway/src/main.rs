@@ -2,8 +2,7 @@
 //! config, bind, and hand over to [`dfs_gateway::run`].
 
 use clap::{Parser, Subcommand};
-use dfs_gateway::config::Config;
-use std::net::SocketAddr;
+use dfs_gateway::config::{Config, LogFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,20 +29,27 @@ enum Command {
         config: PathBuf,
     },
     /// Start an in-process demo cluster with the gateway in front of it.
+    #[cfg(feature = "demo")]
     Demo {
         /// Address for the gateway.
         #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
+        listen: std::net::SocketAddr,
         /// Where the demo cluster keeps its files (default: a temporary directory).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    match format {
+        LogFormat::Text => fmt.init(),
+        LogFormat::Json => fmt.json().flatten_event(true).init(),
+    }
 }
 
 #[tokio::main]
@@ -61,7 +67,6 @@ async fn main() -> ExitCode {
             }
         },
         Command::Serve { config } => {
-            init_logging();
             let config = match Config::load(&config) {
                 Ok(c) => c,
                 Err(e) => {
@@ -69,10 +74,12 @@ async fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            init_logging(config.server.log_format);
             serve(config).await
         }
+        #[cfg(feature = "demo")]
         Command::Demo { listen, data_dir } => {
-            init_logging();
+            init_logging(LogFormat::Text);
             match dfs_gateway::demo::run(listen, data_dir).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

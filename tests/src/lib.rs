@@ -87,7 +87,10 @@ pub struct MogOptions {
 pub fn mog_config(trackers: &[SocketAddr], options: &MogOptions) -> String {
     let mut text = dfs_gateway::demo::config_text("127.0.0.1:0".parse().unwrap(), trackers);
     if let Some(max) = &options.max_body_size {
-        text = text.replace("[server]\n", &format!("[server]\nmax_body_size = \"{max}\"\n"));
+        text = text.replace(
+            "[server]\n",
+            &format!("[server]\nmax_body_size = \"{max}\"\n"),
+        );
     }
     text.replace(
         "protocol = \"mogilefs\"\n",
@@ -145,7 +148,13 @@ impl MogEnv {
 
     /// PUTs `data` to `/upload/<key>` and returns the status.
     pub async fn put(&self, key: &str, data: impl Into<reqwest::Body>) -> u16 {
-        let response = self.http.put(self.upload(key)).body(data).send().await.unwrap();
+        let response = self
+            .http
+            .put(self.upload(key))
+            .body(data)
+            .send()
+            .await
+            .unwrap();
         response.status().as_u16()
     }
 

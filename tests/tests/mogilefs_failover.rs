@@ -15,7 +15,12 @@ async fn second_replica_served_when_a_node_is_down() {
     let env = MogEnv::start().await;
     let data = pattern(11, 50_000);
     assert_eq!(env.put("rep.jpg", data.clone()).await, 201);
-    assert!(env.cluster.wait_devcount("imgs", "rep.jpg", 2, REPLICATED).await, "replicated to 2 devices");
+    assert!(
+        env.cluster
+            .wait_devcount("imgs", "rep.jpg", 2, REPLICATED)
+            .await,
+        "replicated to 2 devices"
+    );
     for node in 0..2 {
         env.cluster.node(node).stop().await;
         for _ in 0..4 {
@@ -32,7 +37,11 @@ async fn failing_replicas_are_skipped() {
     let env = MogEnv::start().await;
     let data = pattern(12, 3000);
     assert_eq!(env.put("flaky.jpg", data.clone()).await, 201);
-    assert!(env.cluster.wait_devcount("imgs", "flaky.jpg", 2, REPLICATED).await);
+    assert!(
+        env.cluster
+            .wait_devcount("imgs", "flaky.jpg", 2, REPLICATED)
+            .await
+    );
     for status in [500u16, 404, 503] {
         // Whichever node the tracker lists first fails once; the other serves.
         for node in 0..2 {
@@ -91,11 +100,16 @@ async fn failed_upload_leaves_no_version() {
 #[tokio::test]
 async fn concurrent_puts_leave_one_whole_version() {
     let env = MogEnv::start().await;
-    let versions: Vec<Vec<u8>> = (0..8).map(|i| pattern(200 + i, 200_000 + i as usize)).collect();
+    let versions: Vec<Vec<u8>> = (0..8)
+        .map(|i| pattern(200 + i, 200_000 + i as usize))
+        .collect();
     let puts = versions.iter().map(|v| env.put("same.bin", v.clone()));
     let statuses = futures_util::future::join_all(puts).await;
     assert!(statuses.iter().all(|&s| s == 201), "{statuses:?}");
     let (status, body) = env.get("same.bin").await;
     assert_eq!(status, 200);
-    assert!(versions.iter().any(|v| *v == body), "the stored bytes match no single upload");
+    assert!(
+        versions.iter().any(|v| *v == body),
+        "the stored bytes match no single upload"
+    );
 }

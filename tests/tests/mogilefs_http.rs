@@ -28,7 +28,8 @@ async fn put_then_get_is_byte_identical() {
 async fn chunked_upload_is_stored_whole() {
     let env = MogEnv::start().await;
     let data = pattern(7, 300_000);
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = data.chunks(7_777).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        data.chunks(7_777).map(|c| Ok(c.to_vec())).collect();
     let body = reqwest::Body::wrap_stream(stream::iter(chunks));
     assert_eq!(env.put("chunked.bin", body).await, 201);
     let (status, got) = env.get("chunked.bin").await;
@@ -42,27 +43,60 @@ async fn head_range_and_content_type() {
     let data = pattern(3, 1000);
     assert_eq!(env.put("r/photo.jpg", data.clone()).await, 201);
 
-    let head = env.http.head(env.image("r/photo.jpg")).send().await.unwrap();
+    let head = env
+        .http
+        .head(env.image("r/photo.jpg"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.status(), 200);
     assert_eq!(head.headers()[header::CONTENT_LENGTH], "1000");
     assert_eq!(head.headers()[header::CONTENT_TYPE], "image/jpeg");
     assert_eq!(head.headers()[header::ACCEPT_RANGES], "bytes");
     assert!(head.headers().contains_key(header::ETAG));
 
-    for (range, first, last) in [("bytes=0-0", 0, 0), ("bytes=10-19", 10, 19), ("bytes=990-", 990, 999), ("bytes=-7", 993, 999), ("bytes=900-5000", 900, 999)] {
-        let r = env.http.get(env.image("r/photo.jpg")).header(header::RANGE, range).send().await.unwrap();
+    for (range, first, last) in [
+        ("bytes=0-0", 0, 0),
+        ("bytes=10-19", 10, 19),
+        ("bytes=990-", 990, 999),
+        ("bytes=-7", 993, 999),
+        ("bytes=900-5000", 900, 999),
+    ] {
+        let r = env
+            .http
+            .get(env.image("r/photo.jpg"))
+            .header(header::RANGE, range)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 206, "{range}");
-        assert_eq!(r.headers()[header::CONTENT_RANGE], format!("bytes {first}-{last}/1000"), "{range}");
+        assert_eq!(
+            r.headers()[header::CONTENT_RANGE],
+            format!("bytes {first}-{last}/1000"),
+            "{range}"
+        );
         let body = r.bytes().await.unwrap();
         assert_eq!(&body[..], &data[first..=last], "{range}");
     }
 
-    let r = env.http.get(env.image("r/photo.jpg")).header(header::RANGE, "bytes=1000-").send().await.unwrap();
+    let r = env
+        .http
+        .get(env.image("r/photo.jpg"))
+        .header(header::RANGE, "bytes=1000-")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 416);
     assert_eq!(r.headers()[header::CONTENT_RANGE], "bytes */1000");
 
     // Several ranges are not supported: the whole file, as RFC 9110 allows.
-    let r = env.http.get(env.image("r/photo.jpg")).header(header::RANGE, "bytes=0-1,5-6").send().await.unwrap();
+    let r = env
+        .http
+        .get(env.image("r/photo.jpg"))
+        .header(header::RANGE, "bytes=0-1,5-6")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().len(), 1000);
 }
@@ -73,36 +107,90 @@ async fn conditional_requests() {
     assert_eq!(env.put("c.png", pattern(4, 100)).await, 201);
     let first = env.http.get(env.image("c.png")).send().await.unwrap();
     let etag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
-    let modified = first.headers()[header::LAST_MODIFIED].to_str().unwrap().to_owned();
+    let modified = first.headers()[header::LAST_MODIFIED]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(first.headers()[header::CONTENT_TYPE], "image/png");
 
-    let r = env.http.get(env.image("c.png")).header(header::IF_NONE_MATCH, &etag).send().await.unwrap();
+    let r = env
+        .http
+        .get(env.image("c.png"))
+        .header(header::IF_NONE_MATCH, &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 304);
     assert_eq!(r.headers()[header::ETAG], etag.as_str());
-    let r = env.http.get(env.image("c.png")).header(header::IF_MODIFIED_SINCE, &modified).send().await.unwrap();
+    let r = env
+        .http
+        .get(env.image("c.png"))
+        .header(header::IF_MODIFIED_SINCE, &modified)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 304);
-    let r = env.http.get(env.image("c.png")).header(header::IF_NONE_MATCH, "\"other\"").send().await.unwrap();
+    let r = env
+        .http
+        .get(env.image("c.png"))
+        .header(header::IF_NONE_MATCH, "\"other\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let r = env.http.get(env.image("c.png")).header(header::IF_MATCH, "\"other\"").send().await.unwrap();
+    let r = env
+        .http
+        .get(env.image("c.png"))
+        .header(header::IF_MATCH, "\"other\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 412);
 
     // If-Range with a stale tag: the whole new object instead of a range.
-    let r = env.http.get(env.image("c.png")).header(header::RANGE, "bytes=0-9").header(header::IF_RANGE, "\"stale\"").send().await.unwrap();
+    let r = env
+        .http
+        .get(env.image("c.png"))
+        .header(header::RANGE, "bytes=0-9")
+        .header(header::IF_RANGE, "\"stale\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().len(), 100);
-    let r = env.http.get(env.image("c.png")).header(header::RANGE, "bytes=0-9").header(header::IF_RANGE, &etag).send().await.unwrap();
+    let r = env
+        .http
+        .get(env.image("c.png"))
+        .header(header::RANGE, "bytes=0-9")
+        .header(header::IF_RANGE, &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 206);
 
     // The tag follows the content: an overwrite changes it.
     assert_eq!(env.put("c.png", pattern(5, 100)).await, 201);
-    let r = env.http.get(env.image("c.png")).header(header::IF_NONE_MATCH, &etag).send().await.unwrap();
+    let r = env
+        .http
+        .get(env.image("c.png"))
+        .header(header::IF_NONE_MATCH, &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.bytes().await.unwrap() == pattern(5, 100));
 }
 
 #[tokio::test]
 async fn error_statuses() {
-    let env = MogEnv::start_with(1, &MogOptions { max_body_size: Some("64KiB".into()), ..Default::default() }).await;
+    let env = MogEnv::start_with(
+        1,
+        &MogOptions {
+            max_body_size: Some("64KiB".into()),
+            ..Default::default()
+        },
+    )
+    .await;
     let (status, body) = env.get("missing.jpg").await;
     assert_eq!(status, 404);
     assert!(String::from_utf8_lossy(&body).contains("unknown key"));
@@ -111,18 +199,41 @@ async fn error_statuses() {
     let r = env.http.get(env.upload("a.jpg")).send().await.unwrap();
     assert_eq!(r.status(), 405);
     assert_eq!(r.headers()[header::ALLOW], "PUT, DELETE");
-    let r = env.http.put(env.image("a.jpg")).body("x").send().await.unwrap();
+    let r = env
+        .http
+        .put(env.image("a.jpg"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 405);
     assert_eq!(r.headers()[header::ALLOW], "GET, HEAD");
-    let r = env.http.patch(env.upload("a.jpg")).body("x").send().await.unwrap();
+    let r = env
+        .http
+        .patch(env.upload("a.jpg"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 405);
-    let r = env.http.get(env.gateway.url("/elsewhere/a.jpg")).send().await.unwrap();
+    let r = env
+        .http
+        .get(env.gateway.url("/elsewhere/a.jpg"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 
     // Oversized bodies, declared or chunked, are refused and store nothing.
     assert_eq!(env.put("big.bin", pattern(1, 65 * 1024)).await, 413);
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..20).map(|i| Ok(pattern(i, 4096))).collect();
-    let r = env.http.put(env.upload("big2.bin")).body(reqwest::Body::wrap_stream(stream::iter(chunks))).send().await;
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..20).map(|i| Ok(pattern(i, 4096))).collect();
+    let r = env
+        .http
+        .put(env.upload("big2.bin"))
+        .body(reqwest::Body::wrap_stream(stream::iter(chunks)))
+        .send()
+        .await;
     assert!(r.is_err() || r.unwrap().status() == 413);
     assert_eq!(env.get("big.bin").await.0, 404);
     assert_eq!(env.get("big2.bin").await.0, 404);

@@ -42,6 +42,33 @@ pub struct ServerConfig {
     /// How long in-flight requests may run on after a shutdown signal. Default 30s.
     #[serde(default = "defaults::shutdown_grace")]
     pub shutdown_grace: Secs,
+    /// Longest time a client may take to send its request head. Default 10s.
+    #[serde(default = "defaults::header_read_timeout")]
+    pub header_read_timeout: Secs,
+    /// Largest request head accepted. Default 16KiB (at least 8KiB is used).
+    #[serde(default = "defaults::max_header_size")]
+    pub max_header_size: Bytes,
+    /// Requests served at once; more get 503 with Retry-After rather than a
+    /// queue. Default 4096.
+    #[serde(default = "defaults::max_concurrent_requests")]
+    pub max_concurrent_requests: usize,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served; on `listen`
+    /// (ahead of the locations) when absent.
+    pub admin_listen: Option<SocketAddr>,
+    /// Log format: `"text"` or `"json"`. Default text.
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Which wire protocol an upstream speaks.
@@ -95,7 +122,19 @@ pub struct UpstreamConfig {
     /// Idle connections kept per tracker. Default 16.
     #[serde(default = "defaults::max_idle")]
     pub max_idle: usize,
-    /// Time to connect to a storage node. Default 2s.
+    /// How long a key's paths (MogileFS) are remembered; `"0s"` turns the
+    /// look-up cache off. Default 5s. Uploads and deletes through the gateway
+    /// forget the key at once.
+    #[serde(default = "defaults::cache_ttl")]
+    pub cache_ttl: Secs,
+    /// Most look-ups kept in the cache. Default 100000.
+    #[serde(default = "defaults::cache_size")]
+    pub cache_size: u64,
+    /// Interval of the background `noop` probe of each tracker; `"0s"` turns
+    /// probing off. Default 2s.
+    #[serde(default = "defaults::probe_interval")]
+    pub probe_interval: Secs,
+    /// Time to connect to a storage node. Default 1s.
     #[serde(default = "defaults::connect_timeout")]
     pub storage_connect_timeout: Secs,
     /// Time for a storage node to start answering (status line and headers). Default 30s.
@@ -159,7 +198,8 @@ pub struct LocationConfig {
 impl LocationConfig {
     /// True when `method` is allowed here (GET implies HEAD).
     pub fn allows(&self, method: Method) -> bool {
-        self.methods.contains(&method) || (method == Method::Head && self.methods.contains(&Method::Get))
+        self.methods.contains(&method)
+            || (method == Method::Head && self.methods.contains(&Method::Get))
     }
 }
 
@@ -173,6 +213,15 @@ mod defaults {
     pub fn shutdown_grace() -> Secs {
         Secs(Duration::from_secs(30))
     }
+    pub fn header_read_timeout() -> Secs {
+        Secs(Duration::from_secs(10))
+    }
+    pub fn max_header_size() -> Bytes {
+        Bytes(16 << 10)
+    }
+    pub fn max_concurrent_requests() -> usize {
+        4096
+    }
     pub fn connect_timeout() -> Secs {
         Secs(Duration::from_secs(1))
     }
@@ -184,6 +233,15 @@ mod defaults {
     }
     pub fn storage_timeout() -> Secs {
         Secs(Duration::from_secs(30))
+    }
+    pub fn cache_ttl() -> Secs {
+        Secs(Duration::from_secs(5))
+    }
+    pub fn cache_size() -> u64 {
+        100_000
+    }
+    pub fn probe_interval() -> Secs {
+        Secs(Duration::from_secs(2))
     }
     pub fn max_idle() -> usize {
         16
@@ -279,10 +337,16 @@ impl Config {
                 message,
             };
             if !names.insert(u.name.as_str()) {
-                return Err(invalid("name", format!("upstream {:?} is defined twice", u.name)));
+                return Err(invalid(
+                    "name",
+                    format!("upstream {:?} is defined twice", u.name),
+                ));
             }
             if u.trackers.is_empty() {
-                return Err(invalid("trackers", "at least one tracker is required".into()));
+                return Err(invalid(
+                    "trackers",
+                    "at least one tracker is required".into(),
+                ));
             }
             for t in &u.trackers {
                 resolve_tracker(t, u.protocol).map_err(|m| invalid("trackers", m))?;
@@ -314,20 +378,32 @@ impl Config {
                 message,
             };
             if !l.prefix.starts_with('/') || !l.prefix.ends_with('/') {
-                return Err(invalid("prefix", format!("{:?} must start and end with '/'", l.prefix)));
+                return Err(invalid(
+                    "prefix",
+                    format!("{:?} must start and end with '/'", l.prefix),
+                ));
             }
             if !prefixes.insert(l.prefix.as_str()) {
-                return Err(invalid("prefix", format!("{:?} is used by two locations", l.prefix)));
+                return Err(invalid(
+                    "prefix",
+                    format!("{:?} is used by two locations", l.prefix),
+                ));
             }
             let Some(upstream) = self.upstream(&l.upstream) else {
-                return Err(invalid("upstream", format!("no [[upstream]] is named {:?}", l.upstream)));
+                return Err(invalid(
+                    "upstream",
+                    format!("no [[upstream]] is named {:?}", l.upstream),
+                ));
             };
             if l.methods.is_empty() {
                 return Err(invalid("methods", "at least one method is required".into()));
             }
             if upstream.protocol == Protocol::Mogilefs {
                 if l.domain.as_deref().is_none_or(str::is_empty) {
-                    return Err(invalid("domain", "a MogileFS location needs a domain".into()));
+                    return Err(invalid(
+                        "domain",
+                        "a MogileFS location needs a domain".into(),
+                    ));
                 }
                 if l.methods.contains(&Method::Post) {
                     return Err(invalid(
@@ -358,7 +434,11 @@ fn line_of(text: &str, span: std::ops::Range<usize>, field: &str) -> usize {
 
 /// Resolves `"host[:port]"` to socket addresses, applying the protocol's default port.
 pub fn resolve_tracker(addr: &str, protocol: Protocol) -> Result<Vec<SocketAddr>, String> {
-    let with_port = if addr.parse::<SocketAddr>().is_ok() || addr.rsplit_once(':').is_some_and(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok()) {
+    let with_port = if addr.parse::<SocketAddr>().is_ok()
+        || addr
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok())
+    {
         addr.to_owned()
     } else {
         format!("{addr}:{}", protocol.default_port())

@@ -58,15 +58,24 @@ fn unknown_keys_are_errors_with_a_line() {
 
 #[test]
 fn semantic_errors_name_key_and_line() {
-    let e = error_of(&EXAMPLE.replace("upstream = \"mog\"\ndomain = \"imgs\"\nclass", "upstream = \"nope\"\ndomain = \"imgs\"\nclass"));
+    let e = error_of(&EXAMPLE.replace(
+        "upstream = \"mog\"\ndomain = \"imgs\"\nclass",
+        "upstream = \"nope\"\ndomain = \"imgs\"\nclass",
+    ));
     assert!(e.contains("location[1].upstream"), "{e}");
     assert!(e.contains("\"nope\""), "{e}");
     assert!(e.contains("line 18"), "{e}");
     let e = error_of(&EXAMPLE.replace("prefix = \"/images/\"", "prefix = \"images\""));
     assert!(e.contains("location[0].prefix"), "{e}");
-    let e = error_of(&EXAMPLE.replace("domain = \"imgs\"\nmethods = [\"GET\"", "methods = [\"GET\""));
+    let e = error_of(&EXAMPLE.replace(
+        "domain = \"imgs\"\nmethods = [\"GET\"",
+        "methods = [\"GET\"",
+    ));
     assert!(e.contains("location[0].domain"), "{e}");
-    let e = error_of(&EXAMPLE.replace("trackers = [\"127.0.0.1:7001\", \"127.0.0.2:7001\"]", "trackers = []"));
+    let e = error_of(&EXAMPLE.replace(
+        "trackers = [\"127.0.0.1:7001\", \"127.0.0.2:7001\"]",
+        "trackers = []",
+    ));
     assert!(e.contains("upstream[0].trackers"), "{e}");
 }
 

@@ -1,68 +1,156 @@
-//! One log line per request: method, path, status, bytes, duration, and which
-//! tracker and storage node were involved. The line is written when the
-//! response body has been sent (or abandoned), so the byte count and the
-//! duration cover the whole transfer, not just the response head.
+//! The edge of every request: its id, the in-flight limit, and one log line
+//! plus metrics when it ends.
+//!
+//! The log line (method, path, status, bytes, duration, tracker, storage node)
+//! is written when the response body has been sent or abandoned, so bytes and
+//! duration cover the whole transfer. The in-flight permit is held as long:
+//! a slow download counts against the limit until its last byte.
 
+use super::{Live, LocationLabel};
 use crate::error::ErrorDetail;
+use crate::metrics::metrics;
 use crate::storage::Source;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument;
 
-/// Middleware: wraps the response body so that its end writes the log line.
-pub async fn log_request(request: Request, next: Next) -> Response {
+/// The request id header, accepted from the client or generated.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// A client-supplied id is kept when it is short and printable; otherwise one
+/// is generated: a per-process prefix and a counter, unique and cheap.
+fn request_id(request: &Request) -> String {
+    let given = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok());
+    if let Some(id) = given
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return id.to_owned();
+    }
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        nanos ^ std::process::id().rotate_left(16)
+    });
+    format!("{prefix:08x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Middleware: id, limit, log and metrics around every request.
+pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -> Response {
     let start = Instant::now();
+    let id = request_id(&request);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let Some(permit) = live.current().admit() else {
+        metrics().shed.inc();
+        tracing::warn!(target: "access", %id, %method, %path, "too many requests in flight; refused");
+        let mut response = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Unavailable: too many requests in flight\n",
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        set_id(&mut response, &id);
+        return response;
+    };
+    metrics().in_flight.inc();
+    let span = tracing::info_span!("request", %id);
+    let response = next.run(request).instrument(span).await;
     let (mut parts, body) = response.into_parts();
-    let source = parts.extensions.remove::<Source>().unwrap_or_default();
-    let error = parts.extensions.remove::<ErrorDetail>();
     let entry = Entry {
         start,
+        location: parts
+            .extensions
+            .remove::<LocationLabel>()
+            .map_or_else(|| "-".into(), |l| l.0),
+        source: parts.extensions.remove::<Source>().unwrap_or_default(),
+        error: parts.extensions.remove::<ErrorDetail>(),
+        id: id.clone(),
         method,
         path,
         status: parts.status.as_u16(),
-        source,
-        error,
         bytes: 0,
         outcome: "aborted",
+        _permit: permit,
     };
-    Response::from_parts(parts, Body::new(LoggedBody { inner: body, entry }))
+    let mut response = Response::from_parts(parts, Body::new(LoggedBody { inner: body, entry }));
+    set_id(&mut response, &id);
+    response
+}
+
+fn set_id(response: &mut Response, id: &str) {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
 }
 
 struct Entry {
     start: Instant,
+    id: String,
     method: axum::http::Method,
     path: String,
+    location: String,
     status: u16,
     source: Source,
     error: Option<ErrorDetail>,
     bytes: u64,
     outcome: &'static str,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Drop for Entry {
     fn drop(&mut self) {
+        let elapsed = self.start.elapsed();
         let tracker = self.source.tracker.map(|t| t.to_string());
         tracing::info!(
             target: "access",
+            id = %self.id,
             method = %self.method,
             path = %self.path,
             status = self.status,
             bytes = self.bytes,
-            ms = self.start.elapsed().as_secs_f64() * 1000.0,
+            ms = elapsed.as_secs_f64() * 1000.0,
             tracker = tracker.as_deref().unwrap_or("-"),
             node = self.source.node.as_deref().unwrap_or("-"),
             body = self.outcome,
             error = self.error.as_ref().map(|e| e.0.as_str()).unwrap_or(""),
         );
+        let m = metrics();
+        m.in_flight.dec();
+        let location = std::mem::take(&mut self.location);
+        let method = self.method.as_str().to_owned();
+        m.requests
+            .get_or_create(&vec![
+                ("location", location.clone()),
+                ("method", method.clone()),
+                ("status", self.status.to_string()),
+            ])
+            .inc();
+        m.duration
+            .get_or_create(&vec![("location", location.clone()), ("method", method)])
+            .observe(elapsed.as_secs_f64());
+        m.bytes_out
+            .get_or_create(&vec![("location", location)])
+            .inc_by(self.bytes);
     }
 }
 
@@ -84,7 +172,10 @@ impl HttpBody for LoggedBody {
     type Data = Bytes;
     type Error = axum::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {

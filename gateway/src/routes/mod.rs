@@ -2,9 +2,12 @@
 //! to the location whose prefix matches, then to that location's protocol.
 //!
 //! - [`mogilefs`]: GET/HEAD/PUT/DELETE of keys.
-//! - [`access_log`]: one log line per request, written when its body ends.
+//! - [`access_log`]: request ids, the in-flight limit, and one log line and
+//!   metrics per request, written when its body ends.
+//! - `admin`: `/healthz`, `/readyz`, `/metrics`.
 
 pub mod access_log;
+mod admin;
 pub mod mogilefs;
 
 use crate::config::{Config, LocationConfig, Method, Protocol};
@@ -17,7 +20,8 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// What serves a location.
 #[derive(Debug, Clone)]
@@ -42,29 +46,47 @@ pub struct Location {
 pub struct AppState {
     /// Locations, longest prefix first.
     locations: Vec<Location>,
+    /// Tracker sets of every upstream, for readiness.
+    upstreams: Vec<(String, Arc<TrackerSet>)>,
+    /// Bounds the requests served at once.
+    limiter: Arc<Semaphore>,
 }
 
 impl AppState {
     /// Builds tracker clients (one per upstream, shared by its locations) and locations.
     pub fn from_config(config: &Config) -> Result<Self, String> {
         let mut backends: HashMap<&str, Backend> = HashMap::new();
+        let mut upstreams = Vec::new();
         for upstream in config.upstreams.iter().map(|u| u.get_ref()) {
             let mut addrs = Vec::new();
             for t in &upstream.trackers {
                 addrs.extend(crate::config::resolve_tracker(t, upstream.protocol)?);
             }
-            let trackers = TrackerSet::new(addrs, upstream.fail_timeout.0);
+            let trackers = Arc::new(TrackerSet::new(addrs, upstream.fail_timeout.0));
+            upstreams.push((upstream.name.clone(), trackers.clone()));
             let timeouts = TrackerTimeouts {
                 connect: upstream.connect_timeout.0,
                 reply: upstream.reply_timeout.0,
             };
-            let nodes = NodeClient::new(upstream.storage_connect_timeout.0, upstream.storage_timeout.0);
+            let nodes = NodeClient::new(
+                upstream.storage_connect_timeout.0,
+                upstream.storage_timeout.0,
+            );
             let backend = match upstream.protocol {
                 Protocol::Mogilefs => {
                     let client = Arc::new(MogClient::new(trackers, upstream.max_idle, timeouts));
-                    Backend::Mogilefs(MogStore::new(client, nodes))
+                    if !upstream.probe_interval.0.is_zero() {
+                        client.spawn_prober(upstream.probe_interval.0);
+                    }
+                    let (ttl, size) = (upstream.cache_ttl.0, upstream.cache_size);
+                    Backend::Mogilefs(MogStore::new(&upstream.name, client, nodes, ttl, size))
                 }
-                Protocol::Fastdfs => return Err(format!("upstream {:?}: FastDFS is not supported yet", upstream.name)),
+                Protocol::Fastdfs => {
+                    return Err(format!(
+                        "upstream {:?}: FastDFS is not supported yet",
+                        upstream.name
+                    ))
+                }
             };
             backends.insert(&upstream.name, backend);
         }
@@ -79,36 +101,107 @@ impl AppState {
             })
             .collect();
         locations.sort_by(|a, b| b.config.prefix.len().cmp(&a.config.prefix.len()));
-        Ok(AppState { locations })
+        Ok(AppState {
+            locations,
+            upstreams,
+            limiter: Arc::new(Semaphore::new(config.server.max_concurrent_requests.max(1))),
+        })
     }
 
     /// The location with the longest prefix of `path`.
     fn locate(&self, path: &str) -> Option<&Location> {
-        self.locations.iter().find(|l| path.starts_with(&l.config.prefix))
+        self.locations
+            .iter()
+            .find(|l| path.starts_with(&l.config.prefix))
+    }
+
+    /// Upstreams without a tracker currently considered alive.
+    pub fn unready_upstreams(&self) -> Vec<&str> {
+        self.upstreams
+            .iter()
+            .filter(|(_, set)| !set.any_up())
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// A permit to serve one request, or `None` when too many are in flight.
+    pub fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        self.limiter.clone().try_acquire_owned().ok()
     }
 }
 
-/// The router: every path goes through [`dispatch`], inside the access log.
-pub fn app(state: Arc<AppState>) -> Router {
-    Router::new()
+/// The state in force, replaceable while serving (config reload): each request
+/// takes the state current when it starts and keeps it to the end.
+#[derive(Debug)]
+pub struct Live {
+    current: RwLock<Arc<AppState>>,
+}
+
+impl Live {
+    /// Live state starting with `state`.
+    pub fn new(state: AppState) -> Self {
+        Live {
+            current: RwLock::new(Arc::new(state)),
+        }
+    }
+
+    /// The state in force now.
+    pub fn current(&self) -> Arc<AppState> {
+        self.current.read().expect("poisoned").clone()
+    }
+
+    /// Puts `state` in force for requests that start from now on.
+    pub fn replace(&self, state: AppState) {
+        *self.current.write().expect("poisoned") = Arc::new(state);
+    }
+}
+
+/// Which location served a request, for logs and metrics.
+#[derive(Debug, Clone)]
+pub struct LocationLabel(pub String);
+
+/// The router. With `admin` set, `/healthz`, `/readyz` and `/metrics` are
+/// answered here ahead of the locations; otherwise they belong to
+/// [`admin_app`] on a listener of their own.
+pub fn app(live: Arc<Live>, admin: bool) -> Router {
+    let mut router = Router::new();
+    if admin {
+        router = admin::routes(router);
+    }
+    router
         .fallback(dispatch)
-        .with_state(state)
-        .layer(axum::middleware::from_fn(access_log::log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            live.clone(),
+            access_log::edge,
+        ))
+        .with_state(live)
+}
+
+/// The admin endpoints alone, for a separate listener.
+pub fn admin_app(live: Arc<Live>) -> Router {
+    admin::routes(Router::new()).with_state(live)
 }
 
 /// Finds the location, checks the method, and hands over to the protocol.
-async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
+async fn dispatch(State(live): State<Arc<Live>>, request: Request) -> Response {
+    let state = live.current();
     let Some(location) = state.locate(request.uri().path()) else {
         return AppError::NoLocation.into_response();
     };
+    let label = LocationLabel(location.config.prefix.clone());
     let method = match method_of(request.method()) {
         Some(m) if location.config.allows(m) => m,
-        _ => return not_allowed(&location.config).into_response(),
+        _ => return with_label(not_allowed(&location.config).into_response(), label),
     };
     let result = match &location.backend {
         Backend::Mogilefs(store) => mogilefs::handle(location, store, method, request).await,
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    with_label(result.unwrap_or_else(IntoResponse::into_response), label)
+}
+
+fn with_label(mut response: Response, label: LocationLabel) -> Response {
+    response.extensions_mut().insert(label);
+    response
 }
 
 fn method_of(method: &axum::http::Method) -> Option<Method> {
@@ -123,8 +216,18 @@ fn method_of(method: &axum::http::Method) -> Option<Method> {
 }
 
 fn not_allowed(location: &LocationConfig) -> AppError {
-    let all = [Method::Get, Method::Head, Method::Put, Method::Post, Method::Delete];
-    let allowed: Vec<&str> = all.into_iter().filter(|m| location.allows(*m)).map(Method::as_str).collect();
+    let all = [
+        Method::Get,
+        Method::Head,
+        Method::Put,
+        Method::Post,
+        Method::Delete,
+    ];
+    let allowed: Vec<&str> = all
+        .into_iter()
+        .filter(|m| location.allows(*m))
+        .map(Method::as_str)
+        .collect();
     AppError::MethodNotAllowed {
         allow: allowed.join(", "),
     }

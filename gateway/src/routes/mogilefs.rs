@@ -15,18 +15,40 @@ use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 
 /// Serves one request on a MogileFS location.
-pub async fn handle(location: &Location, store: &MogStore, method: Method, request: Request) -> Result<Response, AppError> {
+pub async fn handle(
+    location: &Location,
+    store: &MogStore,
+    method: Method,
+    request: Request,
+) -> Result<Response, AppError> {
     let raw = &request.uri().path()[location.config.prefix.len()..];
     let key = decode_key(raw)?;
     match method {
-        Method::Get | Method::Head => read(location, store, &key, method == Method::Head, request.headers()).await,
+        Method::Get | Method::Head => {
+            read(
+                location,
+                store,
+                &key,
+                method == Method::Head,
+                request.headers(),
+            )
+            .await
+        }
         Method::Put => write(location, store, &key, request).await,
         Method::Delete => delete(location, store, &key).await,
-        Method::Post => Err(AppError::MethodNotAllowed { allow: String::new() }),
+        Method::Post => Err(AppError::MethodNotAllowed {
+            allow: String::new(),
+        }),
     }
 }
 
-async fn read(location: &Location, store: &MogStore, key: &str, head: bool, headers: &HeaderMap) -> Result<Response, AppError> {
+async fn read(
+    location: &Location,
+    store: &MogStore,
+    key: &str,
+    head: bool,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
@@ -104,7 +126,12 @@ fn insert(h: &mut HeaderMap, name: header::HeaderName, value: &str) {
     }
 }
 
-async fn write(location: &Location, store: &MogStore, key: &str, request: Request) -> Result<Response, AppError> {
+async fn write(
+    location: &Location,
+    store: &MogStore,
+    key: &str,
+    request: Request,
+) -> Result<Response, AppError> {
     let limit = location.max_body_size;
     let length = request
         .headers()
@@ -122,10 +149,17 @@ async fn write(location: &Location, store: &MogStore, key: &str, request: Reques
         length,
         limit,
     };
-    let body = request.into_body().into_data_stream().map_err(std::io::Error::other);
+    let body = request
+        .into_body()
+        .into_data_stream()
+        .map_err(std::io::Error::other);
     let written = store.write(&spec, Box::pin(body)).await?;
     let mut response = StatusCode::CREATED.into_response();
-    insert(response.headers_mut(), header::ETAG, &format!("\"{}-{}\"", written.fid, written.size));
+    insert(
+        response.headers_mut(),
+        header::ETAG,
+        &format!("\"{}-{}\"", written.fid, written.size),
+    );
     response.extensions_mut().insert(written.source);
     Ok(response)
 }

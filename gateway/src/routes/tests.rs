@@ -32,21 +32,34 @@ methods = ["PUT", "DELETE"]
 
 fn router() -> Router {
     let config = Config::parse(CONFIG).unwrap();
-    app(Arc::new(AppState::from_config(&config).unwrap()))
+    app(
+        Arc::new(Live::new(AppState::from_config(&config).unwrap())),
+        true,
+    )
 }
 
-async fn status(method: &str, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, axum::http::HeaderMap) {
+async fn status(
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap) {
     let mut request = Request::builder().method(method).uri(uri);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = router().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    let response = router()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     (response.status(), response.headers().clone())
 }
 
 #[tokio::test]
 async fn unmatched_paths_are_404() {
-    assert_eq!(status("GET", "/other/x.jpg", &[]).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        status("GET", "/other/x.jpg", &[]).await.0,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(status("GET", "/images", &[]).await.0, StatusCode::NOT_FOUND);
 }
 
@@ -58,14 +71,25 @@ async fn methods_are_checked_per_location() {
     let (code, headers) = status("POST", "/upload/a.jpg", &[]).await;
     assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(headers["allow"], "PUT, DELETE");
-    assert_eq!(status("OPTIONS", "/upload/a.jpg", &[]).await.0, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        status("OPTIONS", "/upload/a.jpg", &[]).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
 }
 
 #[tokio::test]
 async fn bad_keys_are_400_before_any_tracker_call() {
     for uri in ["/images/", "/images/a%0Db", "/images/%C3", "/upload/%00"] {
-        let method = if uri.starts_with("/upload") { "PUT" } else { "GET" };
-        assert_eq!(status(method, uri, &[]).await.0, StatusCode::BAD_REQUEST, "{uri}");
+        let method = if uri.starts_with("/upload") {
+            "PUT"
+        } else {
+            "GET"
+        };
+        assert_eq!(
+            status(method, uri, &[]).await.0,
+            StatusCode::BAD_REQUEST,
+            "{uri}"
+        );
     }
 }
 
@@ -73,6 +97,37 @@ async fn bad_keys_are_400_before_any_tracker_call() {
 async fn declared_oversize_is_413_before_any_tracker_call() {
     let (code, _) = status("PUT", "/upload/a.jpg", &[("content-length", "1025")]).await;
     assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn admin_endpoints_answer() {
+    assert_eq!(status("GET", "/healthz", &[]).await.0, StatusCode::OK);
+    let (code, headers) = status("GET", "/metrics", &[]).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    // Request ids: generated, or the client's own when it is sane.
+    let (_, headers) = status("GET", "/healthz", &[("x-request-id", "abc-123")]).await;
+    assert_eq!(headers["x-request-id"], "abc-123");
+    let (_, headers) = status("GET", "/healthz", &[("x-request-id", "bad id with spaces")]).await;
+    assert_ne!(headers["x-request-id"], "bad id with spaces");
+}
+
+#[tokio::test]
+async fn readyz_needs_a_live_tracker() {
+    let router = router();
+    let request = |uri: &str| Request::builder().uri(uri).body(Body::empty()).unwrap();
+    // The only tracker is a closed port: a failed request marks it down.
+    let response = router
+        .clone()
+        .oneshot(request("/images/a.jpg"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let response = router.oneshot(request("/readyz")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
 #[tokio::test]

@@ -145,7 +145,9 @@ impl Stream for UploadBody {
                 shared.sent += chunk.len() as u64;
                 if shared.sent > shared.limit {
                     shared.fault = Some(BodyFault::TooLarge);
-                    return Poll::Ready(Some(Err(io::Error::other("upload exceeds the body size limit"))));
+                    return Poll::Ready(Some(Err(io::Error::other(
+                        "upload exceeds the body size limit",
+                    ))));
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }
@@ -164,11 +166,16 @@ mod tests {
     use futures_util::StreamExt;
 
     fn chunks(parts: &[&'static str]) -> ByteStream {
-        let items: Vec<io::Result<Bytes>> = parts.iter().map(|p| Ok(Bytes::from_static(p.as_bytes()))).collect();
+        let items: Vec<io::Result<Bytes>> = parts
+            .iter()
+            .map(|p| Ok(Bytes::from_static(p.as_bytes())))
+            .collect();
         Box::pin(futures_util::stream::iter(items))
     }
 
-    async fn collect(mut s: impl Stream<Item = io::Result<Bytes>> + Unpin) -> (Vec<u8>, Option<io::ErrorKind>) {
+    async fn collect(
+        mut s: impl Stream<Item = io::Result<Bytes>> + Unpin,
+    ) -> (Vec<u8>, Option<io::ErrorKind>) {
         let mut out = Vec::new();
         while let Some(item) = s.next().await {
             match item {
@@ -181,7 +188,12 @@ mod tests {
 
     #[tokio::test]
     async fn window_cuts_across_chunks() {
-        let (out, err) = collect(Window::new(chunks(&["hello ", "mogilefs ", "vector"]), 6, 8)).await;
+        let (out, err) = collect(Window::new(
+            chunks(&["hello ", "mogilefs ", "vector"]),
+            6,
+            8,
+        ))
+        .await;
         assert_eq!((out.as_slice(), err), (&b"mogilefs"[..], None));
         let (out, err) = collect(Window::new(chunks(&["abc"]), 0, 3)).await;
         assert_eq!((out.as_slice(), err), (&b"abc"[..], None));

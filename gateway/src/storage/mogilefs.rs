@@ -6,9 +6,12 @@ use super::node::{NodeClient, NodeError};
 use super::{Object, Source};
 use crate::trackers::mogilefs::{MogClient, MogError};
 use crate::web::range::RangeSpec;
-use dfs_protocol::mogilefs::cmd::{CreateClose, CreateOpen, Delete, Destination, FileInfo, GetPaths};
+use dfs_protocol::mogilefs::cmd::{
+    CreateClose, CreateOpen, Delete, Destination, FileInfo, GetPaths,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Why a storage operation failed; the HTTP edge maps each to a status.
 #[derive(Debug, thiserror::Error)]
@@ -57,11 +60,23 @@ pub struct Written {
     pub source: Source,
 }
 
+/// Paths of a key, as a tracker gave them.
+#[derive(Debug, Clone)]
+struct Lookup {
+    paths: Arc<Vec<String>>,
+    tracker: SocketAddr,
+}
+
+/// Remembered `get_paths` answers, keyed by (domain, key).
+type PathCache = moka::future::Cache<(String, String), Lookup>;
+
 /// One MogileFS upstream seen as a key/value store.
 #[derive(Debug, Clone)]
 pub struct MogStore {
+    name: Arc<str>,
     client: Arc<MogClient>,
     nodes: NodeClient,
+    cache: Option<PathCache>,
 }
 
 /// What a read asks for.
@@ -96,9 +111,28 @@ pub struct WriteSpec<'a> {
 }
 
 impl MogStore {
-    /// A store over `client`'s trackers, reaching storage nodes through `nodes`.
-    pub fn new(client: Arc<MogClient>, nodes: NodeClient) -> Self {
-        MogStore { client, nodes }
+    /// A store named `name` (for metrics) over `client`'s trackers, reaching
+    /// storage nodes through `nodes`, remembering paths for `cache_ttl` (zero:
+    /// not at all) in up to `cache_size` entries.
+    pub fn new(
+        name: &str,
+        client: Arc<MogClient>,
+        nodes: NodeClient,
+        cache_ttl: Duration,
+        cache_size: u64,
+    ) -> Self {
+        let cache = (!cache_ttl.is_zero()).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(cache_size)
+                .time_to_live(cache_ttl)
+                .build()
+        });
+        MogStore {
+            name: name.into(),
+            client,
+            nodes,
+            cache,
+        }
     }
 
     /// The tracker client (for health reporting).
@@ -106,39 +140,96 @@ impl MogStore {
         &self.client
     }
 
-    /// Opens a key for reading: asks the tracker for its paths, then tries them
-    /// in order until one answers. Nothing has been sent to the client yet, so
-    /// a failing path costs only time.
+    /// Opens a key for reading: finds its paths (cache or tracker), then tries
+    /// them in order until one answers. Nothing has been sent to the client
+    /// yet, so a failing path costs only time. When every cached path fails,
+    /// the cache entry is dropped and the tracker asked once more.
     pub async fn read(&self, spec: &ReadSpec<'_>) -> Result<Object, StoreError> {
-        let cmd = GetPaths {
-            domain: spec.domain.to_owned(),
-            key: spec.key.to_owned(),
-            noverify: spec.noverify,
-            pathcount: spec.pathcount,
+        let (lookup, cached) = self.lookup(spec).await?;
+        let failures = match self.open_any(&lookup, spec).await {
+            Ok(object) => return Ok(object),
+            Err(failures) if cached => failures,
+            Err(failures) => return Err(no_replica(&failures, lookup.paths.is_empty())),
         };
-        let (paths, tracker) = self.client.call(&cmd).await.map_err(not_found_if_unknown)?;
-        let mut failures: Vec<NodeError> = Vec::new();
-        for path in &paths {
+        tracing::info!(
+            key = spec.key,
+            "cached paths failed; asking the tracker again"
+        );
+        self.forget(spec.domain, spec.key).await;
+        let (lookup, _) = self.lookup(spec).await?;
+        self.open_any(&lookup, spec).await.map_err(|more| {
+            let all: Vec<NodeError> = failures.into_iter().chain(more).collect();
+            no_replica(&all, lookup.paths.is_empty())
+        })
+    }
+
+    /// The key's paths, and whether they came from the cache. Concurrent
+    /// misses for one key share a single tracker call.
+    async fn lookup(&self, spec: &ReadSpec<'_>) -> Result<(Lookup, bool), StoreError> {
+        let ask = async {
+            let cmd = GetPaths {
+                domain: spec.domain.to_owned(),
+                key: spec.key.to_owned(),
+                noverify: spec.noverify,
+                pathcount: spec.pathcount,
+            };
+            let (paths, tracker) = self.client.call(&cmd).await?;
+            Ok::<_, MogError>(Lookup {
+                paths: Arc::new(paths),
+                tracker,
+            })
+        };
+        let Some(cache) = &self.cache else {
+            return Ok((ask.await.map_err(not_found_if_unknown)?, false));
+        };
+        let key = (spec.domain.to_owned(), spec.key.to_owned());
+        if let Some(hit) = cache.get(&key).await {
+            crate::metrics::metrics().cache_lookup(&self.name, true);
+            return Ok((hit, true));
+        }
+        crate::metrics::metrics().cache_lookup(&self.name, false);
+        let lookup = cache.try_get_with(key, ask).await.map_err(|shared| {
+            not_found_if_unknown(Arc::try_unwrap(shared).unwrap_or_else(|e| e.duplicate()))
+        })?;
+        Ok((lookup, false))
+    }
+
+    /// Drops a key's cached paths (after it changed through this gateway).
+    async fn forget(&self, domain: &str, key: &str) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(&(domain.to_owned(), key.to_owned())).await;
+        }
+    }
+
+    async fn open_any(
+        &self,
+        lookup: &Lookup,
+        spec: &ReadSpec<'_>,
+    ) -> Result<Object, Vec<NodeError>> {
+        let mut failures = Vec::new();
+        for path in lookup.paths.iter() {
             match self.nodes.open(path, spec.range, spec.head).await {
                 Ok(mut object) => {
-                    object.source.tracker = Some(tracker);
+                    object.source.tracker = Some(lookup.tracker);
                     return Ok(object);
                 }
                 Err(e) => {
                     tracing::warn!(key = spec.key, error = %e, "replica failed; trying the next");
+                    crate::metrics::metrics().storage_error(node_of(path));
                     failures.push(e);
                 }
             }
         }
-        Err(StoreError::NoReplica {
-            timed_out: !failures.is_empty() && failures.iter().all(NodeError::is_timeout),
-            tried: describe(&failures, paths.is_empty()),
-        })
+        Err(failures)
     }
 
     /// Stores `body` under a key. Returns once the tracker has committed it;
     /// on any failure no new version of the key is visible.
-    pub async fn write(&self, spec: &WriteSpec<'_>, body: ByteStream) -> Result<Written, StoreError> {
+    pub async fn write(
+        &self,
+        spec: &WriteSpec<'_>,
+        body: ByteStream,
+    ) -> Result<Written, StoreError> {
         let open = CreateOpen {
             domain: spec.domain.to_owned(),
             key: spec.key.to_owned(),
@@ -147,9 +238,16 @@ impl MogStore {
             size: spec.length,
         };
         let (reply, tracker) = self.client.call(&open).await?;
-        let mut guard = Discard::new(self.clone(), spec.domain, reply.fid, reply.destinations[0].clone());
+        let mut guard = Discard::new(
+            self.clone(),
+            spec.domain,
+            reply.fid,
+            reply.destinations[0].clone(),
+        );
         let body = UploadBody::new(body, spec.limit);
-        let dest = self.put_any(&reply.destinations, &body, spec, &mut guard).await?;
+        let dest = self
+            .put_any(&reply.destinations, &body, spec, &mut guard)
+            .await?;
         let close = CreateClose {
             domain: spec.domain.to_owned(),
             key: spec.key.to_owned(),
@@ -162,7 +260,14 @@ impl MogStore {
         // From here on the tracker owns the fid: it deletes it itself if the
         // close fails, and a discard could race a close still in progress.
         guard.disarm();
-        self.close(&close).await?;
+        let closed = self.close(&close).await;
+        // Whatever the outcome, cached paths of the key may now be stale.
+        self.forget(spec.domain, spec.key).await;
+        closed?;
+        crate::metrics::metrics()
+            .bytes_in
+            .get_or_create(&vec![("upstream", self.name.to_string())])
+            .inc_by(close.size);
         Ok(Written {
             fid: reply.fid,
             size: close.size,
@@ -188,15 +293,22 @@ impl MogStore {
                 break;
             }
             guard.dest = dest.clone();
-            match self.nodes.put(&dest.path, body.attempt(), spec.length).await {
+            match self
+                .nodes
+                .put(&dest.path, body.attempt(), spec.length)
+                .await
+            {
                 Ok(()) => return Ok(dest.clone()),
                 Err(e) => {
                     match body.fault() {
-                        Some(BodyFault::TooLarge) => return Err(StoreError::TooLarge { limit: spec.limit }),
+                        Some(BodyFault::TooLarge) => {
+                            return Err(StoreError::TooLarge { limit: spec.limit })
+                        }
                         Some(BodyFault::Client) => return Err(StoreError::ClientBody),
                         None => {}
                     }
                     tracing::warn!(key = spec.key, error = %e, "upload destination failed");
+                    crate::metrics::metrics().storage_error(node_of(&dest.path));
                     failures.push(e);
                 }
             }
@@ -219,7 +331,11 @@ impl MogStore {
         }
     }
 
-    async fn confirm(&self, close: &CreateClose, original: MogError) -> Result<SocketAddr, StoreError> {
+    async fn confirm(
+        &self,
+        close: &CreateClose,
+        original: MogError,
+    ) -> Result<SocketAddr, StoreError> {
         let info = FileInfo {
             domain: close.domain.clone(),
             key: close.key.clone(),
@@ -237,7 +353,9 @@ impl MogStore {
             domain: domain.to_owned(),
             key: key.to_owned(),
         };
-        let ((), tracker) = self.client.call(&cmd).await.map_err(not_found_if_unknown)?;
+        let deleted = self.client.call(&cmd).await;
+        self.forget(domain, key).await;
+        let ((), tracker) = deleted.map_err(not_found_if_unknown)?;
         Ok(Source {
             tracker: Some(tracker),
             node: None,
@@ -245,10 +363,23 @@ impl MogStore {
     }
 }
 
+/// `host:port` of a storage URL, a bounded label for metrics.
+fn node_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest)
+}
+
 fn not_found_if_unknown(e: MogError) -> StoreError {
     match e.code() {
         Some("unknown_key") => StoreError::NotFound,
         _ => StoreError::Tracker(e),
+    }
+}
+
+fn no_replica(failures: &[NodeError], no_paths: bool) -> StoreError {
+    StoreError::NoReplica {
+        timed_out: !failures.is_empty() && failures.iter().all(NodeError::is_timeout),
+        tried: describe(failures, no_paths),
     }
 }
 
@@ -287,8 +418,12 @@ impl Discard {
 
 impl Drop for Discard {
     fn drop(&mut self) {
-        let Some(store) = self.store.take() else { return };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let Some(store) = self.store.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let close = CreateClose {
             domain: std::mem::take(&mut self.domain),
             key: String::new(),

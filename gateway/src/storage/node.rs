@@ -84,7 +84,11 @@ impl NodeClient {
         NodeClient { http, head_timeout }
     }
 
-    async fn send(&self, url: &str, request: reqwest::RequestBuilder) -> Result<Response, NodeError> {
+    async fn send(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Response, NodeError> {
         match tokio::time::timeout(self.head_timeout, request.send()).await {
             Err(_) => Err(NodeError::Timeout {
                 url: url.to_owned(),
@@ -99,7 +103,12 @@ impl NodeClient {
     }
 
     /// Opens `url` for reading `range` (or all of it); `head` asks for metadata only.
-    pub async fn open(&self, url: &str, range: Option<RangeSpec>, head: bool) -> Result<Object, NodeError> {
+    pub async fn open(
+        &self,
+        url: &str,
+        range: Option<RangeSpec>,
+        head: bool,
+    ) -> Result<Object, NodeError> {
         let method = if head { Method::HEAD } else { Method::GET };
         let mut request = self.http.request(method.clone(), url);
         if let (Some(spec), false) = (range, head) {
@@ -114,7 +123,14 @@ impl NodeClient {
                 match wanted {
                     Some(w) if first <= w.first && w.last <= last => {
                         let skip = w.first - first;
-                        Ok(streamed(url, response, total, Served::Range(w), skip, w.len()))
+                        Ok(streamed(
+                            url,
+                            response,
+                            total,
+                            Served::Range(w),
+                            skip,
+                            w.len(),
+                        ))
                     }
                     // The node answered another range than asked (mogstored's
                     // suffix bug): ask again for exactly the bytes wanted.
@@ -146,7 +162,12 @@ impl NodeClient {
         }
     }
 
-    async fn open_exact(&self, url: &str, wanted: ByteRange, total: u64) -> Result<Object, NodeError> {
+    async fn open_exact(
+        &self,
+        url: &str,
+        wanted: ByteRange,
+        total: u64,
+    ) -> Result<Object, NodeError> {
         let request = self.http.get(url).header(RANGE, wanted.header_value());
         let response = self.send(url, request).await?;
         let (first, last, node_total) = match response.status() {
@@ -169,13 +190,25 @@ impl NodeClient {
             });
         }
         let skip = wanted.first - first;
-        Ok(streamed(url, response, total, Served::Range(wanted), skip, wanted.len()))
+        Ok(streamed(
+            url,
+            response,
+            total,
+            Served::Range(wanted),
+            skip,
+            wanted.len(),
+        ))
     }
 
     /// Streams `body` to `url` with PUT; `length` is sent as Content-Length when
     /// known (mogstored stores an empty file for a PUT with neither length nor
     /// chunked encoding, so a known length is always declared).
-    pub async fn put(&self, url: &str, body: ByteStream, length: Option<u64>) -> Result<(), NodeError> {
+    pub async fn put(
+        &self,
+        url: &str,
+        body: ByteStream,
+        length: Option<u64>,
+    ) -> Result<(), NodeError> {
         let mut request = self.http.put(url).body(reqwest::Body::wrap_stream(body));
         if let Some(length) = length {
             request = request.header(CONTENT_LENGTH, length);
@@ -205,7 +238,12 @@ impl NodeClient {
 }
 
 /// A 200 answer: the whole object, cut to the wanted range if there is one.
-fn full_response(url: &str, response: Response, range: Option<RangeSpec>, head: bool) -> Result<Object, NodeError> {
+fn full_response(
+    url: &str,
+    response: Response,
+    range: Option<RangeSpec>,
+    head: bool,
+) -> Result<Object, NodeError> {
     let total = header_length(&response).ok_or_else(|| NodeError::BadResponse {
         url: url.to_owned(),
         detail: "no Content-Length".into(),
@@ -231,7 +269,14 @@ fn full_response(url: &str, response: Response, range: Option<RangeSpec>, head: 
 }
 
 /// An object whose body is bytes `skip..skip + take` of `response`.
-fn streamed(url: &str, response: Response, size: u64, served: Served, skip: u64, take: u64) -> Object {
+fn streamed(
+    url: &str,
+    response: Response,
+    size: u64,
+    served: Served,
+    skip: u64,
+    take: u64,
+) -> Object {
     let meta = object(url, &response, size, served, None);
     Object {
         body: Some(window(response, skip, take)),
@@ -260,7 +305,13 @@ fn content_range(url: &str, response: &Response) -> Result<(u64, u64, u64), Node
 }
 
 /// The metadata of an object as `response` describes it.
-fn object(url: &str, response: &Response, size: u64, served: Served, body: Option<ByteStream>) -> Object {
+fn object(
+    url: &str,
+    response: &Response,
+    size: u64,
+    served: Served,
+    body: Option<ByteStream>,
+) -> Object {
     let headers = response.headers();
     let last_modified = headers
         .get(LAST_MODIFIED)

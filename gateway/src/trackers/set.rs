@@ -75,6 +75,12 @@ impl TrackerSet {
         up.into_iter().chain(down).collect()
     }
 
+    /// True when at least one tracker is not marked down.
+    pub fn any_up(&self) -> bool {
+        let now = Instant::now();
+        (0..self.members.len()).any(|i| self.is_up(i, now))
+    }
+
     /// Records a success: the tracker is healthy again.
     pub fn mark_ok(&self, index: usize) {
         let mut down_until = self.members[index].down_until.lock().expect("poisoned");
@@ -98,7 +104,9 @@ mod tests {
     use super::*;
 
     fn set(n: u16) -> TrackerSet {
-        let addrs = (0..n).map(|i| SocketAddr::from(([127, 0, 0, 1], 7001 + i))).collect();
+        let addrs = (0..n)
+            .map(|i| SocketAddr::from(([127, 0, 0, 1], 7001 + i)))
+            .collect();
         TrackerSet::new(addrs, Duration::from_secs(60))
     }
 

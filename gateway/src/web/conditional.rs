@@ -2,7 +2,9 @@
 //! storage nodes differ (mogstored ignores `If-Modified-Since` entirely), so
 //! the answer must not depend on which replica was chosen.
 
-use axum::http::header::{IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE};
+use axum::http::header::{
+    IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE,
+};
 use axum::http::HeaderMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -36,7 +38,10 @@ fn date(value: &str) -> Option<SystemTime> {
 
 /// Truncates to whole seconds, the resolution of HTTP dates.
 fn seconds(t: SystemTime) -> SystemTime {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
@@ -57,7 +62,8 @@ fn etag_listed(list: &str, etag: Option<&str>, weak: bool) -> bool {
     if !weak && list.split(',').all(|t| t.trim().starts_with("W/")) {
         return false;
     }
-    list.split(',').any(|t| opaque(t) == opaque(etag) && (weak || !t.trim().starts_with("W/")))
+    list.split(',')
+        .any(|t| opaque(t) == opaque(etag) && (weak || !t.trim().starts_with("W/")))
 }
 
 /// Evaluates the preconditions of a GET or HEAD.
@@ -67,7 +73,10 @@ pub fn evaluate(headers: &HeaderMap, v: &Validators) -> Precondition {
         if !etag_listed(list, v.etag.as_deref(), false) {
             return Precondition::Failed;
         }
-    } else if let (Some(since), Some(modified)) = (header(headers, &IF_UNMODIFIED_SINCE).and_then(date), modified) {
+    } else if let (Some(since), Some(modified)) = (
+        header(headers, &IF_UNMODIFIED_SINCE).and_then(date),
+        modified,
+    ) {
         if modified > since {
             return Precondition::Failed;
         }
@@ -76,7 +85,9 @@ pub fn evaluate(headers: &HeaderMap, v: &Validators) -> Precondition {
         if etag_listed(list, v.etag.as_deref(), true) {
             return Precondition::NotModified;
         }
-    } else if let (Some(since), Some(modified)) = (header(headers, &IF_MODIFIED_SINCE).and_then(date), modified) {
+    } else if let (Some(since), Some(modified)) =
+        (header(headers, &IF_MODIFIED_SINCE).and_then(date), modified)
+    {
         if modified <= since {
             return Precondition::NotModified;
         }
@@ -125,10 +136,22 @@ mod tests {
     #[test]
     fn if_none_match_wins_over_if_modified_since() {
         let v = validators();
-        assert_eq!(evaluate(&headers(&[("if-none-match", "\"472-27\"")]), &v), Precondition::NotModified);
-        assert_eq!(evaluate(&headers(&[("if-none-match", "W/\"472-27\"")]), &v), Precondition::NotModified);
-        assert_eq!(evaluate(&headers(&[("if-none-match", "\"x\", \"472-27\"")]), &v), Precondition::NotModified);
-        assert_eq!(evaluate(&headers(&[("if-none-match", "*")]), &v), Precondition::NotModified);
+        assert_eq!(
+            evaluate(&headers(&[("if-none-match", "\"472-27\"")]), &v),
+            Precondition::NotModified
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-none-match", "W/\"472-27\"")]), &v),
+            Precondition::NotModified
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-none-match", "\"x\", \"472-27\"")]), &v),
+            Precondition::NotModified
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-none-match", "*")]), &v),
+            Precondition::NotModified
+        );
         // A non-matching If-None-Match makes If-Modified-Since irrelevant.
         let h = headers(&[("if-none-match", "\"other\""), ("if-modified-since", LM)]);
         assert_eq!(evaluate(&h, &v), Precondition::Proceed);
@@ -137,20 +160,44 @@ mod tests {
     #[test]
     fn if_modified_since_compares_dates() {
         let v = validators();
-        assert_eq!(evaluate(&headers(&[("if-modified-since", LM)]), &v), Precondition::NotModified);
-        assert_eq!(evaluate(&headers(&[("if-modified-since", EARLIER)]), &v), Precondition::Proceed);
-        assert_eq!(evaluate(&headers(&[("if-modified-since", "garbage")]), &v), Precondition::Proceed);
+        assert_eq!(
+            evaluate(&headers(&[("if-modified-since", LM)]), &v),
+            Precondition::NotModified
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-modified-since", EARLIER)]), &v),
+            Precondition::Proceed
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-modified-since", "garbage")]), &v),
+            Precondition::Proceed
+        );
         assert_eq!(evaluate(&HeaderMap::new(), &v), Precondition::Proceed);
     }
 
     #[test]
     fn if_match_and_if_unmodified_since_fail_with_412() {
         let v = validators();
-        assert_eq!(evaluate(&headers(&[("if-match", "\"other\"")]), &v), Precondition::Failed);
-        assert_eq!(evaluate(&headers(&[("if-match", "W/\"472-27\"")]), &v), Precondition::Failed);
-        assert_eq!(evaluate(&headers(&[("if-match", "\"472-27\"")]), &v), Precondition::Proceed);
-        assert_eq!(evaluate(&headers(&[("if-unmodified-since", EARLIER)]), &v), Precondition::Failed);
-        assert_eq!(evaluate(&headers(&[("if-unmodified-since", LM)]), &v), Precondition::Proceed);
+        assert_eq!(
+            evaluate(&headers(&[("if-match", "\"other\"")]), &v),
+            Precondition::Failed
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-match", "W/\"472-27\"")]), &v),
+            Precondition::Failed
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-match", "\"472-27\"")]), &v),
+            Precondition::Proceed
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-unmodified-since", EARLIER)]), &v),
+            Precondition::Failed
+        );
+        assert_eq!(
+            evaluate(&headers(&[("if-unmodified-since", LM)]), &v),
+            Precondition::Proceed
+        );
     }
 
     #[test]
@@ -159,7 +206,10 @@ mod tests {
         assert!(if_range_allows(&HeaderMap::new(), &v));
         assert!(if_range_allows(&headers(&[("if-range", "\"472-27\"")]), &v));
         assert!(!if_range_allows(&headers(&[("if-range", "\"old\"")]), &v));
-        assert!(!if_range_allows(&headers(&[("if-range", "W/\"472-27\"")]), &v));
+        assert!(!if_range_allows(
+            &headers(&[("if-range", "W/\"472-27\"")]),
+            &v
+        ));
         assert!(if_range_allows(&headers(&[("if-range", LM)]), &v));
         assert!(!if_range_allows(&headers(&[("if-range", EARLIER)]), &v));
     }

@@ -68,7 +68,11 @@ impl RangeSpec {
             return number(last).map(RangeSpec::Suffix);
         }
         let first = number(first)?;
-        let last = if last.is_empty() { None } else { Some(number(last)?) };
+        let last = if last.is_empty() {
+            None
+        } else {
+            Some(number(last)?)
+        };
         if last.is_some_and(|l| l < first) {
             return None;
         }
@@ -96,7 +100,10 @@ impl RangeSpec {
     /// The `Range` header value to forward.
     pub fn header_value(&self) -> String {
         match self {
-            RangeSpec::From { first, last: Some(last) } => format!("bytes={first}-{last}"),
+            RangeSpec::From {
+                first,
+                last: Some(last),
+            } => format!("bytes={first}-{last}"),
             RangeSpec::From { first, last: None } => format!("bytes={first}-"),
             RangeSpec::Suffix(n) => format!("bytes=-{n}"),
         }
@@ -129,10 +136,30 @@ mod tests {
 
     #[test]
     fn parses_single_ranges() {
-        assert_eq!(RangeSpec::parse("bytes=0-0"), Some(RangeSpec::From { first: 0, last: Some(0) }));
-        assert_eq!(RangeSpec::parse("bytes=10-"), Some(RangeSpec::From { first: 10, last: None }));
+        assert_eq!(
+            RangeSpec::parse("bytes=0-0"),
+            Some(RangeSpec::From {
+                first: 0,
+                last: Some(0)
+            })
+        );
+        assert_eq!(
+            RangeSpec::parse("bytes=10-"),
+            Some(RangeSpec::From {
+                first: 10,
+                last: None
+            })
+        );
         assert_eq!(RangeSpec::parse("bytes=-7"), Some(RangeSpec::Suffix(7)));
-        for ignored in ["bytes=0-1,4-5", "items=0-1", "bytes=5-1", "bytes=a-", "bytes=-", "0-1", "bytes=+1-2"] {
+        for ignored in [
+            "bytes=0-1,4-5",
+            "items=0-1",
+            "bytes=5-1",
+            "bytes=a-",
+            "bytes=-",
+            "0-1",
+            "bytes=+1-2",
+        ] {
             assert_eq!(RangeSpec::parse(ignored), None, "{ignored}");
         }
     }

@@ -290,7 +290,9 @@ impl Command for CreateClose {
 
     fn from_args(args: &Args) -> Result<Self, &'static str> {
         let num = |name, code| -> Result<u64, &'static str> {
-            required(args, name, code)?.parse().map_err(|_| "bogus_args")
+            required(args, name, code)?
+                .parse()
+                .map_err(|_| "bogus_args")
         };
         Ok(CreateClose {
             domain: required(args, "domain", "no_domain")?.to_owned(),

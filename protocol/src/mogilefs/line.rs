@@ -130,8 +130,15 @@ pub fn error_text(code: &str) -> &str {
         "no_devices" => "No devices found to store file",
         "domain_exists" => "That domain already exists",
         "class_exists" => "That class already exists in that domain",
-        "unreg_class" | "no_key" | "unknown_key" | "no_fid" | "no_devid" | "no_path"
-        | "bogus_args" | "invalid_checksum_format" | "fid_in_use" => code,
+        "unreg_class"
+        | "no_key"
+        | "unknown_key"
+        | "no_fid"
+        | "no_devid"
+        | "no_path"
+        | "bogus_args"
+        | "invalid_checksum_format"
+        | "fid_in_use" => code,
         _ => code,
     }
 }

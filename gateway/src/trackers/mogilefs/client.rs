@@ -15,9 +15,10 @@
 
 use super::connection::{CallError, Connection};
 use crate::trackers::TrackerSet;
+use dfs_protocol::mogilefs::cmd::Noop;
 use dfs_protocol::mogilefs::{Command, Reply};
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Idle connections older than this are closed rather than reused: trackers
@@ -74,6 +75,38 @@ pub enum MogError {
 }
 
 impl MogError {
+    /// A copy for a second waiter on the same shared look-up. The one variant
+    /// holding an I/O error (never produced by idempotent commands such as
+    /// `get_paths`) is copied as its text.
+    pub fn duplicate(&self) -> MogError {
+        match self {
+            MogError::Tracker {
+                tracker,
+                code,
+                text,
+            } => MogError::Tracker {
+                tracker: *tracker,
+                code: code.clone(),
+                text: text.clone(),
+            },
+            MogError::NoTracker { tried } => MogError::NoTracker {
+                tried: tried.clone(),
+            },
+            MogError::BadReply { tracker, detail } => MogError::BadReply {
+                tracker: *tracker,
+                detail: detail.clone(),
+            },
+            MogError::Unconfirmed {
+                tracker,
+                command,
+                source,
+            } => MogError::BadReply {
+                tracker: *tracker,
+                detail: format!("{command} unconfirmed: {source}"),
+            },
+        }
+    }
+
     /// The tracker's error code, when it answered `ERR`.
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -86,7 +119,7 @@ impl MogError {
 /// A MogileFS client for one upstream.
 #[derive(Debug)]
 pub struct MogClient {
-    trackers: TrackerSet,
+    trackers: Arc<TrackerSet>,
     idle: Vec<Mutex<Vec<Connection>>>,
     max_idle: usize,
     timeouts: TrackerTimeouts,
@@ -94,8 +127,10 @@ pub struct MogClient {
 
 impl MogClient {
     /// A client over `trackers`, keeping up to `max_idle` idle connections each.
-    pub fn new(trackers: TrackerSet, max_idle: usize, timeouts: TrackerTimeouts) -> Self {
-        let idle = (0..trackers.len()).map(|_| Mutex::new(Vec::new())).collect();
+    pub fn new(trackers: Arc<TrackerSet>, max_idle: usize, timeouts: TrackerTimeouts) -> Self {
+        let idle = (0..trackers.len())
+            .map(|_| Mutex::new(Vec::new()))
+            .collect();
         MogClient {
             trackers,
             idle,
@@ -118,17 +153,24 @@ impl MogClient {
             match self.call_one(index, &request).await {
                 Ok(Reply::Ok(fields)) => {
                     self.trackers.mark_ok(index);
-                    return C::parse_reply(&fields).map(|r| (r, addr)).map_err(|e| MogError::BadReply {
-                        tracker: addr,
-                        detail: e.to_string(),
+                    return C::parse_reply(&fields).map(|r| (r, addr)).map_err(|e| {
+                        MogError::BadReply {
+                            tracker: addr,
+                            detail: e.to_string(),
+                        }
                     });
                 }
                 Ok(Reply::Err { code, text }) => {
                     self.trackers.mark_ok(index);
-                    return Err(MogError::Tracker { tracker: addr, code, text });
+                    return Err(MogError::Tracker {
+                        tracker: addr,
+                        code,
+                        text,
+                    });
                 }
                 Err(e) => {
                     self.trackers.mark_failed(index);
+                    crate::metrics::metrics().tracker_error(addr);
                     tracing::warn!(tracker = %addr, command = C::NAME, error = %e, "tracker call failed");
                     if !C::IDEMPOTENT && !e.request_unseen() {
                         return Err(MogError::Unconfirmed {
@@ -139,7 +181,10 @@ impl MogClient {
                     }
                     if let CallError::BadReply(detail) = &e {
                         if self.trackers.len() == 1 {
-                            return Err(MogError::BadReply { tracker: addr, detail: detail.clone() });
+                            return Err(MogError::BadReply {
+                                tracker: addr,
+                                detail: detail.clone(),
+                            });
                         }
                     }
                     tried.push(format!("{addr}: {e}"));
@@ -147,13 +192,21 @@ impl MogClient {
             }
         }
         Err(MogError::NoTracker {
-            tried: if tried.is_empty() { "no trackers configured".into() } else { tried.join("; ") },
+            tried: if tried.is_empty() {
+                "no trackers configured".into()
+            } else {
+                tried.join("; ")
+            },
         })
     }
 
     /// One exchange with tracker `index`, on a pooled connection when there is
     /// one, retrying once on a fresh connection if the pooled one was stale.
-    async fn call_one(&self, index: usize, request: &dfs_protocol::mogilefs::Request) -> Result<Reply, CallError> {
+    async fn call_one(
+        &self,
+        index: usize,
+        request: &dfs_protocol::mogilefs::Request,
+    ) -> Result<Reply, CallError> {
         if let Some(mut conn) = self.take_idle(index) {
             match conn.call(request, self.timeouts.reply).await {
                 Ok(reply) => {
@@ -165,10 +218,41 @@ impl MogClient {
                 Err(e) => return Err(e),
             }
         }
-        let mut conn = Connection::connect(self.trackers.addr(index), self.timeouts.connect).await?;
+        let mut conn =
+            Connection::connect(self.trackers.addr(index), self.timeouts.connect).await?;
         let reply = conn.call(request, self.timeouts.reply).await?;
         self.put_idle(index, conn);
         Ok(reply)
+    }
+
+    /// Checks tracker `index` with `noop` and records the outcome.
+    pub async fn probe(&self, index: usize) -> bool {
+        let request = Noop.request();
+        let healthy = matches!(self.call_one(index, &request).await, Ok(Reply::Ok(_)));
+        if healthy {
+            self.trackers.mark_ok(index);
+        } else {
+            self.trackers.mark_failed(index);
+        }
+        healthy
+    }
+
+    /// Probes every tracker each `interval` in the background, re-admitting
+    /// recovered trackers before a request has to gamble on them. The task
+    /// ends when the client is dropped (e.g. replaced by a config reload).
+    pub fn spawn_prober(self: &Arc<Self>, interval: Duration) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let Some(client) = weak.upgrade() else { return };
+                for index in 0..client.trackers.len() {
+                    client.probe(index).await;
+                }
+            }
+        });
     }
 
     fn take_idle(&self, index: usize) -> Option<Connection> {

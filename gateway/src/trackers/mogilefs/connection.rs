@@ -53,7 +53,9 @@ impl Connection {
     pub async fn connect(addr: SocketAddr, timeout: Duration) -> Result<Self, CallError> {
         let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
-            .map_err(|_| CallError::Connect(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")))?
+            .map_err(|_| {
+                CallError::Connect(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))
+            })?
             .map_err(CallError::Connect)?;
         stream.set_nodelay(true).map_err(CallError::Connect)?;
         Ok(Connection {
@@ -82,9 +84,9 @@ impl Connection {
         match reply {
             None => Err(CallError::NoReply(io::ErrorKind::UnexpectedEof.into())),
             Some(Err(LinesCodecError::Io(e))) => Err(CallError::NoReply(e)),
-            Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
-                Err(CallError::BadReply("reply line exceeds the length limit".into()))
-            }
+            Some(Err(LinesCodecError::MaxLineLengthExceeded)) => Err(CallError::BadReply(
+                "reply line exceeds the length limit".into(),
+            )),
             Some(Ok(line)) => Reply::parse(&line).map_err(|e| CallError::BadReply(e.to_string())),
         }
     }
@@ -93,7 +95,9 @@ impl Connection {
 fn lines_to_io(e: LinesCodecError) -> io::Error {
     match e {
         LinesCodecError::Io(e) => e,
-        LinesCodecError::MaxLineLengthExceeded => io::Error::new(io::ErrorKind::InvalidInput, "line too long"),
+        LinesCodecError::MaxLineLengthExceeded => {
+            io::Error::new(io::ErrorKind::InvalidInput, "line too long")
+        }
     }
 }
 
@@ -125,9 +129,14 @@ mod tests {
     #[tokio::test]
     async fn reads_replies_in_order_on_one_socket() {
         let addr = scripted(vec!["OK \r\n", "ERR unknown_key unknown_key\r\n"]).await;
-        let mut conn = Connection::connect(addr, Duration::from_secs(1)).await.unwrap();
+        let mut conn = Connection::connect(addr, Duration::from_secs(1))
+            .await
+            .unwrap();
         let noop = Request::new("noop", Args::new());
-        assert_eq!(conn.call(&noop, Duration::from_secs(1)).await.unwrap(), Reply::Ok(Args::new()));
+        assert_eq!(
+            conn.call(&noop, Duration::from_secs(1)).await.unwrap(),
+            Reply::Ok(Args::new())
+        );
         assert_eq!(
             conn.call(&noop, Duration::from_secs(1)).await.unwrap(),
             Reply::error("unknown_key")
@@ -139,15 +148,25 @@ mod tests {
     #[tokio::test]
     async fn garbage_and_silence_are_errors() {
         let addr = scripted(vec!["HTTP/1.0 400 Bad request\r\n"]).await;
-        let mut conn = Connection::connect(addr, Duration::from_secs(1)).await.unwrap();
+        let mut conn = Connection::connect(addr, Duration::from_secs(1))
+            .await
+            .unwrap();
         let noop = Request::new("noop", Args::new());
-        assert!(matches!(conn.call(&noop, Duration::from_secs(1)).await, Err(CallError::BadReply(_))));
+        assert!(matches!(
+            conn.call(&noop, Duration::from_secs(1)).await,
+            Err(CallError::BadReply(_))
+        ));
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let hold = tokio::spawn(async move { listener.accept().await });
-        let mut conn = Connection::connect(addr, Duration::from_secs(1)).await.unwrap();
-        let e = conn.call(&noop, Duration::from_millis(50)).await.unwrap_err();
+        let mut conn = Connection::connect(addr, Duration::from_secs(1))
+            .await
+            .unwrap();
+        let e = conn
+            .call(&noop, Duration::from_millis(50))
+            .await
+            .unwrap_err();
         assert!(matches!(e, CallError::Timeout(_)), "{e}");
         hold.abort();
     }

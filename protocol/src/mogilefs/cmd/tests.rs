@@ -34,7 +34,12 @@ fn replay<C: Command>(ex: &MogExchange) -> usize {
     }
     let Ok(cmd) = C::from_args(&request.args) else {
         // The tracker must have refused it too.
-        assert!(ex.response.starts_with("ERR "), "{}: {}", ex.scenario, ex.kind);
+        assert!(
+            ex.response.starts_with("ERR "),
+            "{}: {}",
+            ex.scenario,
+            ex.kind
+        );
         return 1;
     };
     // What we would send carries every argument the capture sent that the
@@ -48,11 +53,17 @@ fn replay<C: Command>(ex: &MogExchange) -> usize {
         }
     }
     if let Reply::Ok(fields) = Reply::parse(&ex.response).unwrap() {
-        let reply = C::parse_reply(&fields)
-            .unwrap_or_else(|e| panic!("{}: {}: {e}", ex.scenario, ex.kind));
+        let reply =
+            C::parse_reply(&fields).unwrap_or_else(|e| panic!("{}: {}: {e}", ex.scenario, ex.kind));
         let ours = C::reply_args(&reply);
         if !fields.is_empty() {
-            assert_eq!(sorted(&ours), sorted(&fields), "{}: {}", ex.scenario, ex.kind);
+            assert_eq!(
+                sorted(&ours),
+                sorted(&fields),
+                "{}: {}",
+                ex.scenario,
+                ex.kind
+            );
         }
     }
     1
@@ -112,9 +123,8 @@ fn get_paths_reads_paths_in_tracker_order() {
 
 #[test]
 fn create_open_reads_both_reply_forms() {
-    let single = Args::decode(
-        "path=http://127.0.0.2:7500/dev2/0/000/000/0000000472.fid&fid=472&devid=2",
-    );
+    let single =
+        Args::decode("path=http://127.0.0.2:7500/dev2/0/000/000/0000000472.fid&fid=472&devid=2");
     let open = CreateOpen::parse_reply(&single).unwrap();
     assert_eq!(open.fid, 472);
     assert_eq!(open.destinations.len(), 1);
@@ -124,15 +134,23 @@ fn create_open_reads_both_reply_forms() {
     let open = CreateOpen::parse_reply(&multi).unwrap();
     let devids: Vec<u64> = open.destinations.iter().map(|d| d.devid).collect();
     assert_eq!(devids, [1, 3, 4]);
-    assert!(open.destinations[2].path.ends_with("/dev4/0/000/000/0000000473.fid"));
+    assert!(open.destinations[2]
+        .path
+        .ends_with("/dev4/0/000/000/0000000473.fid"));
     // An OK with an empty path is a broken reply, not a destination.
     assert!(CreateOpen::parse_reply(&Args::decode("fid=1&devid=1&path=")).is_err());
 }
 
 #[test]
 fn server_side_errors_use_tracker_codes() {
-    assert_eq!(GetPaths::from_args(&Args::decode("key=x")), Err("no_domain"));
-    assert_eq!(GetPaths::from_args(&Args::decode("domain=imgs")), Err("no_key"));
+    assert_eq!(
+        GetPaths::from_args(&Args::decode("key=x")),
+        Err("no_domain")
+    );
+    assert_eq!(
+        GetPaths::from_args(&Args::decode("domain=imgs")),
+        Err("no_key")
+    );
     assert_eq!(
         CreateClose::from_args(&Args::decode("domain=imgs&key=x")),
         Err("no_fid")

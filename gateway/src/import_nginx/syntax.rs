@@ -1,0 +1,443 @@
+//! nginx configuration syntax: words, quoted strings, comments, `;`-terminated
+//! directives and `{}` blocks, with `include` spliced in where it appears.
+//!
+//! Follows nginx's own reader where it matters for real configs: `#` opens a
+//! comment only at the start of a word, `${var}` does not open a block, quotes
+//! may be single or double, and `\"`, `\'`, `\\`, `\t`, `\r`, `\n` are unescaped
+//! while any other backslash is kept (regexes need it).
+
+use super::ImportError;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where a directive was written: file (as named in the config) and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The main file's name, or an `include` argument.
+    pub file: String,
+    /// 1-based line of the directive's first word.
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One directive: `name args...;` or `name args... { block }`.
+#[derive(Debug, Clone)]
+pub struct Directive {
+    /// The first word.
+    pub name: String,
+    /// The other words, unquoted and unescaped.
+    pub args: Vec<String>,
+    /// The block's directives, when the directive has one.
+    pub block: Option<Vec<Directive>>,
+    /// Where it was written.
+    pub origin: Origin,
+}
+
+impl Directive {
+    /// The directive as written (without its block), for messages.
+    pub fn text(&self) -> String {
+        let mut text = self.name.clone();
+        for arg in &self.args {
+            text.push(' ');
+            if arg.is_empty() || arg.contains(char::is_whitespace) {
+                text.push_str(&format!("{arg:?}"));
+            } else {
+                text.push_str(arg);
+            }
+        }
+        text
+    }
+
+    /// The block's directives (empty when there is no block).
+    pub fn children(&self) -> &[Directive] {
+        self.block.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Reads a whole config: `text` is the main file, named `file` in messages;
+/// relative `include` paths are resolved against `base_dir`, as nginx resolves
+/// them against its configuration prefix. Includes that cannot be read become
+/// warnings, since a copied config often lacks files such as `mime.types`.
+pub fn parse_config(text: &str, file: &str, base_dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<Directive>, ImportError> {
+    let mut reader = Reader {
+        base_dir,
+        warnings,
+        depth: 0,
+    };
+    reader.parse_file(text, file)
+}
+
+/// Includes nest at most this deep, which stops a file including itself.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+struct Reader<'a> {
+    base_dir: &'a Path,
+    warnings: &'a mut Vec<String>,
+    depth: usize,
+}
+
+impl Reader<'_> {
+    fn parse_file(&mut self, text: &str, file: &str) -> Result<Vec<Directive>, ImportError> {
+        let tokens = tokenize(text, file)?;
+        let mut pos = 0;
+        let directives = self.parse_block(&tokens, &mut pos, file, None)?;
+        Ok(directives)
+    }
+
+    /// Parses directives until the end of input (`open` is None) or the `}`
+    /// closing the block opened at `open`.
+    fn parse_block(&mut self, tokens: &[Token], pos: &mut usize, file: &str, open: Option<usize>) -> Result<Vec<Directive>, ImportError> {
+        let mut directives = Vec::new();
+        loop {
+            let Some(token) = tokens.get(*pos) else {
+                return match open {
+                    None => Ok(directives),
+                    Some(line) => Err(syntax(file, line, "unexpected end of file: this \"{\" is never closed")),
+                };
+            };
+            *pos += 1;
+            match &token.kind {
+                Kind::Close if open.is_some() => return Ok(directives),
+                Kind::Close => return Err(syntax(file, token.line, "unexpected \"}\"")),
+                Kind::Semi | Kind::Open => return Err(syntax(file, token.line, "a directive must start with a name")),
+                Kind::Word(name) => {
+                    let directive = self.parse_directive(name, token.line, tokens, pos, file)?;
+                    self.push(directive, &mut directives)?;
+                }
+            }
+        }
+    }
+
+    fn parse_directive(&mut self, name: &str, line: usize, tokens: &[Token], pos: &mut usize, file: &str) -> Result<Directive, ImportError> {
+        let mut args = Vec::new();
+        loop {
+            let Some(token) = tokens.get(*pos) else {
+                return Err(syntax(file, line, &format!("directive \"{name}\" is not terminated by \";\"")));
+            };
+            *pos += 1;
+            match &token.kind {
+                Kind::Word(word) => args.push(word.clone()),
+                Kind::Semi => return Ok(directive(name, args, None, file, line)),
+                Kind::Open => {
+                    let block = self.parse_block(tokens, pos, file, Some(token.line))?;
+                    return Ok(directive(name, args, Some(block), file, line));
+                }
+                Kind::Close => return Err(syntax(file, token.line, &format!("directive \"{name}\" is not terminated by \";\""))),
+            }
+        }
+    }
+
+    /// Adds `directive` to `into`, replacing an `include` by what it includes.
+    fn push(&mut self, directive: Directive, into: &mut Vec<Directive>) -> Result<(), ImportError> {
+        if directive.name != "include" || directive.block.is_some() || directive.args.len() != 1 {
+            into.push(directive);
+            return Ok(());
+        }
+        if self.depth >= MAX_INCLUDE_DEPTH {
+            let message = "includes nest too deep (does a file include itself?)";
+            return Err(syntax(&directive.origin.file, directive.origin.line, message));
+        }
+        let pattern = &directive.args[0];
+        for (name, path) in self.expand(pattern, &directive.origin) {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    self.depth += 1;
+                    let included = self.parse_file(&text, &name);
+                    self.depth -= 1;
+                    into.extend(included?);
+                }
+                Err(e) => self.warnings.push(format!("{}: include {name}: {e}; skipped", directive.origin)),
+            }
+        }
+        Ok(())
+    }
+
+    /// The files an `include` argument names: itself, or a sorted glob
+    /// expansion when its last component has `*` or `?` (as nginx's glob()).
+    fn expand(&mut self, pattern: &str, origin: &Origin) -> Vec<(String, PathBuf)> {
+        let path = self.base_dir.join(pattern);
+        let (dir, file_pattern) = match (path.parent(), path.file_name().and_then(|f| f.to_str())) {
+            (Some(dir), Some(f)) if f.contains(['*', '?']) => (dir.to_path_buf(), f.to_owned()),
+            _ => return vec![(pattern.to_owned(), path)],
+        };
+        if dir.to_string_lossy().contains(['*', '?', '[']) {
+            self.warnings.push(format!("{origin}: include {pattern}: wildcards are only read in the file name; skipped"));
+            return Vec::new();
+        }
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|entries| entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+            .unwrap_or_default();
+        names.retain(|n| !n.starts_with('.') && glob_match(&file_pattern, n));
+        names.sort();
+        let shown_dir = Path::new(pattern).parent().unwrap_or(Path::new(""));
+        names
+            .into_iter()
+            .map(|n| (shown_dir.join(&n).display().to_string(), dir.join(n)))
+            .collect()
+    }
+}
+
+fn directive(name: &str, args: Vec<String>, block: Option<Vec<Directive>>, file: &str, line: usize) -> Directive {
+    Directive {
+        name: name.to_owned(),
+        args,
+        block,
+        origin: Origin {
+            file: file.to_owned(),
+            line,
+        },
+    }
+}
+
+fn syntax(file: &str, line: usize, message: &str) -> ImportError {
+    ImportError::Syntax {
+        origin: Origin {
+            file: file.to_owned(),
+            line,
+        },
+        message: message.to_owned(),
+    }
+}
+
+/// `*` and `?` wildcards over a file name.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    fn matches(p: &[char], n: &[char]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some(('*', rest)) => (0..=n.len()).any(|i| matches(rest, &n[i..])),
+            Some(('?', rest)) => !n.is_empty() && matches(rest, &n[1..]),
+            Some((c, rest)) => n.first() == Some(c) && matches(rest, &n[1..]),
+        }
+    }
+    matches(&p, &n)
+}
+
+#[derive(Debug, PartialEq)]
+enum Kind {
+    Word(String),
+    Semi,
+    Open,
+    Close,
+}
+
+#[derive(Debug)]
+struct Token {
+    kind: Kind,
+    line: usize,
+}
+
+/// Splits config text into words and the three punctuation tokens.
+fn tokenize(text: &str, file: &str) -> Result<Vec<Token>, ImportError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let (mut i, mut line) = (0, 1);
+    while i < chars.len() {
+        let c = chars[i];
+        let kind = match c {
+            '\n' => {
+                line += 1;
+                i += 1;
+                continue;
+            }
+            c if c.is_whitespace() => {
+                i += 1;
+                continue;
+            }
+            '#' => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            ';' => Kind::Semi,
+            '{' => Kind::Open,
+            '}' => Kind::Close,
+            '"' | '\'' => {
+                let start_line = line;
+                let word = quoted(&chars, &mut i, &mut line).ok_or_else(|| syntax(file, start_line, "unterminated quoted string"))?;
+                after_quote(&chars, &mut i).map_err(|c| syntax(file, line, &format!("unexpected \"{c}\" after a quoted string")))?;
+                tokens.push(Token {
+                    kind: Kind::Word(word),
+                    line: start_line,
+                });
+                continue;
+            }
+            _ => {
+                tokens.push(Token {
+                    kind: Kind::Word(bare_word(&chars, &mut i)),
+                    line,
+                });
+                continue;
+            }
+        };
+        tokens.push(Token { kind, line });
+        i += 1;
+    }
+    Ok(tokens)
+}
+
+/// Reads a quoted string starting at `chars[*i]` (the quote); None when unterminated.
+fn quoted(chars: &[char], i: &mut usize, line: &mut usize) -> Option<String> {
+    let quote = chars[*i];
+    let start = *i + 1;
+    let mut j = start;
+    while j < chars.len() {
+        match chars[j] {
+            '\\' => j += 2,
+            '\n' => {
+                *line += 1;
+                j += 1;
+            }
+            c if c == quote => {
+                *i = j + 1;
+                return Some(unescape(&chars[start..j]));
+            }
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// After a closing quote nginx wants a separator; `)` (end of an `if`
+/// condition) is dropped as nginx drops it.
+fn after_quote(chars: &[char], i: &mut usize) -> Result<(), char> {
+    match chars.get(*i) {
+        None | Some(';' | '{' | '}') => Ok(()),
+        Some(c) if c.is_whitespace() => Ok(()),
+        Some(')') => {
+            *i += 1;
+            Ok(())
+        }
+        Some(&c) => Err(c),
+    }
+}
+
+/// Reads an unquoted word: up to whitespace, `;`, `{` or `}`, keeping `${...}` whole.
+fn bare_word(chars: &[char], i: &mut usize) -> String {
+    let start = *i;
+    let mut j = start;
+    while j < chars.len() {
+        match chars[j] {
+            '\\' => j += 2,
+            '$' if chars.get(j + 1) == Some(&'{') => {
+                while j < chars.len() && chars[j] != '}' {
+                    j += 1;
+                }
+                j += 1;
+            }
+            ';' | '{' | '}' => break,
+            c if c.is_whitespace() => break,
+            _ => j += 1,
+        }
+    }
+    let end = j.min(chars.len());
+    *i = end;
+    unescape(&chars[start..end])
+}
+
+/// nginx's escapes: `\"`, `\'`, `\\`, `\t`, `\r`, `\n`; other backslashes stay.
+fn unescape(chars: &[char]) -> String {
+    let mut out = String::with_capacity(chars.len());
+    let mut k = 0;
+    while k < chars.len() {
+        let (c, next) = (chars[k], chars.get(k + 1));
+        match (c, next) {
+            ('\\', Some(&e @ ('"' | '\'' | '\\'))) => out.push(e),
+            ('\\', Some('t')) => out.push('\t'),
+            ('\\', Some('r')) => out.push('\r'),
+            ('\\', Some('n')) => out.push('\n'),
+            _ => {
+                out.push(c);
+                k += 1;
+                continue;
+            }
+        }
+        k += 2;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Vec<Directive> {
+        parse_config(text, "nginx.conf", Path::new("/nonexistent"), &mut Vec::new()).unwrap()
+    }
+
+    #[test]
+    fn blocks_quotes_comments_and_lines() {
+        let conf = "# top\nhttp {\n  server { listen 80; # c\n    location ~ \"^/a{2}/\" { return 200 'it\\'s'; }\n  }\n}\n";
+        let d = parse(conf);
+        assert_eq!(d.len(), 1);
+        let server = &d[0].children()[0];
+        assert_eq!(server.children()[0].text(), "listen 80");
+        let location = &server.children()[1];
+        assert_eq!(location.args, ["~", "^/a{2}/"]);
+        assert_eq!(location.origin.line, 4);
+        assert_eq!(location.children()[0].args, ["200", "it's"]);
+        assert!(tokenize("return 'it''s';", "f").is_err(), "a quote right after a quote is an error in nginx");
+    }
+
+    #[test]
+    fn words_keep_regex_backslashes_and_variables() {
+        let d = parse("location ~ ^/img/(.+)\\.jpg$ { set ${key}x \"a\\\"b\"; a#b c; }");
+        assert_eq!(d[0].args, ["~", "^/img/(.+)\\.jpg$"]);
+        assert_eq!(d[0].children()[0].args, ["${key}x", "a\"b"]);
+        assert_eq!(d[0].children()[1].text(), "a#b c", "# inside a word is not a comment");
+    }
+
+    #[test]
+    fn if_conditions_with_quotes() {
+        let d = parse("if ($uri ~ \"x\") { return 404; }");
+        assert_eq!(d[0].args, ["($uri", "~", "x"]);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        for (conf, line) in [("a {\n b;\n", 1), ("a;\n}\n", 2), ("a b\n", 1), ("a \"b;\n\n", 1), ("{ a; }", 1)] {
+            match parse_config(conf, "x.conf", Path::new("."), &mut Vec::new()) {
+                Err(ImportError::Syntax { origin, .. }) => assert_eq!(origin.line, line, "{conf:?}"),
+                other => panic!("{conf:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn includes_are_spliced_and_globbed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+        std::fs::write(dir.path().join("conf.d/b.conf"), "b 2;").unwrap();
+        std::fs::write(dir.path().join("conf.d/a.conf"), "a 1;\ninclude conf.d/nested.inc;").unwrap();
+        std::fs::write(dir.path().join("conf.d/nested.inc"), "n 3;").unwrap();
+        let mut warnings = Vec::new();
+        let conf = "http { include conf.d/*.conf; include mime.types; }";
+        let d = parse_config(conf, "nginx.conf", dir.path(), &mut warnings).unwrap();
+        let names: Vec<&str> = d[0].children().iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["a", "n", "b"]);
+        assert_eq!(d[0].children()[1].origin.to_string(), "conf.d/nested.inc:1");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("nginx.conf:1: include mime.types:"), "{warnings:?}");
+    }
+
+    #[test]
+    fn an_include_cycle_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("self.conf"), "include self.conf;").unwrap();
+        let result = parse_config("include self.conf;", "nginx.conf", dir.path(), &mut Vec::new());
+        assert!(matches!(result, Err(ImportError::Syntax { .. })));
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*.conf", "a.conf"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("*.conf", "a.conf.bak"));
+    }
+}
