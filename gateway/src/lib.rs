@@ -13,16 +13,20 @@
 //! - [`web`]: HTTP semantics as small pure modules (ranges, preconditions, keys).
 //! - [`error`]: the one error type at the edge and its status table.
 //! - [`server`]: the accept loop, connection limits and graceful shutdown.
+//! - [`tls`]: TLS termination with certificate reload.
 //! - [`metrics`]: the Prometheus registry.
 //! - [`demo`]: the one-command demo cluster.
+//! - [`import_nginx`]: `import-nginx`, nginx module configs turned into gateway TOML.
 
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+pub mod import_nginx;
 pub mod metrics;
 pub mod routes;
 pub mod server;
+pub mod tls;
 pub mod storage;
 pub mod trackers;
 pub mod web;
@@ -36,61 +40,81 @@ use tokio::net::TcpListener;
 
 /// Serves `config` on `listener` until `shutdown` completes, then lets
 /// in-flight requests finish for up to `[server].shutdown_grace`.
-pub async fn run(
-    listener: TcpListener,
-    config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    let live = Arc::new(Live::new(
-        AppState::from_config(&config).map_err(io::Error::other)?,
-    ));
-    serve_live(listener, &config, live, shutdown).await
+pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+    Gateway::new(&config)?.serve(listener, &config, shutdown).await
 }
 
-/// [`run`] with state the caller keeps a handle on (to reload it).
-pub async fn serve_live(
-    listener: TcpListener,
-    config: &Config,
+/// A running gateway's state, kept by the caller so it can be reloaded.
+#[derive(Debug, Clone)]
+pub struct Gateway {
     live: Arc<Live>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    let limits = server::Limits {
-        header_read_timeout: config.server.header_read_timeout.0,
-        max_header_size: config.server.max_header_size.0 as usize,
-        shutdown_grace: config.server.shutdown_grace.0,
-    };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
-    let admin = match config.server.admin_listen {
-        Some(addr) => {
-            let admin_listener = TcpListener::bind(addr).await?;
-            let router = routes::admin_app(live.clone());
-            Some(tokio::spawn(server::serve(
-                admin_listener,
-                server::Plain,
-                router,
-                limits,
-                stopped(),
-            )))
-        }
-        None => None,
-    };
-    let router = routes::app(live, config.server.admin_listen.is_none());
-    let main = server::serve(listener, server::Plain, router, limits, stopped());
-    let signal = async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    };
-    let (result, ()) = tokio::join!(main, signal);
-    if let Some(admin) = admin {
-        let _ = admin.await;
+    tls: Option<tls::Tls>,
+}
+
+impl Gateway {
+    /// Builds tracker clients, caches and (when configured) TLS from `config`.
+    pub fn new(config: &Config) -> io::Result<Self> {
+        let state = AppState::from_config(config).map_err(io::Error::other)?;
+        let tls = match &config.server.tls {
+            Some(t) => Some(tls::Tls::load(&t.cert, &t.key, config.server.header_read_timeout.0).map_err(io::Error::other)?),
+            None => None,
+        };
+        Ok(Gateway {
+            live: Arc::new(Live::new(state)),
+            tls,
+        })
     }
-    result
+
+    /// Puts a new config in force for requests that start from now on, and
+    /// re-reads the TLS certificate. On error nothing changes. Listener
+    /// addresses and connection limits keep their start-up values.
+    pub fn reload(&self, config: &Config) -> Result<(), String> {
+        let state = AppState::from_config(config)?;
+        match (&self.tls, &config.server.tls) {
+            (Some(tls), Some(files)) => tls.reload(&files.cert, &files.key)?,
+            (None, None) => {}
+            _ => return Err("turning TLS on or off needs a restart".into()),
+        }
+        self.live.replace(state);
+        Ok(())
+    }
+
+    /// Serves on `listener` (and `[server].admin_listen`) until `shutdown`.
+    pub async fn serve(&self, listener: TcpListener, config: &Config, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        let limits = server::Limits {
+            header_read_timeout: config.server.header_read_timeout.0,
+            max_header_size: config.server.max_header_size.0 as usize,
+            shutdown_grace: config.server.shutdown_grace.0,
+        };
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let admin = match config.server.admin_listen {
+            Some(addr) => {
+                let admin_listener = TcpListener::bind(addr).await?;
+                let router = routes::admin_app(self.live.clone());
+                Some(tokio::spawn(server::serve(admin_listener, server::Plain, router, limits, stopped())))
+            }
+            None => None,
+        };
+        let router = routes::app(self.live.clone(), config.server.admin_listen.is_none());
+        let signal = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
+        let (result, ()) = match &self.tls {
+            Some(tls) => tokio::join!(server::serve(listener, tls.clone(), router, limits, stopped()), signal),
+            None => tokio::join!(server::serve(listener, server::Plain, router, limits, stopped()), signal),
+        };
+        if let Some(admin) = admin {
+            let _ = admin.await;
+        }
+        result
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

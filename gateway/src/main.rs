@@ -28,6 +28,15 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Print the gateway TOML equivalent to an nginx config that uses
+    /// nginx_mogilefs_module or fastdfs-nginx-module (warnings on stderr).
+    ImportNginx {
+        /// The nginx config (its `include`s are read relative to its directory).
+        file: PathBuf,
+        /// The mod_fastdfs.conf its FastDFS locations use.
+        #[arg(long, default_value = dfs_gateway::import_nginx::DEFAULT_FASTDFS_CONF)]
+        fastdfs_conf: PathBuf,
+    },
     /// Start an in-process demo cluster with the gateway in front of it.
     #[cfg(feature = "demo")]
     Demo {
@@ -66,17 +75,18 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Serve { config } => {
-            let config = match Config::load(&config) {
+        Command::Serve { config: path } => {
+            let config = match Config::load(&path) {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!("error: {}: {e}", config.display());
+                    eprintln!("error: {}: {e}", path.display());
                     return ExitCode::FAILURE;
                 }
             };
             init_logging(config.server.log_format);
-            serve(config).await
+            serve(config, path).await
         }
+        Command::ImportNginx { file, fastdfs_conf } => import_nginx(&file, fastdfs_conf),
         #[cfg(feature = "demo")]
         Command::Demo { listen, data_dir } => {
             init_logging(LogFormat::Text);
@@ -91,7 +101,37 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> ExitCode {
+/// Prints the imported TOML on stdout and each warning on stderr.
+fn import_nginx(file: &std::path::Path, fastdfs_conf: PathBuf) -> ExitCode {
+    use dfs_gateway::import_nginx::{import_with, ImportOptions};
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = ImportOptions {
+        source_name: Some(file.display().to_string()),
+        fastdfs_conf: Some(fastdfs_conf),
+    };
+    let base_dir = file.parent().unwrap_or(std::path::Path::new("."));
+    match import_with(&text, base_dir, &options) {
+        Ok(imported) => {
+            print!("{}", imported.toml);
+            for warning in &imported.warnings {
+                eprintln!("warning: {warning}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config, path: PathBuf) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(config.server.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -99,8 +139,16 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let gateway = match dfs_gateway::Gateway::new(&config) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     tracing::info!("serving: {}", config.summary());
-    match dfs_gateway::run(listener, config, dfs_gateway::shutdown_signal()).await {
+    tokio::spawn(reload_on_sighup(gateway.clone(), path));
+    match gateway.serve(listener, &config, dfs_gateway::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -108,3 +156,19 @@ async fn serve(config: Config) -> ExitCode {
         }
     }
 }
+
+/// Re-reads the config file on each SIGHUP; a bad file is logged and ignored.
+#[cfg(unix)]
+async fn reload_on_sighup(gateway: dfs_gateway::Gateway, path: PathBuf) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+    while hangups.recv().await.is_some() {
+        match Config::load(&path).map_err(|e| e.to_string()).and_then(|c| gateway.reload(&c).map(|()| c)) {
+            Ok(c) => tracing::info!("reloaded {}: {}", path.display(), c.summary()),
+            Err(e) => tracing::error!("reload of {} rejected, keeping the running config: {e}", path.display()),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn reload_on_sighup(_: dfs_gateway::Gateway, _: PathBuf) {}

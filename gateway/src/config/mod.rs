@@ -52,6 +52,9 @@ pub struct ServerConfig {
     /// queue. Default 4096.
     #[serde(default = "defaults::max_concurrent_requests")]
     pub max_concurrent_requests: usize,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1) with this certificate and key.
+    /// Reloaded on SIGHUP.
+    pub tls: Option<crate::tls::TlsConfig>,
     /// Where `/healthz`, `/readyz` and `/metrics` are served; on `listen`
     /// (ahead of the locations) when absent.
     pub admin_listen: Option<SocketAddr>,
@@ -328,6 +331,13 @@ impl Config {
 
     /// Checks what serde cannot: references, required per-protocol keys, ranges.
     pub fn validate(&self, text: &str) -> Result<(), ConfigError> {
+        if let Some(tls) = &self.server.tls {
+            crate::tls::Tls::load(&tls.cert, &tls.key, Duration::from_secs(1)).map_err(|message| ConfigError::Invalid {
+                key: "server.tls".into(),
+                line: text.lines().position(|l| l.contains("tls")).map_or(1, |i| i + 1),
+                message,
+            })?;
+        }
         let mut names = HashSet::new();
         for (i, spanned) in self.upstreams.iter().enumerate() {
             let u = spanned.get_ref();

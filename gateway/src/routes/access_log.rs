@@ -25,6 +25,10 @@ use std::time::Instant;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
+/// Bytes an upload stored, reported by its handler for the log.
+#[derive(Debug, Clone, Copy)]
+pub struct Stored(pub u64);
+
 /// The request id header, accepted from the client or generated.
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -76,6 +80,11 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
     let span = tracing::info_span!("request", %id);
     let response = next.run(request).instrument(span).await;
     let (mut parts, body) = response.into_parts();
+    let expected = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
     let entry = Entry {
         start,
         location: parts
@@ -88,6 +97,8 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
         method,
         path,
         status: parts.status.as_u16(),
+        stored: parts.extensions.remove::<Stored>().map(|s| s.0),
+        expected,
         bytes: 0,
         outcome: "aborted",
         _permit: permit,
@@ -110,6 +121,11 @@ struct Entry {
     path: String,
     location: String,
     status: u16,
+    /// Bytes stored by an upload.
+    stored: Option<u64>,
+    /// The declared response length: hyper stops polling a body once that
+    /// many bytes are out, so reaching it means complete.
+    expected: Option<u64>,
     source: Source,
     error: Option<ErrorDetail>,
     bytes: u64,
@@ -119,6 +135,9 @@ struct Entry {
 
 impl Drop for Entry {
     fn drop(&mut self) {
+        if self.outcome == "aborted" && self.expected == Some(self.bytes) {
+            self.outcome = "complete";
+        }
         let elapsed = self.start.elapsed();
         let tracker = self.source.tracker.map(|t| t.to_string());
         tracing::info!(
@@ -128,6 +147,7 @@ impl Drop for Entry {
             path = %self.path,
             status = self.status,
             bytes = self.bytes,
+            stored = self.stored,
             ms = elapsed.as_secs_f64() * 1000.0,
             tracker = tracker.as_deref().unwrap_or("-"),
             node = self.source.node.as_deref().unwrap_or("-"),

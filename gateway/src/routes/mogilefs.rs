@@ -161,6 +161,7 @@ async fn write(
         &format!("\"{}-{}\"", written.fid, written.size),
     );
     response.extensions_mut().insert(written.source);
+    response.extensions_mut().insert(super::access_log::Stored(written.size));
     Ok(response)
 }
 

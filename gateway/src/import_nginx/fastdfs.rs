@@ -1,0 +1,278 @@
+//! fastdfs-nginx-module locations (`location ~ /group[0-9]+/M00 {
+//! ngx_fastdfs_module; }`) → FastDFS `[[location]]`s, with trackers, group,
+//! store paths and the anti-steal token taken from `mod_fastdfs.conf` (and
+//! the `http.conf` it includes), as the module itself reads them
+//! (FastDFS PROTOCOL.md §6.5).
+
+use super::emit::{self, Line};
+use super::fdfs_conf::{Entry, IniFile};
+use super::scan::Found;
+use super::values::{regex_literal, through_last_slash, LocationMatch};
+use super::{not_carried, LocationSpec, UpstreamSpec};
+use std::path::Path;
+use std::time::Duration;
+
+/// Settings read once from `mod_fastdfs.conf`, shared by every module location
+/// (the module reads one file for the whole nginx).
+#[derive(Debug, Clone)]
+pub struct FdfsSettings {
+    upstream: UpstreamSpec,
+    url_have_group_name: bool,
+    lines: Vec<Line>,
+}
+
+/// Location directives the gateway does not need: the module finds files
+/// through the store paths, not `root`, and the gateway types by extension.
+const BUILT_IN: &[&str] = &["ngx_fastdfs_module", "root", "alias", "types", "default_type", "location"];
+
+/// Keys read from `mod_fastdfs.conf` / `http.conf`, in the global part.
+const READ: &[&str] = &[
+    "tracker_server",
+    "connect_timeout",
+    "network_timeout",
+    "url_have_group_name",
+    "group_name",
+    "group_count",
+    "store_path_count",
+    "base_path",
+    "http.anti_steal.check_token",
+    "http.anti_steal.token_ttl",
+    "http.anti_steal.secret_key",
+    "http.anti_steal.token_check_fail",
+    "response_mode",
+    "flv_support",
+    "http.multi_range.enabled",
+    "use_storage_id",
+    "anti_steal_bypass_header_name",
+    "anti_steal_bypass_header_value",
+];
+
+/// Keys that only tune the module's own work (logging, guessing whether a
+/// missing file is still syncing, finding local addresses): nothing to carry.
+const MODULE_ONLY: &[&str] = &[
+    "log_level",
+    "log_filename",
+    "load_fdfs_parameters_from_tracker",
+    "storage_sync_file_max_delay",
+    "storage_ids_filename",
+    "storage_server_port",
+    "if_alias_prefix",
+    "flv_extension",
+    "http.default_content_type",
+    "http.mime_types_filename",
+];
+
+/// Reads `mod_fastdfs.conf` at `path`; when it cannot be read, a placeholder
+/// tracker is used and said so.
+pub fn settings(path: &Path, warnings: &mut Vec<String>) -> FdfsSettings {
+    match IniFile::read(path, warnings) {
+        Ok(ini) => from_ini(&ini, warnings),
+        Err(e) => {
+            warnings.push(format!(
+                "{}: {e}: trackers, group, store paths and token settings could not be read (pass the file with --fastdfs-conf); the FastDFS upstream has a placeholder tracker",
+                path.display()
+            ));
+            FdfsSettings {
+                upstream: placeholder_upstream(path),
+                url_have_group_name: true,
+                lines: Vec::new(),
+            }
+        }
+    }
+}
+
+fn placeholder_upstream(conf: &Path) -> UpstreamSpec {
+    UpstreamSpec {
+        name_hint: "fdfs".into(),
+        protocol: "fastdfs",
+        trackers: vec!["127.0.0.1:22122".into()],
+        settings: Vec::new(),
+        comments: vec![format!("FIXME: placeholder tracker; put the tracker_server entries of {} here", conf.display())],
+    }
+}
+
+/// The settings carried by a readable `mod_fastdfs.conf`.
+pub fn from_ini(ini: &IniFile, warnings: &mut Vec<String>) -> FdfsSettings {
+    let url_have_group_name = ini.flag("url_have_group_name").unwrap_or(false);
+    let section = group_section(ini, warnings);
+    let mut lines = Vec::new();
+    if !url_have_group_name {
+        match ini.get(section.as_deref(), "group_name") {
+            Some(group) => {
+                lines.push(Line::Comment("url_have_group_name = false: URLs are /M00/..., in this group".into()));
+                lines.push(Line::Field("group".into(), emit::string(&group.value)));
+            }
+            None => warnings.push("mod_fastdfs.conf: url_have_group_name is false but group_name is not set; add `group` to the location".into()),
+        }
+    }
+    let paths = store_paths(ini, section.as_deref(), warnings);
+    if !paths.is_empty() {
+        lines.push(Line::Comment("local-disk mode, as the module served from disk: remove store_paths".into()));
+        lines.push(Line::Comment("when the gateway does not run on this storage server".into()));
+        lines.push(Line::Field("store_paths".into(), emit::strings(&paths)));
+    }
+    lines.extend(token(ini, warnings));
+    report_unsupported(ini, section.as_deref(), warnings);
+    FdfsSettings {
+        upstream: upstream(ini, warnings),
+        url_have_group_name,
+        lines,
+    }
+}
+
+/// With `group_count > 0`, the `[groupN]` sections describe the local groups;
+/// one location holds the store paths of one group: the first.
+fn group_section(ini: &IniFile, warnings: &mut Vec<String>) -> Option<String> {
+    let count = ini.number(None, "group_count").unwrap_or(0);
+    if count == 0 {
+        return None;
+    }
+    let e = ini.get(None, "group_count").expect("read above");
+    if count > 1 {
+        warnings.push(format!("{}: group_count = {count}: only [group1]'s store paths are carried over", e.origin));
+    }
+    Some("group1".into())
+}
+
+fn upstream(ini: &IniFile, warnings: &mut Vec<String>) -> UpstreamSpec {
+    let trackers: Vec<String> = ini.all("tracker_server").iter().map(|e| e.value.clone()).collect();
+    if trackers.is_empty() {
+        warnings.push("mod_fastdfs.conf: no tracker_server; the FastDFS upstream has a placeholder tracker".into());
+        return placeholder_upstream(Path::new("mod_fastdfs.conf"));
+    }
+    let mut settings = Vec::new();
+    // The module's client uses these for trackers and storage servers alike.
+    for (key, targets) in [
+        ("connect_timeout", ["connect_timeout", "storage_connect_timeout"]),
+        ("network_timeout", ["reply_timeout", "storage_timeout"]),
+    ] {
+        if let Some(secs) = ini.number(None, key).filter(|s| *s > 0) {
+            for target in targets {
+                settings.push((target.to_owned(), emit::duration(Duration::from_secs(secs))));
+            }
+        }
+    }
+    UpstreamSpec {
+        name_hint: "fdfs".into(),
+        protocol: "fastdfs",
+        trackers,
+        settings,
+        comments: Vec::new(),
+    }
+}
+
+/// `store_path0..N` (`store_path0` defaults to `base_path`, as in the module).
+fn store_paths(ini: &IniFile, section: Option<&str>, warnings: &mut Vec<String>) -> Vec<String> {
+    let count = ini.number(section, "store_path_count").unwrap_or(1);
+    let mut paths = Vec::new();
+    for i in 0..count {
+        let key = format!("store_path{i}");
+        match ini.get(section, &key).or_else(|| (i == 0).then(|| ini.get(None, "base_path")).flatten()) {
+            Some(e) => paths.push(e.value.clone()),
+            None => warnings.push(format!("mod_fastdfs.conf: store_path_count is {count} but {key} is not set; M{i:02} is not served from disk")),
+        }
+    }
+    paths
+}
+
+/// `token = { secret, ttl }` from the `http.anti_steal.*` keys.
+fn token(ini: &IniFile, warnings: &mut Vec<String>) -> Vec<Line> {
+    if ini.flag("http.anti_steal.check_token") != Some(true) {
+        return Vec::new();
+    }
+    let secret = ini.get(None, "http.anti_steal.secret_key").map(|e| e.value.as_str()).unwrap_or("");
+    if secret.is_empty() {
+        warnings.push("http.conf: check_token is on but secret_key is empty; the token check is not carried over".into());
+        return Vec::new();
+    }
+    let ttl = ini.number(None, "http.anti_steal.token_ttl").filter(|t| *t > 0).unwrap_or(600);
+    if let Some(e) = ini.get(None, "http.anti_steal.token_check_fail").filter(|e| !e.value.is_empty()) {
+        warnings.push(unsupported(e, "a failed token check is answered 403, not with this file"));
+    }
+    let value = format!("{{ secret = {}, ttl = {} }}", emit::string(secret), emit::duration(Duration::from_secs(ttl)));
+    vec![
+        Line::Comment("anti-steal token (http.anti_steal.*); the module let ts=0 never expire,".into()),
+        Line::Comment("the gateway refuses ts=0 unless allow_ts_zero is set".into()),
+        Line::Field("token".into(), value),
+    ]
+}
+
+fn report_unsupported(ini: &IniFile, section: Option<&str>, warnings: &mut Vec<String>) {
+    for e in &ini.entries {
+        let key = e.key.as_str();
+        let known = if e.section.is_some() {
+            e.section.as_deref() != section || is_group_key(key)
+        } else {
+            READ.contains(&key) || MODULE_ONLY.contains(&key) || key.starts_with("store_path")
+        };
+        let why = match key {
+            _ if !known => "unknown key, not carried over",
+            "response_mode" if !e.value.eq_ignore_ascii_case("proxy") => "the gateway always fetches a file missing here from a storage that has it (proxy mode)",
+            "flv_support" if ini.flag(key) == Some(true) => "FLV seeking (?start=) is not supported",
+            "http.multi_range.enabled" if ini.flag(key) == Some(true) => "a request for several ranges gets the whole file (200)",
+            "use_storage_id" if ini.flag(key) == Some(true) => "storage ids are not read; the gateway asks the tracker where files are",
+            "anti_steal_bypass_header_name" if !e.value.is_empty() => "the token bypass header is not supported",
+            _ => continue,
+        };
+        warnings.push(unsupported(e, why));
+    }
+}
+
+fn is_group_key(key: &str) -> bool {
+    matches!(key, "group_name" | "storage_server_port" | "store_path_count") || key.starts_with("store_path")
+}
+
+fn unsupported(e: &Entry, why: &str) -> String {
+    format!("{}: `{} = {}`: {why}", e.origin, e.key, e.value)
+}
+
+/// Converts one `ngx_fastdfs_module` location.
+pub fn convert(found: &Found<'_>, settings: &FdfsSettings, warnings: &mut Vec<String>) -> Option<LocationSpec> {
+    let location = found.location;
+    let prefix = prefix(found, settings.url_have_group_name, warnings)?;
+    for d in location.children() {
+        if !BUILT_IN.contains(&d.name.as_str()) {
+            warnings.push(not_carried(d, "not carried over"));
+        }
+    }
+    let mut lines = vec![Line::Field("methods".into(), emit::strings(&["GET", "HEAD"]))];
+    lines.extend(settings.lines.iter().cloned());
+    Some(LocationSpec {
+        origin: location.origin.clone(),
+        summary: format!("location {} (ngx_fastdfs_module)", location.args.join(" ")),
+        prefix,
+        upstream: settings.upstream.clone(),
+        lines,
+    })
+}
+
+/// The URL part before the file ID: before `groupN/` (or `Mxx/` when URLs
+/// carry no group name). `~ /group[0-9]+/M00` and `/M00` both give `/`.
+fn prefix(found: &Found<'_>, with_group: bool, warnings: &mut Vec<String>) -> Option<String> {
+    let location = found.location;
+    let (literal, regex) = match LocationMatch::from_args(&location.args) {
+        Some(LocationMatch::Prefix(p)) => (p, false),
+        Some(LocationMatch::Regex { pattern, .. }) => (regex_literal(&pattern).0, true),
+        _ => {
+            let text = location.args.join(" ");
+            warnings.push(format!("{}: location {text}: only prefix and regex locations can be imported; skipped", location.origin));
+            return None;
+        }
+    };
+    let starts_id = |segment: &str| {
+        let m = segment.strip_prefix('M').is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()));
+        if with_group { segment.starts_with("group") || m } else { m }
+    };
+    let segments: Vec<&str> = literal.split('/').collect();
+    if let Some(i) = segments.iter().skip(1).position(|s| starts_id(s)) {
+        return Some(format!("{}/", segments[..=i].join("/")));
+    }
+    let guess = through_last_slash(&literal).filter(|p| p.starts_with('/'))?;
+    let kind = if regex { "regex" } else { "prefix" };
+    warnings.push(format!(
+        "{}: location {}: no group or Mxx part found in the {kind}; imported as prefix {guess:?} (the path after it must be the file ID); check it",
+        location.origin,
+        location.args.join(" ")
+    ));
+    Some(guess)
+}
