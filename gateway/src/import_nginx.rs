@@ -14,6 +14,7 @@ mod fdfs_conf;
 mod mogilefs;
 mod scan;
 mod syntax;
+mod tokens;
 mod values;
 
 use emit::{Line, Table};
@@ -66,7 +67,11 @@ pub fn import(nginx_conf_text: &str, base_dir: &Path) -> Result<Imported, Import
 }
 
 /// [`import`] with options.
-pub fn import_with(nginx_conf_text: &str, base_dir: &Path, options: &ImportOptions) -> Result<Imported, ImportError> {
+pub fn import_with(
+    nginx_conf_text: &str,
+    base_dir: &Path,
+    options: &ImportOptions,
+) -> Result<Imported, ImportError> {
     let source = options.source_name.as_deref().unwrap_or("nginx.conf");
     let mut warnings = Vec::new();
     let tree = syntax::parse_config(nginx_conf_text, source, base_dir, &mut warnings)?;
@@ -74,10 +79,17 @@ pub fn import_with(nginx_conf_text: &str, base_dir: &Path, options: &ImportOptio
     if scan.found.is_empty() {
         return Err(ImportError::NothingToImport);
     }
-    let fdfs = scan.found.iter().any(|f| f.module == Module::FastDfs).then(|| {
-        let path = options.fastdfs_conf.clone().unwrap_or_else(|| DEFAULT_FASTDFS_CONF.into());
-        fastdfs::settings(&path, &mut warnings)
-    });
+    let fdfs = scan
+        .found
+        .iter()
+        .any(|f| f.module == Module::FastDfs)
+        .then(|| {
+            let path = options
+                .fastdfs_conf
+                .clone()
+                .unwrap_or_else(|| DEFAULT_FASTDFS_CONF.into());
+            fastdfs::settings(&path, &mut warnings)
+        });
     let mut specs = Vec::new();
     for found in &scan.found {
         let spec = match (found.module, &fdfs) {
@@ -115,7 +127,8 @@ struct UpstreamSpec {
 
 impl UpstreamSpec {
     fn same_cluster(&self, other: &UpstreamSpec) -> bool {
-        (self.protocol, &self.trackers, &self.settings) == (other.protocol, &other.trackers, &other.settings)
+        (self.protocol, &self.trackers, &self.settings)
+            == (other.protocol, &other.trackers, &other.settings)
     }
 }
 
@@ -141,8 +154,17 @@ fn server_table(servers: &[&Directive]) -> Table {
     let mut table = Table::new("[server]");
     let mut seen = HashSet::new();
     for server in servers.iter().filter(|s| seen.insert(s.origin.clone())) {
-        let listens: Vec<String> = server.children().iter().filter(|d| d.name == "listen").map(|d| d.args.join(" ")).collect();
-        let listens = if listens.is_empty() { "80 (nginx's default)".to_owned() } else { listens.join(", ") };
+        let listens: Vec<String> = server
+            .children()
+            .iter()
+            .filter(|d| d.name == "listen")
+            .map(|d| d.args.join(" "))
+            .collect();
+        let listens = if listens.is_empty() {
+            "80 (nginx's default)".to_owned()
+        } else {
+            listens.join(", ")
+        };
         table.comment(format!("nginx ({}) listened on {listens}", server.origin));
     }
     table.comment("Behind nginx keep a local address (see nginx/dfs-gateway-proxy.conf);");
@@ -161,11 +183,17 @@ fn assemble(specs: Vec<LocationSpec>, warnings: &mut Vec<String>) -> Vec<Table> 
             // Equal FastDFS locations (/group1/M00, /group2/M00) merge silently.
             if first.lines != spec.lines || !first.upstream.same_cluster(&spec.upstream) {
                 let (here, prefix, there) = (&spec.origin, &spec.prefix, &first.origin);
-                warnings.push(format!("{here}: {}: prefix {prefix:?} was already imported from {there}; skipped", spec.summary));
+                warnings.push(format!(
+                    "{here}: {}: prefix {prefix:?} was already imported from {there}; skipped",
+                    spec.summary
+                ));
             }
             continue;
         }
-        let name = match upstreams.iter().find(|(_, u)| u.same_cluster(&spec.upstream)) {
+        let name = match upstreams
+            .iter()
+            .find(|(_, u)| u.same_cluster(&spec.upstream))
+        {
             Some((name, _)) => name.clone(),
             None => {
                 let name = unique_name(&spec.upstream.name_hint, &upstreams);
@@ -176,18 +204,33 @@ fn assemble(specs: Vec<LocationSpec>, warnings: &mut Vec<String>) -> Vec<Table> 
         let table = location_table(&spec, &name);
         locations.push((spec, table));
     }
-    let mut tables: Vec<Table> = upstreams.iter().map(|(name, u)| upstream_table(name, u)).collect();
+    let mut tables: Vec<Table> = upstreams
+        .iter()
+        .map(|(name, u)| upstream_table(name, u))
+        .collect();
     tables.extend(locations.into_iter().map(|(_, t)| t));
     tables
 }
 
 fn unique_name(hint: &str, taken: &[(String, UpstreamSpec)]) -> String {
-    let base: String = hint.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let base: String = hint
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let free = |n: &str| taken.iter().all(|(t, _)| t != n);
     if free(&base) {
         return base;
     }
-    (2..).map(|i| format!("{base}{i}")).find(|n| free(n)).expect("some name is free")
+    (2..)
+        .map(|i| format!("{base}{i}"))
+        .find(|n| free(n))
+        .expect("some name is free")
 }
 
 fn upstream_table(name: &str, u: &UpstreamSpec) -> Table {
@@ -204,7 +247,9 @@ fn upstream_table(name: &str, u: &UpstreamSpec) -> Table {
 
 fn location_table(spec: &LocationSpec, upstream: &str) -> Table {
     let mut table = Table::new("[[location]]");
-    table.comments.push(format!("{}: {}", spec.origin, spec.summary));
+    table
+        .comments
+        .push(format!("{}: {}", spec.origin, spec.summary));
     table.field("prefix", emit::string(&spec.prefix));
     table.field("upstream", emit::string(upstream));
     table.lines.extend(spec.lines.iter().cloned());
@@ -215,7 +260,10 @@ fn location_table(spec: &LocationSpec, upstream: &str) -> Table {
 /// would otherwise be reported for each).
 fn dedup(warnings: Vec<String>) -> Vec<String> {
     let mut seen = HashSet::new();
-    warnings.into_iter().filter(|w| seen.insert(w.clone())).collect()
+    warnings
+        .into_iter()
+        .filter(|w| seen.insert(w.clone()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Shared harness for the end-to-end tests: devcluster and the gateway in this
 //! process on ephemeral 127.0.0.1 ports, driven by a real HTTP client.
 
+pub mod fault_proxy;
+pub mod nginx;
+
 use bytes::Bytes;
 use devcluster::mogilefs::MogCluster;
 use futures_util::stream;
@@ -92,13 +95,17 @@ pub fn mog_config(trackers: &[SocketAddr], options: &MogOptions) -> String {
             &format!("[server]\nmax_body_size = \"{max}\"\n"),
         );
     }
-    text.replace(
-        "protocol = \"mogilefs\"\n",
-        &format!(
-            "protocol = \"mogilefs\"\nconnect_timeout = \"300ms\"\nreply_timeout = \"3s\"\nstorage_timeout = \"5s\"\n{}\n",
-            options.upstream_extra
-        ),
-    )
+    // Short time-outs keep failure tests quick; `upstream_extra` overrides them.
+    let mut upstream = String::new();
+    for default in ["connect_timeout = \"300ms\"", "reply_timeout = \"3s\"", "storage_timeout = \"5s\""] {
+        let key = default.split(' ').next().unwrap_or_default();
+        if !options.upstream_extra.contains(key) {
+            upstream.push_str(default);
+            upstream.push('\n');
+        }
+    }
+    upstream.push_str(&options.upstream_extra);
+    text.replace("protocol = \"mogilefs\"\n", &format!("protocol = \"mogilefs\"\n{upstream}\n"))
 }
 
 /// A MogileFS cluster with a gateway in front, and an HTTP client.
@@ -119,16 +126,28 @@ impl MogEnv {
 
     /// A cluster with `trackers` trackers and the given gateway options.
     pub async fn start_with(trackers: usize, options: &MogOptions) -> MogEnv {
+        let cluster = Self::cluster(trackers).await;
+        let addrs = cluster.tracker_addrs();
+        Self::with_cluster(cluster, &addrs, options).await
+    }
+
+    /// The default cluster shape with `trackers` trackers, no gateway yet.
+    pub async fn cluster(trackers: usize) -> MogCluster {
         init_tracing();
-        let cluster = MogCluster::builder()
+        MogCluster::builder()
             .trackers(trackers)
             .nodes(2)
             .domain("imgs")
             .class("imgs", "photos", 2)
             .build()
             .await
-            .expect("devcluster starts");
-        let gateway = Gateway::start(&mog_config(&cluster.tracker_addrs(), options)).await;
+            .expect("devcluster starts")
+    }
+
+    /// A gateway in front of `cluster`, reaching it through `trackers`
+    /// (e.g. fault proxies).
+    pub async fn with_cluster(cluster: MogCluster, trackers: &[SocketAddr], options: &MogOptions) -> MogEnv {
+        let gateway = Gateway::start(&mog_config(trackers, options)).await;
         MogEnv {
             cluster,
             gateway,

@@ -121,7 +121,10 @@ mod tests {
         t.field("prefix", string("/a/"));
         t.comment("two\nlines");
         let text = render(&["head".into()], &[t]);
-        assert_eq!(text, "# head\n\n# from nginx.conf:3\n[[location]]\nprefix = \"/a/\"\n# two\n# lines\n");
+        assert_eq!(
+            text,
+            "# head\n\n# from nginx.conf:3\n[[location]]\nprefix = \"/a/\"\n# two\n# lines\n"
+        );
         let parsed: toml::Value = toml::from_str(&text).unwrap();
         assert_eq!(parsed["location"][0]["prefix"].as_str(), Some("/a/"));
     }

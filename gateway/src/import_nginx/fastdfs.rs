@@ -23,7 +23,14 @@ pub struct FdfsSettings {
 
 /// Location directives the gateway does not need: the module finds files
 /// through the store paths, not `root`, and the gateway types by extension.
-const BUILT_IN: &[&str] = &["ngx_fastdfs_module", "root", "alias", "types", "default_type", "location"];
+const BUILT_IN: &[&str] = &[
+    "ngx_fastdfs_module",
+    "root",
+    "alias",
+    "types",
+    "default_type",
+    "location",
+];
 
 /// Keys read from `mod_fastdfs.conf` / `http.conf`, in the global part.
 const READ: &[&str] = &[
@@ -87,7 +94,10 @@ fn placeholder_upstream(conf: &Path) -> UpstreamSpec {
         protocol: "fastdfs",
         trackers: vec!["127.0.0.1:22122".into()],
         settings: Vec::new(),
-        comments: vec![format!("FIXME: placeholder tracker; put the tracker_server entries of {} here", conf.display())],
+        comments: vec![format!(
+            "FIXME: placeholder tracker; put the tracker_server entries of {} here",
+            conf.display()
+        )],
     }
 }
 
@@ -107,8 +117,12 @@ pub fn from_ini(ini: &IniFile, warnings: &mut Vec<String>) -> FdfsSettings {
     }
     let paths = store_paths(ini, section.as_deref(), warnings);
     if !paths.is_empty() {
-        lines.push(Line::Comment("local-disk mode, as the module served from disk: remove store_paths".into()));
-        lines.push(Line::Comment("when the gateway does not run on this storage server".into()));
+        lines.push(Line::Comment(
+            "local-disk mode, as the module served from disk: remove store_paths".into(),
+        ));
+        lines.push(Line::Comment(
+            "when the gateway does not run on this storage server".into(),
+        ));
         lines.push(Line::Field("store_paths".into(), emit::strings(&paths)));
     }
     lines.extend(token(ini, warnings));
@@ -129,21 +143,34 @@ fn group_section(ini: &IniFile, warnings: &mut Vec<String>) -> Option<String> {
     }
     let e = ini.get(None, "group_count").expect("read above");
     if count > 1 {
-        warnings.push(format!("{}: group_count = {count}: only [group1]'s store paths are carried over", e.origin));
+        warnings.push(format!(
+            "{}: group_count = {count}: only [group1]'s store paths are carried over",
+            e.origin
+        ));
     }
     Some("group1".into())
 }
 
 fn upstream(ini: &IniFile, warnings: &mut Vec<String>) -> UpstreamSpec {
-    let trackers: Vec<String> = ini.all("tracker_server").iter().map(|e| e.value.clone()).collect();
+    let trackers: Vec<String> = ini
+        .all("tracker_server")
+        .iter()
+        .map(|e| e.value.clone())
+        .collect();
     if trackers.is_empty() {
-        warnings.push("mod_fastdfs.conf: no tracker_server; the FastDFS upstream has a placeholder tracker".into());
+        warnings.push(
+            "mod_fastdfs.conf: no tracker_server; the FastDFS upstream has a placeholder tracker"
+                .into(),
+        );
         return placeholder_upstream(Path::new("mod_fastdfs.conf"));
     }
     let mut settings = Vec::new();
     // The module's client uses these for trackers and storage servers alike.
     for (key, targets) in [
-        ("connect_timeout", ["connect_timeout", "storage_connect_timeout"]),
+        (
+            "connect_timeout",
+            ["connect_timeout", "storage_connect_timeout"],
+        ),
         ("network_timeout", ["reply_timeout", "storage_timeout"]),
     ] {
         if let Some(secs) = ini.number(None, key).filter(|s| *s > 0) {
@@ -180,18 +207,37 @@ fn token(ini: &IniFile, warnings: &mut Vec<String>) -> Vec<Line> {
     if ini.flag("http.anti_steal.check_token") != Some(true) {
         return Vec::new();
     }
-    let secret = ini.get(None, "http.anti_steal.secret_key").map(|e| e.value.as_str()).unwrap_or("");
+    let secret = ini
+        .get(None, "http.anti_steal.secret_key")
+        .map(|e| e.value.as_str())
+        .unwrap_or("");
     if secret.is_empty() {
         warnings.push("http.conf: check_token is on but secret_key is empty; the token check is not carried over".into());
         return Vec::new();
     }
-    let ttl = ini.number(None, "http.anti_steal.token_ttl").filter(|t| *t > 0).unwrap_or(600);
-    if let Some(e) = ini.get(None, "http.anti_steal.token_check_fail").filter(|e| !e.value.is_empty()) {
-        warnings.push(unsupported(e, "a failed token check is answered 403, not with this file"));
+    let ttl = ini
+        .number(None, "http.anti_steal.token_ttl")
+        .filter(|t| *t > 0)
+        .unwrap_or(600);
+    if let Some(e) = ini
+        .get(None, "http.anti_steal.token_check_fail")
+        .filter(|e| !e.value.is_empty())
+    {
+        warnings.push(unsupported(
+            e,
+            "a failed token check is answered 403, not with this file",
+        ));
     }
-    let value = format!("{{ secret = {}, ttl = {} }}", emit::string(secret), emit::duration(Duration::from_secs(ttl)));
+    // Seconds, as http.conf wrote them.
+    let value = format!(
+        "{{ secret = {}, ttl = {} }}",
+        emit::string(secret),
+        emit::string(&format!("{ttl}s"))
+    );
     vec![
-        Line::Comment("anti-steal token (http.anti_steal.*); the module let ts=0 never expire,".into()),
+        Line::Comment(
+            "anti-steal token (http.anti_steal.*); the module let ts=0 never expire,".into(),
+        ),
         Line::Comment("the gateway refuses ts=0 unless allow_ts_zero is set".into()),
         Line::Field("token".into(), value),
     ]
@@ -219,7 +265,10 @@ fn report_unsupported(ini: &IniFile, section: Option<&str>, warnings: &mut Vec<S
 }
 
 fn is_group_key(key: &str) -> bool {
-    matches!(key, "group_name" | "storage_server_port" | "store_path_count") || key.starts_with("store_path")
+    matches!(
+        key,
+        "group_name" | "storage_server_port" | "store_path_count"
+    ) || key.starts_with("store_path")
 }
 
 fn unsupported(e: &Entry, why: &str) -> String {
@@ -227,7 +276,11 @@ fn unsupported(e: &Entry, why: &str) -> String {
 }
 
 /// Converts one `ngx_fastdfs_module` location.
-pub fn convert(found: &Found<'_>, settings: &FdfsSettings, warnings: &mut Vec<String>) -> Option<LocationSpec> {
+pub fn convert(
+    found: &Found<'_>,
+    settings: &FdfsSettings,
+    warnings: &mut Vec<String>,
+) -> Option<LocationSpec> {
     let location = found.location;
     let prefix = prefix(found, settings.url_have_group_name, warnings)?;
     for d in location.children() {
@@ -235,7 +288,10 @@ pub fn convert(found: &Found<'_>, settings: &FdfsSettings, warnings: &mut Vec<St
             warnings.push(not_carried(d, "not carried over"));
         }
     }
-    let mut lines = vec![Line::Field("methods".into(), emit::strings(&["GET", "HEAD"]))];
+    let mut lines = vec![Line::Field(
+        "methods".into(),
+        emit::strings(&["GET", "HEAD"]),
+    )];
     lines.extend(settings.lines.iter().cloned());
     Some(LocationSpec {
         origin: location.origin.clone(),
@@ -255,13 +311,22 @@ fn prefix(found: &Found<'_>, with_group: bool, warnings: &mut Vec<String>) -> Op
         Some(LocationMatch::Regex { pattern, .. }) => (regex_literal(&pattern).0, true),
         _ => {
             let text = location.args.join(" ");
-            warnings.push(format!("{}: location {text}: only prefix and regex locations can be imported; skipped", location.origin));
+            warnings.push(format!(
+                "{}: location {text}: only prefix and regex locations can be imported; skipped",
+                location.origin
+            ));
             return None;
         }
     };
     let starts_id = |segment: &str| {
-        let m = segment.strip_prefix('M').is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()));
-        if with_group { segment.starts_with("group") || m } else { m }
+        let m = segment
+            .strip_prefix('M')
+            .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()));
+        if with_group {
+            segment.starts_with("group") || m
+        } else {
+            m
+        }
     };
     let segments: Vec<&str> = literal.split('/').collect();
     if let Some(i) = segments.iter().skip(1).position(|s| starts_id(s)) {

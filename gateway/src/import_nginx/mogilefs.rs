@@ -6,18 +6,17 @@
 //! 6001, the default domain is `default`, the default method is GET, noverify
 //! is off unless set, and a key template or variables cannot be carried over.
 
+mod trackers;
+
 use super::emit::{self, Line};
 use super::scan::{Found, Scope};
 use super::syntax::Directive;
-use super::values::{has_variables, parse_size, parse_time, regex_literal, through_last_slash, LocationMatch};
+use super::values::{
+    has_variables, parse_size, parse_time, regex_literal, through_last_slash, LocationMatch,
+};
 use super::{not_carried, LocationSpec, UpstreamSpec};
 use std::collections::HashMap;
 use std::time::Duration;
-
-/// The module's default tracker port, used when `mogilefs_tracker` names none.
-const MODULE_TRACKER_PORT: u16 = 6001;
-/// nginx's default port for a `server` in an `upstream {}` block.
-const UPSTREAM_SERVER_PORT: u16 = 80;
 
 /// Location directives this converter reads.
 const HANDLED: &[&str] = &[
@@ -49,14 +48,22 @@ const BUILT_IN: &[&str] = &[
 ];
 
 /// Converts one `mogilefs_pass` location; None (with a warning) when it cannot be.
-pub fn convert(found: &Found<'_>, upstreams: &HashMap<String, &Directive>, warnings: &mut Vec<String>) -> Option<LocationSpec> {
+pub fn convert(
+    found: &Found<'_>,
+    upstreams: &HashMap<String, &Directive>,
+    warnings: &mut Vec<String>,
+) -> Option<LocationSpec> {
     let location = found.location;
     let prefix = prefix(location, warnings)?;
     let Some(tracker) = found.scope.get("mogilefs_tracker") else {
-        warnings.push(format!("{}: location {prefix}: no mogilefs_tracker in scope; skipped", location.origin));
+        warnings.push(format!(
+            "{}: location {prefix}: no mogilefs_tracker in scope; skipped",
+            location.origin
+        ));
         return None;
     };
-    let (trackers, name_hint, mut settings) = trackers(tracker, upstreams, warnings)?;
+    let trackers = trackers::trackers(tracker, upstreams, warnings)?;
+    let mut settings = trackers.settings;
     settings.extend(tracker_timeouts(&found.scope, warnings));
     for d in location.children() {
         if d.name == "mogilefs_pass" {
@@ -66,9 +73,9 @@ pub fn convert(found: &Found<'_>, upstreams: &HashMap<String, &Directive>, warni
         }
     }
     let upstream = UpstreamSpec {
-        name_hint,
+        name_hint: trackers.name_hint,
         protocol: "mogilefs",
-        trackers,
+        trackers: trackers.addrs,
         settings,
         comments: Vec::new(),
     };
@@ -100,112 +107,47 @@ fn prefix(location: &Directive, warnings: &mut Vec<String>) -> Option<String> {
             ));
             Some(with_slash)
         }
-        Some(LocationMatch::Regex { pattern, caseless }) => regex_prefix(here, &pattern, caseless, warnings),
+        Some(LocationMatch::Regex { pattern, caseless }) => {
+            regex_prefix(here, &pattern, caseless, warnings)
+        }
         _ => {
             let text = location.args.join(" ");
-            warnings.push(format!("{here}: location {text}: only prefix and regex locations can be imported; skipped"));
+            warnings.push(format!(
+                "{here}: location {text}: only prefix and regex locations can be imported; skipped"
+            ));
             None
         }
     }
 }
 
-fn regex_prefix(here: &super::syntax::Origin, pattern: &str, caseless: bool, warnings: &mut Vec<String>) -> Option<String> {
+fn regex_prefix(
+    here: &super::syntax::Origin,
+    pattern: &str,
+    caseless: bool,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
     let (literal, anchored) = regex_literal(pattern);
     let Some(guess) = through_last_slash(&literal).filter(|p| p.starts_with('/')) else {
-        warnings.push(format!("{here}: location ~ {pattern}: no literal URL prefix to read from the regex; skipped"));
+        warnings.push(format!(
+            "{here}: location ~ {pattern}: no literal URL prefix to read from the regex; skipped"
+        ));
         return None;
     };
-    let mut notes = vec![format!("regex location imported as prefix {guess:?}; check the prefix")];
+    let mut notes = vec![format!(
+        "regex location imported as prefix {guess:?}; check the prefix"
+    )];
     if !anchored {
         notes.push("the regex was not anchored with '^'".into());
     }
     if caseless {
         notes.push("prefixes are case-sensitive in the gateway".into());
     }
-    warnings.push(format!("{here}: location ~{} {pattern}: {}", if caseless { "*" } else { "" }, notes.join("; ")));
+    warnings.push(format!(
+        "{here}: location ~{} {pattern}: {}",
+        if caseless { "*" } else { "" },
+        notes.join("; ")
+    ));
     Some(guess)
-}
-
-/// Tracker addresses from `mogilefs_tracker`, the upstream name to suggest,
-/// and upstream settings taken from an `upstream {}` block.
-fn trackers(d: &Directive, upstreams: &HashMap<String, &Directive>, warnings: &mut Vec<String>) -> Option<(Vec<String>, String, Vec<(String, String)>)> {
-    let [value] = d.args.as_slice() else {
-        warnings.push(not_carried(d, "expected one tracker address or upstream name; location skipped"));
-        return None;
-    };
-    if has_variables(value) {
-        warnings.push(not_carried(d, "a tracker chosen per request from variables is not supported; location skipped"));
-        return None;
-    }
-    if let Some(block) = upstreams.get(value.as_str()) {
-        let (list, settings) = upstream_block(block, warnings);
-        if list.is_empty() {
-            warnings.push(not_carried(block, "no usable tracker in this upstream; locations using it skipped"));
-            return None;
-        }
-        return Some((list, value.clone(), settings));
-    }
-    if value.starts_with("unix:") {
-        warnings.push(not_carried(d, "trackers on unix sockets are not supported; location skipped"));
-        return None;
-    }
-    Some((vec![with_port(value, MODULE_TRACKER_PORT)], "mog".into(), Vec::new()))
-}
-
-/// The trackers of an `upstream {}` block and its `fail_timeout`.
-fn upstream_block(block: &Directive, warnings: &mut Vec<String>) -> (Vec<String>, Vec<(String, String)>) {
-    let mut list = Vec::new();
-    let mut fail_timeout = None;
-    for d in block.children() {
-        match d.name.as_str() {
-            "server" if !d.args.is_empty() => {
-                if d.args.iter().any(|a| a == "down") {
-                    warnings.push(not_carried(d, "marked down; left out"));
-                    continue;
-                }
-                for param in &d.args[1..] {
-                    match param.split_once('=') {
-                        Some(("fail_timeout", t)) => fail_timeout = fail_timeout.or(parse_time(t)),
-                        _ if param == "backup" => warnings.push(not_carried(d, "a backup tracker is tried like the others")),
-                        _ => warnings.push(format!("{}: `{param}` of `{}`: not carried over", d.origin, d.text())),
-                    }
-                }
-                list.push(upstream_server(d, warnings));
-            }
-            // The gateway keeps its own pool of tracker connections.
-            "keepalive" | "keepalive_timeout" | "keepalive_requests" | "keepalive_time" => {}
-            _ => warnings.push(not_carried(d, "not carried over")),
-        }
-    }
-    let settings = fail_timeout
-        .filter(|t| !t.is_zero())
-        .map(|t| ("fail_timeout".to_owned(), emit::duration(t)))
-        .into_iter()
-        .collect();
-    (list, settings)
-}
-
-fn upstream_server(d: &Directive, warnings: &mut Vec<String>) -> String {
-    let addr = &d.args[0];
-    let with = with_port(addr, UPSTREAM_SERVER_PORT);
-    if &with != addr {
-        warnings.push(not_carried(d, &format!("no port given, so nginx used {UPSTREAM_SERVER_PORT}: imported as {with:?}; check it")));
-    }
-    with
-}
-
-/// `host[:port]` with `port` added when absent (IPv6 literals too).
-fn with_port(addr: &str, port: u16) -> String {
-    let has_port = if let Some(rest) = addr.strip_prefix('[') {
-        rest.contains("]:")
-    } else {
-        addr.matches(':').count() == 1
-    };
-    match (has_port, addr.matches(':').count() > 1 && !addr.starts_with('[')) {
-        (true, _) => addr.to_owned(),
-        (false, true) => format!("[{addr}]:{port}"),
-        (false, false) => format!("{addr}:{port}"),
-    }
 }
 
 /// `connect_timeout` / `reply_timeout` from the tracker timeouts in scope.
@@ -226,7 +168,11 @@ fn tracker_timeouts(scope: &Scope<'_>, warnings: &mut Vec<String>) -> Vec<(Strin
 
 fn time_of(d: Option<&Directive>, warnings: &mut Vec<String>) -> Option<Duration> {
     let d = d?;
-    let time = d.args.first().and_then(|a| parse_time(a)).filter(|t| !t.is_zero());
+    let time = d
+        .args
+        .first()
+        .and_then(|a| parse_time(a))
+        .filter(|t| !t.is_zero());
     if time.is_none() {
         warnings.push(not_carried(d, "not a usable nginx time"));
     }
@@ -245,10 +191,18 @@ fn pass_block(pass: &Directive, warnings: &mut Vec<String>) -> Vec<(String, Stri
     let (mut connect, mut stall) = (None, None);
     for d in pass.children() {
         match d.name.as_str() {
-            "proxy_pass" if d.args.first().is_some_and(|a| a.starts_with("$mogilefs_path")) => {}
-            "proxy_pass" => warnings.push(not_carried(d, "the gateway always fetches the paths the tracker returns")),
+            "proxy_pass"
+                if d.args
+                    .first()
+                    .is_some_and(|a| a.starts_with("$mogilefs_path")) => {}
+            "proxy_pass" => warnings.push(not_carried(
+                d,
+                "the gateway always fetches the paths the tracker returns",
+            )),
             "proxy_connect_timeout" => connect = time_of(Some(d), warnings),
-            "proxy_read_timeout" | "proxy_send_timeout" => stall = stall.max(time_of(Some(d), warnings)),
+            "proxy_read_timeout" | "proxy_send_timeout" => {
+                stall = stall.max(time_of(Some(d), warnings))
+            }
             _ if is_built_in(d) => {}
             _ => warnings.push(not_carried(d, "not carried over")),
         }
@@ -266,7 +220,10 @@ fn pass_block(pass: &Directive, warnings: &mut Vec<String>) -> Vec<(String, Stri
 /// `domain`, `class`, `methods`, `noverify`, `max_body_size`.
 fn location_lines(scope: &Scope<'_>, warnings: &mut Vec<String>) -> Vec<Line> {
     // The module's domain is a literal string, "default" unless set.
-    let domain = scope.get("mogilefs_domain").and_then(|d| d.args.first()).map_or("default", String::as_str);
+    let domain = scope
+        .get("mogilefs_domain")
+        .and_then(|d| d.args.first())
+        .map_or("default", String::as_str);
     let mut lines = vec![Line::Field("domain".into(), emit::string(domain))];
     if let Some(class) = class(scope, warnings) {
         lines.push(Line::Field("class".into(), emit::string(&class)));
@@ -275,8 +232,13 @@ fn location_lines(scope: &Scope<'_>, warnings: &mut Vec<String>) -> Vec<Line> {
     let uploads = methods.contains(&"PUT");
     lines.push(Line::Field("methods".into(), emit::strings(&methods)));
     if let Some(d) = scope.get("mogilefs_noverify") {
-        if d.args.first().is_some_and(|a| a.eq_ignore_ascii_case("off")) {
-            lines.push(Line::Comment("mogilefs_noverify off: the tracker checks the first path before answering".into()));
+        if d.args
+            .first()
+            .is_some_and(|a| a.eq_ignore_ascii_case("off"))
+        {
+            lines.push(Line::Comment(
+                "mogilefs_noverify off: the tracker checks the first path before answering".into(),
+            ));
             lines.push(Line::Field("noverify".into(), "false".into()));
         }
     }
@@ -290,7 +252,10 @@ fn class(scope: &Scope<'_>, warnings: &mut Vec<String>) -> Option<String> {
     let d = scope.get("mogilefs_class")?;
     let first = d.args.first()?;
     if has_variables(first) {
-        warnings.push(not_carried(d, "class templates with variables are not supported; the tracker's default class is used"));
+        warnings.push(not_carried(
+            d,
+            "class templates with variables are not supported; the tracker's default class is used",
+        ));
         return None;
     }
     Some(first.clone())
@@ -306,7 +271,11 @@ fn methods(scope: &Scope<'_>, warnings: &mut Vec<String>) -> Vec<&'static str> {
             "get" => methods.extend(["GET", "HEAD"]),
             "put" => methods.push("PUT"),
             "delete" => methods.push("DELETE"),
-            _ => warnings.push(format!("{}: method {m:?} in `{}`: not a module method; left out", d.origin, d.text())),
+            _ => warnings.push(format!(
+                "{}: method {m:?} in `{}`: not a module method; left out",
+                d.origin,
+                d.text()
+            )),
         }
     }
     methods.dedup();
@@ -323,7 +292,10 @@ fn body_limit(scope: &Scope<'_>, warnings: &mut Vec<String>) -> Vec<Line> {
     };
     match d.args.first().and_then(|a| parse_size(a)) {
         Some(0) => {
-            warnings.push(not_carried(d, "unlimited bodies are not supported; the gateway's default limit (1GiB) applies"));
+            warnings.push(not_carried(
+                d,
+                "unlimited bodies are not supported; the gateway's default limit (1GiB) applies",
+            ));
             Vec::new()
         }
         Some(bytes) => vec![Line::Field("max_body_size".into(), emit::size(bytes))],
@@ -331,20 +303,5 @@ fn body_limit(scope: &Scope<'_>, warnings: &mut Vec<String>) -> Vec<Line> {
             warnings.push(not_carried(d, "not a usable nginx size"));
             Vec::new()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ports_are_added_where_missing() {
-        assert_eq!(with_port("10.0.0.1", 6001), "10.0.0.1:6001");
-        assert_eq!(with_port("10.0.0.1:7001", 6001), "10.0.0.1:7001");
-        assert_eq!(with_port("tracker.example", 80), "tracker.example:80");
-        assert_eq!(with_port("[::1]:7001", 6001), "[::1]:7001");
-        assert_eq!(with_port("[::1]", 6001), "[::1]:6001");
-        assert_eq!(with_port("::1", 6001), "[::1]:6001");
     }
 }

@@ -83,7 +83,12 @@ pub fn scan(tree: &[Directive]) -> Scan<'_> {
     result
 }
 
-fn visit<'a>(directives: &'a [Directive], outer: &Scope<'a>, server: Option<&'a Directive>, out: &mut Scan<'a>) {
+fn visit<'a>(
+    directives: &'a [Directive],
+    outer: &Scope<'a>,
+    server: Option<&'a Directive>,
+    out: &mut Scan<'a>,
+) {
     let scope = outer.enter(directives);
     for d in directives {
         let Some(block) = &d.block else { continue };
@@ -149,15 +154,25 @@ mod tests {
             .found
             .iter()
             .map(|f| {
-                let domain = f.scope.get("mogilefs_domain").map_or("", |d| d.args[0].as_str());
+                let domain = f
+                    .scope
+                    .get("mogilefs_domain")
+                    .map_or("", |d| d.args[0].as_str());
                 (f.location.args.last().unwrap().as_str(), f.module, domain)
             })
             .collect();
         assert_eq!(
             found,
-            [("/a/", Module::MogileFs, "outer"), ("/b/c/", Module::MogileFs, "inner"), ("/group[0-9]+/M00", Module::FastDfs, "outer")]
+            [
+                ("/a/", Module::MogileFs, "outer"),
+                ("/b/c/", Module::MogileFs, "inner"),
+                ("/group[0-9]+/M00", Module::FastDfs, "outer")
+            ]
         );
         assert!(scan.found.iter().all(|f| f.server.is_some()));
-        assert_eq!(scan.found[0].scope.get("mogilefs_tracker").unwrap().args, ["trackers"]);
+        assert_eq!(
+            scan.found[0].scope.get("mogilefs_tracker").unwrap().args,
+            ["trackers"]
+        );
     }
 }

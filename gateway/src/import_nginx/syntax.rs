@@ -1,11 +1,8 @@
-//! nginx configuration syntax: words, quoted strings, comments, `;`-terminated
-//! directives and `{}` blocks, with `include` spliced in where it appears.
-//!
-//! Follows nginx's own reader where it matters for real configs: `#` opens a
-//! comment only at the start of a word, `${var}` does not open a block, quotes
-//! may be single or double, and `\"`, `\'`, `\\`, `\t`, `\r`, `\n` are unescaped
-//! while any other backslash is kept (regexes need it).
+//! nginx configuration structure: `;`-terminated directives and `{}`
+//! blocks over the [`tokens`](super::tokens), with `include` spliced in where
+//! it appears.
 
+use super::tokens::{tokenize, Kind, Token};
 use super::ImportError;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -63,7 +60,12 @@ impl Directive {
 /// relative `include` paths are resolved against `base_dir`, as nginx resolves
 /// them against its configuration prefix. Includes that cannot be read become
 /// warnings, since a copied config often lacks files such as `mime.types`.
-pub fn parse_config(text: &str, file: &str, base_dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<Directive>, ImportError> {
+pub fn parse_config(
+    text: &str,
+    file: &str,
+    base_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Directive>, ImportError> {
     let mut reader = Reader {
         base_dir,
         warnings,
@@ -83,7 +85,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn parse_file(&mut self, text: &str, file: &str) -> Result<Vec<Directive>, ImportError> {
-        let tokens = tokenize(text, file)?;
+        let tokens = tokenize(text).map_err(|(line, message)| syntax(file, line, &message))?;
         let mut pos = 0;
         let directives = self.parse_block(&tokens, &mut pos, file, None)?;
         Ok(directives)
@@ -91,20 +93,36 @@ impl Reader<'_> {
 
     /// Parses directives until the end of input (`open` is None) or the `}`
     /// closing the block opened at `open`.
-    fn parse_block(&mut self, tokens: &[Token], pos: &mut usize, file: &str, open: Option<usize>) -> Result<Vec<Directive>, ImportError> {
+    fn parse_block(
+        &mut self,
+        tokens: &[Token],
+        pos: &mut usize,
+        file: &str,
+        open: Option<usize>,
+    ) -> Result<Vec<Directive>, ImportError> {
         let mut directives = Vec::new();
         loop {
             let Some(token) = tokens.get(*pos) else {
                 return match open {
                     None => Ok(directives),
-                    Some(line) => Err(syntax(file, line, "unexpected end of file: this \"{\" is never closed")),
+                    Some(line) => Err(syntax(
+                        file,
+                        line,
+                        "unexpected end of file: this \"{\" is never closed",
+                    )),
                 };
             };
             *pos += 1;
             match &token.kind {
                 Kind::Close if open.is_some() => return Ok(directives),
                 Kind::Close => return Err(syntax(file, token.line, "unexpected \"}\"")),
-                Kind::Semi | Kind::Open => return Err(syntax(file, token.line, "a directive must start with a name")),
+                Kind::Semi | Kind::Open => {
+                    return Err(syntax(
+                        file,
+                        token.line,
+                        "a directive must start with a name",
+                    ))
+                }
                 Kind::Word(name) => {
                     let directive = self.parse_directive(name, token.line, tokens, pos, file)?;
                     self.push(directive, &mut directives)?;
@@ -113,11 +131,22 @@ impl Reader<'_> {
         }
     }
 
-    fn parse_directive(&mut self, name: &str, line: usize, tokens: &[Token], pos: &mut usize, file: &str) -> Result<Directive, ImportError> {
+    fn parse_directive(
+        &mut self,
+        name: &str,
+        line: usize,
+        tokens: &[Token],
+        pos: &mut usize,
+        file: &str,
+    ) -> Result<Directive, ImportError> {
         let mut args = Vec::new();
         loop {
             let Some(token) = tokens.get(*pos) else {
-                return Err(syntax(file, line, &format!("directive \"{name}\" is not terminated by \";\"")));
+                return Err(syntax(
+                    file,
+                    line,
+                    &format!("directive \"{name}\" is not terminated by \";\""),
+                ));
             };
             *pos += 1;
             match &token.kind {
@@ -127,7 +156,13 @@ impl Reader<'_> {
                     let block = self.parse_block(tokens, pos, file, Some(token.line))?;
                     return Ok(directive(name, args, Some(block), file, line));
                 }
-                Kind::Close => return Err(syntax(file, token.line, &format!("directive \"{name}\" is not terminated by \";\""))),
+                Kind::Close => {
+                    return Err(syntax(
+                        file,
+                        token.line,
+                        &format!("directive \"{name}\" is not terminated by \";\""),
+                    ))
+                }
             }
         }
     }
@@ -140,7 +175,11 @@ impl Reader<'_> {
         }
         if self.depth >= MAX_INCLUDE_DEPTH {
             let message = "includes nest too deep (does a file include itself?)";
-            return Err(syntax(&directive.origin.file, directive.origin.line, message));
+            return Err(syntax(
+                &directive.origin.file,
+                directive.origin.line,
+                message,
+            ));
         }
         let pattern = &directive.args[0];
         for (name, path) in self.expand(pattern, &directive.origin) {
@@ -151,7 +190,10 @@ impl Reader<'_> {
                     self.depth -= 1;
                     into.extend(included?);
                 }
-                Err(e) => self.warnings.push(format!("{}: include {name}: {e}; skipped", directive.origin)),
+                Err(e) => self.warnings.push(format!(
+                    "{}: include {name}: {e}; skipped",
+                    directive.origin
+                )),
             }
         }
         Ok(())
@@ -166,11 +208,17 @@ impl Reader<'_> {
             _ => return vec![(pattern.to_owned(), path)],
         };
         if dir.to_string_lossy().contains(['*', '?', '[']) {
-            self.warnings.push(format!("{origin}: include {pattern}: wildcards are only read in the file name; skipped"));
+            self.warnings.push(format!(
+                "{origin}: include {pattern}: wildcards are only read in the file name; skipped"
+            ));
             return Vec::new();
         }
         let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .map(|entries| entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
             .unwrap_or_default();
         names.retain(|n| !n.starts_with('.') && glob_match(&file_pattern, n));
         names.sort();
@@ -182,7 +230,13 @@ impl Reader<'_> {
     }
 }
 
-fn directive(name: &str, args: Vec<String>, block: Option<Vec<Directive>>, file: &str, line: usize) -> Directive {
+fn directive(
+    name: &str,
+    args: Vec<String>,
+    block: Option<Vec<Directive>>,
+    file: &str,
+    line: usize,
+) -> Directive {
     Directive {
         name: name.to_owned(),
         args,
@@ -218,157 +272,18 @@ fn glob_match(pattern: &str, name: &str) -> bool {
     matches(&p, &n)
 }
 
-#[derive(Debug, PartialEq)]
-enum Kind {
-    Word(String),
-    Semi,
-    Open,
-    Close,
-}
-
-#[derive(Debug)]
-struct Token {
-    kind: Kind,
-    line: usize,
-}
-
-/// Splits config text into words and the three punctuation tokens.
-fn tokenize(text: &str, file: &str) -> Result<Vec<Token>, ImportError> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut tokens = Vec::new();
-    let (mut i, mut line) = (0, 1);
-    while i < chars.len() {
-        let c = chars[i];
-        let kind = match c {
-            '\n' => {
-                line += 1;
-                i += 1;
-                continue;
-            }
-            c if c.is_whitespace() => {
-                i += 1;
-                continue;
-            }
-            '#' => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            ';' => Kind::Semi,
-            '{' => Kind::Open,
-            '}' => Kind::Close,
-            '"' | '\'' => {
-                let start_line = line;
-                let word = quoted(&chars, &mut i, &mut line).ok_or_else(|| syntax(file, start_line, "unterminated quoted string"))?;
-                after_quote(&chars, &mut i).map_err(|c| syntax(file, line, &format!("unexpected \"{c}\" after a quoted string")))?;
-                tokens.push(Token {
-                    kind: Kind::Word(word),
-                    line: start_line,
-                });
-                continue;
-            }
-            _ => {
-                tokens.push(Token {
-                    kind: Kind::Word(bare_word(&chars, &mut i)),
-                    line,
-                });
-                continue;
-            }
-        };
-        tokens.push(Token { kind, line });
-        i += 1;
-    }
-    Ok(tokens)
-}
-
-/// Reads a quoted string starting at `chars[*i]` (the quote); None when unterminated.
-fn quoted(chars: &[char], i: &mut usize, line: &mut usize) -> Option<String> {
-    let quote = chars[*i];
-    let start = *i + 1;
-    let mut j = start;
-    while j < chars.len() {
-        match chars[j] {
-            '\\' => j += 2,
-            '\n' => {
-                *line += 1;
-                j += 1;
-            }
-            c if c == quote => {
-                *i = j + 1;
-                return Some(unescape(&chars[start..j]));
-            }
-            _ => j += 1,
-        }
-    }
-    None
-}
-
-/// After a closing quote nginx wants a separator; `)` (end of an `if`
-/// condition) is dropped as nginx drops it.
-fn after_quote(chars: &[char], i: &mut usize) -> Result<(), char> {
-    match chars.get(*i) {
-        None | Some(';' | '{' | '}') => Ok(()),
-        Some(c) if c.is_whitespace() => Ok(()),
-        Some(')') => {
-            *i += 1;
-            Ok(())
-        }
-        Some(&c) => Err(c),
-    }
-}
-
-/// Reads an unquoted word: up to whitespace, `;`, `{` or `}`, keeping `${...}` whole.
-fn bare_word(chars: &[char], i: &mut usize) -> String {
-    let start = *i;
-    let mut j = start;
-    while j < chars.len() {
-        match chars[j] {
-            '\\' => j += 2,
-            '$' if chars.get(j + 1) == Some(&'{') => {
-                while j < chars.len() && chars[j] != '}' {
-                    j += 1;
-                }
-                j += 1;
-            }
-            ';' | '{' | '}' => break,
-            c if c.is_whitespace() => break,
-            _ => j += 1,
-        }
-    }
-    let end = j.min(chars.len());
-    *i = end;
-    unescape(&chars[start..end])
-}
-
-/// nginx's escapes: `\"`, `\'`, `\\`, `\t`, `\r`, `\n`; other backslashes stay.
-fn unescape(chars: &[char]) -> String {
-    let mut out = String::with_capacity(chars.len());
-    let mut k = 0;
-    while k < chars.len() {
-        let (c, next) = (chars[k], chars.get(k + 1));
-        match (c, next) {
-            ('\\', Some(&e @ ('"' | '\'' | '\\'))) => out.push(e),
-            ('\\', Some('t')) => out.push('\t'),
-            ('\\', Some('r')) => out.push('\r'),
-            ('\\', Some('n')) => out.push('\n'),
-            _ => {
-                out.push(c);
-                k += 1;
-                continue;
-            }
-        }
-        k += 2;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(text: &str) -> Vec<Directive> {
-        parse_config(text, "nginx.conf", Path::new("/nonexistent"), &mut Vec::new()).unwrap()
+        parse_config(
+            text,
+            "nginx.conf",
+            Path::new("/nonexistent"),
+            &mut Vec::new(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -382,28 +297,21 @@ mod tests {
         assert_eq!(location.args, ["~", "^/a{2}/"]);
         assert_eq!(location.origin.line, 4);
         assert_eq!(location.children()[0].args, ["200", "it's"]);
-        assert!(tokenize("return 'it''s';", "f").is_err(), "a quote right after a quote is an error in nginx");
-    }
-
-    #[test]
-    fn words_keep_regex_backslashes_and_variables() {
-        let d = parse("location ~ ^/img/(.+)\\.jpg$ { set ${key}x \"a\\\"b\"; a#b c; }");
-        assert_eq!(d[0].args, ["~", "^/img/(.+)\\.jpg$"]);
-        assert_eq!(d[0].children()[0].args, ["${key}x", "a\"b"]);
-        assert_eq!(d[0].children()[1].text(), "a#b c", "# inside a word is not a comment");
-    }
-
-    #[test]
-    fn if_conditions_with_quotes() {
-        let d = parse("if ($uri ~ \"x\") { return 404; }");
-        assert_eq!(d[0].args, ["($uri", "~", "x"]);
     }
 
     #[test]
     fn syntax_errors_name_the_line() {
-        for (conf, line) in [("a {\n b;\n", 1), ("a;\n}\n", 2), ("a b\n", 1), ("a \"b;\n\n", 1), ("{ a; }", 1)] {
+        for (conf, line) in [
+            ("a {\n b;\n", 1),
+            ("a;\n}\n", 2),
+            ("a b\n", 1),
+            ("a \"b;\n\n", 1),
+            ("{ a; }", 1),
+        ] {
             match parse_config(conf, "x.conf", Path::new("."), &mut Vec::new()) {
-                Err(ImportError::Syntax { origin, .. }) => assert_eq!(origin.line, line, "{conf:?}"),
+                Err(ImportError::Syntax { origin, .. }) => {
+                    assert_eq!(origin.line, line, "{conf:?}")
+                }
                 other => panic!("{conf:?}: {other:?}"),
             }
         }
@@ -414,7 +322,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("conf.d")).unwrap();
         std::fs::write(dir.path().join("conf.d/b.conf"), "b 2;").unwrap();
-        std::fs::write(dir.path().join("conf.d/a.conf"), "a 1;\ninclude conf.d/nested.inc;").unwrap();
+        std::fs::write(
+            dir.path().join("conf.d/a.conf"),
+            "a 1;\ninclude conf.d/nested.inc;",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("conf.d/nested.inc"), "n 3;").unwrap();
         let mut warnings = Vec::new();
         let conf = "http { include conf.d/*.conf; include mime.types; }";
@@ -423,14 +335,22 @@ mod tests {
         assert_eq!(names, ["a", "n", "b"]);
         assert_eq!(d[0].children()[1].origin.to_string(), "conf.d/nested.inc:1");
         assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].starts_with("nginx.conf:1: include mime.types:"), "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("nginx.conf:1: include mime.types:"),
+            "{warnings:?}"
+        );
     }
 
     #[test]
     fn an_include_cycle_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("self.conf"), "include self.conf;").unwrap();
-        let result = parse_config("include self.conf;", "nginx.conf", dir.path(), &mut Vec::new());
+        let result = parse_config(
+            "include self.conf;",
+            "nginx.conf",
+            dir.path(),
+            &mut Vec::new(),
+        );
         assert!(matches!(result, Err(ImportError::Syntax { .. })));
     }
 

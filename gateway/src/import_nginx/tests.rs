@@ -48,11 +48,23 @@ fn the_modules_own_example() {
     let config = parse(&imported);
     let location = config.locations[0].get_ref();
     assert_eq!(location.prefix, "/download/");
-    assert_eq!(location.domain.as_deref(), Some("default"), "the module's default domain");
+    assert_eq!(
+        location.domain.as_deref(),
+        Some("default"),
+        "the module's default domain"
+    );
     assert_eq!(location.methods, [Method::Get, Method::Head]);
     let upstream = config.upstream(&location.upstream).unwrap();
-    assert_eq!(upstream.trackers, ["192.168.2.2:6001"], "the module's default port is 6001");
-    assert!(imported.toml.contains("listened on 80"), "{}", imported.toml);
+    assert_eq!(
+        upstream.trackers,
+        ["192.168.2.2:6001"],
+        "the module's default port is 6001"
+    );
+    assert!(
+        imported.toml.contains("listened on 80"),
+        "{}",
+        imported.toml
+    );
     // Only the unreadable `include mime.types` is worth a warning.
     assert_eq!(imported.warnings.len(), 1, "{:?}", imported.warnings);
     assert!(imported.warnings[0].contains("include mime.types"));
@@ -106,18 +118,34 @@ fn a_typical_site_with_an_upstream_block_and_an_include() {
     let imported = import(TYPICAL, dir.path()).unwrap();
     assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
     let config = parse(&imported);
-    assert_eq!(config.locations.len(), 2, "the plain proxy location is not the module's");
+    assert_eq!(
+        config.locations.len(),
+        2,
+        "the plain proxy location is not the module's"
+    );
     let images = config.locations[0].get_ref();
     let upload = config.locations[1].get_ref();
-    assert_eq!((images.prefix.as_str(), images.domain.as_deref()), ("/images/", Some("imgs")));
+    assert_eq!(
+        (images.prefix.as_str(), images.domain.as_deref()),
+        ("/images/", Some("imgs"))
+    );
     assert!(images.noverify);
-    assert_eq!(images.max_body_size, None, "only upload locations carry a body limit");
-    assert_eq!((upload.prefix.as_str(), upload.class.as_deref()), ("/upload/", Some("photos")));
+    assert_eq!(
+        images.max_body_size, None,
+        "only upload locations carry a body limit"
+    );
+    assert_eq!(
+        (upload.prefix.as_str(), upload.class.as_deref()),
+        ("/upload/", Some("photos"))
+    );
     assert_eq!(upload.methods, [Method::Put, Method::Delete]);
     assert_eq!(upload.max_body_size.map(|b| b.0), Some(256 << 20));
 
     // Different tracker timeouts per location make two upstreams of the same trackers.
-    let (a, b) = (config.upstream(&images.upstream).unwrap(), config.upstream(&upload.upstream).unwrap());
+    let (a, b) = (
+        config.upstream(&images.upstream).unwrap(),
+        config.upstream(&upload.upstream).unwrap(),
+    );
     assert_eq!(images.upstream, "trackers");
     assert_eq!(a.trackers, ["10.0.0.1:7001", "10.0.0.2:7001"]);
     assert_eq!(a.fail_timeout.0, Duration::from_secs(3));
@@ -126,7 +154,13 @@ fn a_typical_site_with_an_upstream_block_and_an_include() {
     assert_eq!(b.trackers, a.trackers);
     assert_eq!(b.reply_timeout.0, Duration::from_secs(5));
     assert_ne!(images.upstream, upload.upstream);
-    assert!(imported.toml.contains("# conf.d/upload.conf:2: location /upload/"), "{}", imported.toml);
+    assert!(
+        imported
+            .toml
+            .contains("# conf.d/upload.conf:2: location /upload/"),
+        "{}",
+        imported.toml
+    );
 }
 
 #[test]
@@ -162,16 +196,28 @@ fn what_cannot_be_carried_over_is_warned_about() {
         ":12: `mogilefs_tracker $tracker`: a tracker chosen per request",
         ":14: `client_max_body_size 0`: unlimited bodies",
     ] {
-        assert!(has_warning(&imported, needle), "missing {needle:?} in {:#?}", imported.warnings);
+        assert!(
+            has_warning(&imported, needle),
+            "missing {needle:?} in {:#?}",
+            imported.warnings
+        );
     }
     assert_eq!(imported.warnings.len(), 9, "{:#?}", imported.warnings);
     let config = parse(&imported);
-    let prefixes: Vec<&str> = config.locations.iter().map(|l| l.get_ref().prefix.as_str()).collect();
+    let prefixes: Vec<&str> = config
+        .locations
+        .iter()
+        .map(|l| l.get_ref().prefix.as_str())
+        .collect();
     assert_eq!(prefixes, ["/bykey/", "/thumbs/", "/unlimited/"]);
     let bykey = config.locations[0].get_ref();
     assert_eq!(bykey.class, None);
     assert_eq!(bykey.methods, [Method::Get, Method::Head, Method::Put]);
-    assert!(imported.toml.contains("default client_max_body_size is 1m"), "{}", imported.toml);
+    assert!(
+        imported.toml.contains("default client_max_body_size is 1m"),
+        "{}",
+        imported.toml
+    );
 }
 
 #[test]
@@ -181,7 +227,14 @@ fn a_second_location_with_the_same_prefix_is_dropped() {
         server { listen 81; location /a/ { mogilefs_tracker 10.0.0.9:7001; mogilefs_pass { proxy_pass $mogilefs_path; } } }
     "#;
     let imported = import_ok(conf);
-    assert!(has_warning(&imported, "prefix \"/a/\" was already imported from nginx.conf:2"), "{:?}", imported.warnings);
+    assert!(
+        has_warning(
+            &imported,
+            "prefix \"/a/\" was already imported from nginx.conf:2"
+        ),
+        "{:?}",
+        imported.warnings
+    );
     let config = parse(&imported);
     assert_eq!(config.upstreams.len(), 1);
     assert!(imported.toml.contains("listened on 80") && imported.toml.contains("listened on 81"));
@@ -189,9 +242,20 @@ fn a_second_location_with_the_same_prefix_is_dropped() {
 
 #[test]
 fn bad_input_is_an_error() {
-    let err = import("http { server { location /a/ { mogilefs_pass {", Path::new(".")).unwrap_err();
-    assert!(matches!(&err, ImportError::Syntax { origin, .. } if origin.line == 1), "{err}");
-    let err = import("http { server { location / { root /srv; } } }", Path::new(".")).unwrap_err();
+    let err = import(
+        "http { server { location /a/ { mogilefs_pass {",
+        Path::new("."),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, ImportError::Syntax { origin, .. } if origin.line == 1),
+        "{err}"
+    );
+    let err = import(
+        "http { server { location / { root /srv; } } }",
+        Path::new("."),
+    )
+    .unwrap_err();
     assert!(matches!(err, ImportError::NothingToImport));
 }
 
@@ -257,34 +321,66 @@ fn fastdfs_locations_take_their_settings_from_mod_fastdfs_conf() {
         "upstream = \"fdfs\"\n",
         "methods = [\"GET\", \"HEAD\"]\n",
         "store_paths = [\"/data/fastdfs0\", \"/data/fastdfs1\"]\n",
-        "token = { secret = \"FastDFS1234567890\", ttl = \"15m\" }\n",
+        "token = { secret = \"FastDFS1234567890\", ttl = \"900s\" }\n",
     ] {
         assert!(toml.contains(line), "missing {line:?} in\n{toml}");
     }
-    assert!(!toml.contains("group = "), "URLs carry the group name:\n{toml}");
+    assert!(
+        !toml.contains("group = "),
+        "URLs carry the group name:\n{toml}"
+    );
     let value: toml::Value = toml::from_str(toml).expect("valid TOML");
-    assert_eq!(value["location"][0]["token"]["ttl"].as_str(), Some("15m"));
-    for needle in ["`response_mode = redirect`", "`http.anti_steal.token_check_fail = ", "`http.multi_range.enabled = true`"] {
-        assert!(has_warning(&imported, needle), "missing {needle:?} in {:#?}", imported.warnings);
+    assert_eq!(value["location"][0]["token"]["ttl"].as_str(), Some("900s"));
+    for needle in [
+        "`response_mode = redirect`",
+        "`http.anti_steal.token_check_fail = ",
+        "`http.multi_range.enabled = true`",
+    ] {
+        assert!(
+            has_warning(&imported, needle),
+            "missing {needle:?} in {:#?}",
+            imported.warnings
+        );
     }
     assert_eq!(imported.warnings.len(), 3, "{:#?}", imported.warnings);
 }
 
 #[test]
 fn fastdfs_without_group_names_in_urls() {
-    let conf = MOD_FASTDFS.replace("url_have_group_name = true", "url_have_group_name = false").replace("response_mode=redirect", "");
+    let conf = MOD_FASTDFS
+        .replace("url_have_group_name = true", "url_have_group_name = false")
+        .replace("response_mode=redirect", "");
     let dir = fastdfs_dir(&conf);
     let imported = import_fastdfs("location /M00 { ngx_fastdfs_module; }", dir.path());
-    assert!(imported.toml.contains("prefix = \"/\"\n"), "{}", imported.toml);
-    assert!(imported.toml.contains("group = \"group1\"\n"), "{}", imported.toml);
+    assert!(
+        imported.toml.contains("prefix = \"/\"\n"),
+        "{}",
+        imported.toml
+    );
+    assert!(
+        imported.toml.contains("group = \"group1\"\n"),
+        "{}",
+        imported.toml
+    );
 }
 
 #[test]
 fn fastdfs_without_a_readable_mod_fastdfs_conf() {
     let dir = tempfile::tempdir().unwrap();
-    let imported = import_fastdfs("location ~ /group[0-9]+/M00 { ngx_fastdfs_module; }", dir.path());
-    assert!(has_warning(&imported, "placeholder tracker"), "{:?}", imported.warnings);
-    assert!(imported.toml.contains("# FIXME: placeholder tracker"), "{}", imported.toml);
+    let imported = import_fastdfs(
+        "location ~ /group[0-9]+/M00 { ngx_fastdfs_module; }",
+        dir.path(),
+    );
+    assert!(
+        has_warning(&imported, "placeholder tracker"),
+        "{:?}",
+        imported.warnings
+    );
+    assert!(
+        imported.toml.contains("# FIXME: placeholder tracker"),
+        "{}",
+        imported.toml
+    );
     toml::from_str::<toml::Value>(&imported.toml).expect("valid TOML");
 }
 
@@ -301,10 +397,32 @@ fn mogilefs_and_fastdfs_side_by_side() {
     "#;
     let imported = import_fastdfs(conf, dir.path());
     let value: toml::Value = toml::from_str(&imported.toml).expect("valid TOML");
-    let prefixes: Vec<&str> = value["location"].as_array().unwrap().iter().map(|l| l["prefix"].as_str().unwrap()).collect();
-    assert_eq!(prefixes, ["/images/", "/", "/static/"], "the two equal FastDFS locations merge");
-    let names: Vec<&str> = value["upstream"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    let prefixes: Vec<&str> = value["location"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["prefix"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        prefixes,
+        ["/images/", "/", "/static/"],
+        "the two equal FastDFS locations merge"
+    );
+    let names: Vec<&str> = value["upstream"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["mog", "fdfs"]);
-    assert!(has_warning(&imported, "site.conf:6: `expires 30d`: not carried over"), "{:#?}", imported.warnings);
-    assert!(!has_warning(&imported, "already imported"), "{:#?}", imported.warnings);
+    assert!(
+        has_warning(&imported, "site.conf:6: `expires 30d`: not carried over"),
+        "{:#?}",
+        imported.warnings
+    );
+    assert!(
+        !has_warning(&imported, "already imported"),
+        "{:#?}",
+        imported.warnings
+    );
 }

@@ -20,10 +20,14 @@ pub fn parse_time(text: &str) -> Option<Duration> {
         return None;
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let number: u64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit = rest.find(|c: char| c.is_ascii_digit() || c == ' ').unwrap_or(rest.len());
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit() || c == ' ')
+            .unwrap_or(rest.len());
         let part = match &rest[..unit] {
             "ms" => Duration::from_millis(number),
             "" | "s" => Duration::from_secs(number),
@@ -83,8 +87,14 @@ impl LocationMatch {
             "" if uri.starts_with('@') => LocationMatch::Named(uri),
             "" | "^~" => LocationMatch::Prefix(uri),
             "=" => LocationMatch::Exact(uri),
-            "~" => LocationMatch::Regex { pattern: uri, caseless: false },
-            "~*" => LocationMatch::Regex { pattern: uri, caseless: true },
+            "~" => LocationMatch::Regex {
+                pattern: uri,
+                caseless: false,
+            },
+            "~*" => LocationMatch::Regex {
+                pattern: uri,
+                caseless: true,
+            },
             _ => return None,
         })
     }
@@ -175,14 +185,29 @@ mod tests {
     #[test]
     fn location_forms() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(LocationMatch::from_args(&args(&["/images/"])), Some(LocationMatch::Prefix("/images/".into())));
-        assert_eq!(LocationMatch::from_args(&args(&["^~", "/images/"])), Some(LocationMatch::Prefix("/images/".into())));
-        assert_eq!(LocationMatch::from_args(&args(&["=/x"])), Some(LocationMatch::Exact("/x".into())));
+        assert_eq!(
+            LocationMatch::from_args(&args(&["/images/"])),
+            Some(LocationMatch::Prefix("/images/".into()))
+        );
+        assert_eq!(
+            LocationMatch::from_args(&args(&["^~", "/images/"])),
+            Some(LocationMatch::Prefix("/images/".into()))
+        );
+        assert_eq!(
+            LocationMatch::from_args(&args(&["=/x"])),
+            Some(LocationMatch::Exact("/x".into()))
+        );
         assert_eq!(
             LocationMatch::from_args(&args(&["~*", "^/a"])),
-            Some(LocationMatch::Regex { pattern: "^/a".into(), caseless: true })
+            Some(LocationMatch::Regex {
+                pattern: "^/a".into(),
+                caseless: true
+            })
         );
-        assert_eq!(LocationMatch::from_args(&args(&["@fb"])), Some(LocationMatch::Named("@fb".into())));
+        assert_eq!(
+            LocationMatch::from_args(&args(&["@fb"])),
+            Some(LocationMatch::Named("@fb".into()))
+        );
         assert_eq!(LocationMatch::from_args(&args(&["?", "/a"])), None);
     }
 

@@ -71,6 +71,7 @@ impl AppState {
             let nodes = NodeClient::new(
                 upstream.storage_connect_timeout.0,
                 upstream.storage_timeout.0,
+                upstream.fail_timeout.0,
             );
             let backend = match upstream.protocol {
                 Protocol::Mogilefs => {
@@ -100,7 +101,7 @@ impl AppState {
                 config: l.clone(),
             })
             .collect();
-        locations.sort_by(|a, b| b.config.prefix.len().cmp(&a.config.prefix.len()));
+        locations.sort_by_key(|l| std::cmp::Reverse(l.config.prefix.len()));
         Ok(AppState {
             locations,
             upstreams,

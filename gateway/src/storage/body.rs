@@ -89,15 +89,26 @@ pub enum BodyFault {
     Client,
 }
 
+/// How much of an upload is kept so that it can be sent again to another
+/// destination if the first one fails early. Bounded, so memory per upload
+/// stays small; a destination failing later than this fails the upload.
+pub const REPLAY_WINDOW: u64 = 256 * 1024;
+
 struct Shared {
     stream: ByteStream,
-    sent: u64,
+    /// Bytes taken from the client so far.
+    pulled: u64,
     limit: u64,
     fault: Option<BodyFault>,
+    /// The first chunks, while they fit in [`REPLAY_WINDOW`].
+    replay: Vec<Bytes>,
+    /// False once more than the window has been taken.
+    replayable: bool,
 }
 
 /// A client's upload body, bounded by a size limit, that can be offered to
-/// several destinations in turn as long as none of them has read a byte of it.
+/// several destinations in turn as long as the earlier ones failed within
+/// the first [`REPLAY_WINDOW`] bytes.
 #[derive(Clone)]
 pub struct UploadBody {
     shared: Arc<Mutex<Shared>>,
@@ -109,16 +120,18 @@ impl UploadBody {
         UploadBody {
             shared: Arc::new(Mutex::new(Shared {
                 stream,
-                sent: 0,
+                pulled: 0,
                 limit,
                 fault: None,
+                replay: Vec::new(),
+                replayable: true,
             })),
         }
     }
 
-    /// Bytes handed out so far.
+    /// Bytes taken from the client so far.
     pub fn sent(&self) -> u64 {
-        self.shared.lock().expect("poisoned").sent
+        self.shared.lock().expect("poisoned").pulled
     }
 
     /// Whether the client's side failed or exceeded the limit.
@@ -126,28 +139,56 @@ impl UploadBody {
         self.shared.lock().expect("poisoned").fault
     }
 
-    /// A stream over the (remaining) body for one destination.
+    /// Whether another destination can still get the whole body.
+    pub fn can_restart(&self) -> bool {
+        let shared = self.shared.lock().expect("poisoned");
+        shared.replayable && shared.fault.is_none()
+    }
+
+    /// A stream over the whole body for one destination: the kept chunks
+    /// first, then the rest from the client.
     pub fn attempt(&self) -> ByteStream {
-        Box::pin(self.clone())
+        Box::pin(Attempt {
+            shared: self.shared.clone(),
+            next: 0,
+        })
     }
 }
 
-impl Stream for UploadBody {
+/// One destination's view of an [`UploadBody`].
+struct Attempt {
+    shared: Arc<Mutex<Shared>>,
+    /// Index of the next kept chunk to replay.
+    next: usize,
+}
+
+impl Stream for Attempt {
     type Item = io::Result<Bytes>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut shared = self.shared.lock().expect("poisoned");
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let shared = self.shared.clone();
+        let mut shared = shared.lock().expect("poisoned");
         if shared.fault.is_some() {
             return Poll::Ready(Some(Err(io::Error::other("upload body already failed"))));
         }
+        if let Some(chunk) = shared.replay.get(self.next) {
+            self.next += 1;
+            return Poll::Ready(Some(Ok(chunk.clone())));
+        }
         match shared.stream.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
-                shared.sent += chunk.len() as u64;
-                if shared.sent > shared.limit {
+                shared.pulled += chunk.len() as u64;
+                if shared.pulled > shared.limit {
                     shared.fault = Some(BodyFault::TooLarge);
-                    return Poll::Ready(Some(Err(io::Error::other(
-                        "upload exceeds the body size limit",
-                    ))));
+                    return Poll::Ready(Some(Err(io::Error::other("upload exceeds the body size limit"))));
+                }
+                if shared.replayable && shared.pulled <= REPLAY_WINDOW {
+                    shared.replay.push(chunk.clone());
+                    self.next = shared.replay.len();
+                } else if shared.replayable {
+                    shared.replayable = false;
+                    shared.replay = Vec::new();
+                    self.next = 0;
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }
@@ -221,11 +262,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_untouched_body_can_be_offered_again() {
-        let body = UploadBody::new(chunks(&["abc"]), 10);
-        drop(body.attempt());
-        assert_eq!(body.sent(), 0);
-        let (out, _) = collect(body.attempt()).await;
-        assert_eq!(out, b"abc");
+    async fn a_body_within_the_window_can_be_offered_again() {
+        let body = UploadBody::new(chunks(&["abc", "def", "ghi"]), 100);
+        let mut first = body.attempt();
+        assert_eq!(&first.next().await.unwrap().unwrap()[..], b"abc");
+        assert_eq!(&first.next().await.unwrap().unwrap()[..], b"def");
+        drop(first);
+        assert!(body.can_restart());
+        let (out, err) = collect(body.attempt()).await;
+        assert_eq!((out.as_slice(), err), (&b"abcdefghi"[..], None));
+        assert_eq!(body.sent(), 9);
+    }
+
+    #[tokio::test]
+    async fn a_body_past_the_window_cannot_restart() {
+        let big = Bytes::from(vec![7u8; REPLAY_WINDOW as usize]);
+        let items: Vec<io::Result<Bytes>> = vec![Ok(big.clone()), Ok(Bytes::from_static(b"x"))];
+        let body = UploadBody::new(Box::pin(futures_util::stream::iter(items)), u64::MAX);
+        let mut first = body.attempt();
+        first.next().await.unwrap().unwrap();
+        assert!(body.can_restart());
+        first.next().await.unwrap().unwrap();
+        assert!(!body.can_restart());
     }
 }

@@ -2,7 +2,7 @@
 //! `create_open` → PUT → `create_close`, delete.
 
 use super::body::{BodyFault, ByteStream, UploadBody};
-use super::node::{NodeClient, NodeError};
+use super::node::{node_of, NodeClient, NodeError};
 use super::{Object, Source};
 use crate::trackers::mogilefs::{MogClient, MogError};
 use crate::web::range::RangeSpec;
@@ -207,7 +207,7 @@ impl MogStore {
         spec: &ReadSpec<'_>,
     ) -> Result<Object, Vec<NodeError>> {
         let mut failures = Vec::new();
-        for path in lookup.paths.iter() {
+        for path in self.nodes.healthy_first(&lookup.paths, String::as_str) {
             match self.nodes.open(path, spec.range, spec.head).await {
                 Ok(mut object) => {
                     object.source.tracker = Some(lookup.tracker);
@@ -288,8 +288,8 @@ impl MogStore {
         guard: &mut Discard,
     ) -> Result<Destination, StoreError> {
         let mut failures = Vec::new();
-        for dest in dests {
-            if body.sent() > 0 {
+        for dest in self.nodes.healthy_first(dests, |d| d.path.as_str()) {
+            if !body.can_restart() {
                 break;
             }
             guard.dest = dest.clone();
@@ -361,12 +361,6 @@ impl MogStore {
             node: None,
         })
     }
-}
-
-/// `host:port` of a storage URL, a bounded label for metrics.
-fn node_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split('/').next().unwrap_or(rest)
 }
 
 fn not_found_if_unknown(e: MogError) -> StoreError {

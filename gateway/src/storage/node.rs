@@ -9,11 +9,13 @@
 use super::body::{ByteStream, Window};
 use super::{Object, Served, Source};
 use crate::web::range::{parse_content_range, ByteRange, RangeSpec};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, LAST_MODIFIED, RANGE};
 use reqwest::{Method, Response, StatusCode};
+use std::collections::HashMap;
 use std::io;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How one storage node failed a request.
 #[derive(Debug, thiserror::Error)]
@@ -65,12 +67,49 @@ impl NodeError {
 pub struct NodeClient {
     http: reqwest::Client,
     head_timeout: Duration,
+    health: Arc<NodeHealth>,
+}
+
+/// Storage nodes that failed recently, by `host:port`: they are tried last
+/// for a while, so one dead node costs one failed attempt, not one per request.
+#[derive(Debug)]
+struct NodeHealth {
+    bad_until: Mutex<HashMap<String, Instant>>,
+    avoid_for: Duration,
+}
+
+/// `host:port` of a storage URL.
+pub fn node_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+impl NodeHealth {
+    fn is_bad(&self, url: &str, now: Instant) -> bool {
+        let bad = self.bad_until.lock().expect("poisoned");
+        bad.get(node_of(url)).is_some_and(|until| *until > now)
+    }
+
+    fn record(&self, url: &str, ok: bool) {
+        let node = node_of(url);
+        let mut bad = self.bad_until.lock().expect("poisoned");
+        if ok {
+            if bad.remove(node).is_some() {
+                tracing::info!(node, "storage node is answering again");
+            }
+        } else if self.avoid_for > Duration::ZERO {
+            if bad.insert(node.to_owned(), Instant::now() + self.avoid_for).is_none() {
+                tracing::warn!(node, avoid_for = ?self.avoid_for, "storage node failed; trying others first");
+            }
+        }
+    }
 }
 
 impl NodeClient {
     /// A client with the given connect and response-head time-outs. Body reads
-    /// that stall longer than `head_timeout` also fail.
-    pub fn new(connect_timeout: Duration, head_timeout: Duration) -> Self {
+    /// that stall longer than `head_timeout` also fail. A node that fails is
+    /// tried last for `avoid_for`.
+    pub fn new(connect_timeout: Duration, head_timeout: Duration, avoid_for: Duration) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .read_timeout(head_timeout)
@@ -81,7 +120,22 @@ impl NodeClient {
             .no_proxy()
             .build()
             .expect("static reqwest configuration");
-        NodeClient { http, head_timeout }
+        NodeClient {
+            http,
+            head_timeout,
+            health: Arc::new(NodeHealth {
+                bad_until: Mutex::new(HashMap::new()),
+                avoid_for,
+            }),
+        }
+    }
+
+    /// `items` with those on recently failed nodes moved to the end, order
+    /// otherwise kept.
+    pub fn healthy_first<'a, T>(&self, items: &'a [T], url: impl Fn(&T) -> &str) -> Vec<&'a T> {
+        let now = Instant::now();
+        let (good, bad): (Vec<&T>, Vec<&T>) = items.iter().partition(|i| !self.health.is_bad(url(i), now));
+        good.into_iter().chain(bad).collect()
     }
 
     async fn send(
@@ -103,7 +157,44 @@ impl NodeClient {
     }
 
     /// Opens `url` for reading `range` (or all of it); `head` asks for metadata only.
+    ///
+    /// The first body chunk is awaited before returning: a node that fails
+    /// before it (dies, resets, stalls) counts as a failed replica and the
+    /// next one can be tried, since nothing has been sent to the client yet.
+    /// Small files — most of them — are then wholly in hand before the
+    /// client's response starts.
     pub async fn open(
+        &self,
+        url: &str,
+        range: Option<RangeSpec>,
+        head: bool,
+    ) -> Result<Object, NodeError> {
+        let mut object = self.open_head(url, range, head).await?;
+        let Some(mut body) = object.body.take() else {
+            return Ok(object);
+        };
+        let first = tokio::time::timeout(self.head_timeout, body.next()).await;
+        let first = match first {
+            Err(_) => {
+                return Err(NodeError::Timeout {
+                    url: url.to_owned(),
+                    timeout: self.head_timeout,
+                })
+            }
+            Ok(Some(Err(e))) => {
+                self.health.record(url, false);
+                return Err(NodeError::BadResponse {
+                    url: url.to_owned(),
+                    detail: format!("body failed before its first byte: {e}"),
+                });
+            }
+            Ok(first) => first,
+        };
+        object.body = Some(Box::pin(futures_util::stream::iter(first).chain(body)));
+        Ok(object)
+    }
+
+    async fn open_head(
         &self,
         url: &str,
         range: Option<RangeSpec>,
@@ -147,7 +238,7 @@ impl NodeClient {
                 match total {
                     Some(total) => Ok(object(url, &response, total, Served::Unsatisfiable, None)),
                     // Without the size the 416 cannot be relayed faithfully: read it all.
-                    None => Box::pin(self.open(url, None, head)).await.map(|mut o| {
+                    None => Box::pin(self.open_head(url, None, head)).await.map(|mut o| {
                         let served = range.and_then(|r| r.resolve(o.size));
                         o.served = served.map_or(Served::Unsatisfiable, Served::Range);
                         o.body = None;

@@ -11,16 +11,57 @@
 
 use super::args::{escape, unescape, Args};
 use super::ProtocolError;
-use tokio_util::codec::LinesCodec;
+use bytes::BytesMut;
+use tokio_util::codec::{Decoder, Encoder, LinesCodec, LinesCodecError};
 
 /// Longest line either side accepts. `list_keys` with 1000 keys of 255 bytes,
 /// each escaped up to three times over, is the largest legitimate reply.
 pub const MAX_LINE: usize = 1024 * 1024;
 
-/// A line codec bounded by [`MAX_LINE`]: an unbounded one lets a peer that never
-/// sends a newline grow the buffer without limit. It accepts `\n` and `\r\n`.
-pub fn codec() -> LinesCodec {
-    LinesCodec::new_with_max_length(MAX_LINE)
+/// A line codec bounded by [`MAX_LINE`] (an unbounded one lets a peer that
+/// never sends a newline grow the buffer without limit), accepting `\n` and
+/// `\r\n`, and strict at end of stream: a final line without its newline is
+/// an error, not a line — a reply cut off mid-way must never parse as a
+/// shorter valid one.
+#[derive(Debug)]
+pub struct LineCodec(LinesCodec);
+
+/// A [`LineCodec`].
+pub fn codec() -> LineCodec {
+    LineCodec(LinesCodec::new_with_max_length(MAX_LINE))
+}
+
+impl Decoder for LineCodec {
+    type Item = String;
+    type Error = LinesCodecError;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<String>, LinesCodecError> {
+        self.0.decode(buf)
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<String>, LinesCodecError> {
+        match self.0.decode(buf)? {
+            Some(line) => Ok(Some(line)),
+            None if buf.is_empty() => Ok(None),
+            None => {
+                buf.clear();
+                // The inner codec remembers how far it searched `buf`: start over.
+                self.0 = LinesCodec::new_with_max_length(MAX_LINE);
+                Err(LinesCodecError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "connection closed in the middle of a line",
+                )))
+            }
+        }
+    }
+}
+
+impl<T: AsRef<str>> Encoder<T> for LineCodec {
+    type Error = LinesCodecError;
+
+    fn encode(&mut self, line: T, buf: &mut BytesMut) -> Result<(), LinesCodecError> {
+        self.0.encode(line, buf)
+    }
 }
 
 /// A request: a command word and its arguments.
@@ -174,6 +215,17 @@ mod tests {
             Reply::parse("ERR unknown_key unknown_key abc").unwrap(),
             Reply::error("unknown_key")
         );
+    }
+
+    #[test]
+    fn a_line_cut_off_by_eof_is_an_error() {
+        let mut codec = codec();
+        let mut buf = BytesMut::from("OK paths=2&path1=http://127.0");
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        assert!(codec.decode_eof(&mut buf).is_err());
+        let mut buf = BytesMut::from("OK \r\n");
+        assert_eq!(codec.decode_eof(&mut buf).unwrap().as_deref(), Some("OK "));
+        assert_eq!(codec.decode_eof(&mut buf).unwrap(), None);
     }
 
     #[test]

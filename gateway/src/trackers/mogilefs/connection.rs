@@ -11,7 +11,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
-use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
+use dfs_protocol::mogilefs::line::LineCodec;
+use tokio_util::codec::{Framed, LinesCodecError};
 
 /// How one exchange failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +45,7 @@ impl CallError {
 /// A connected tracker socket with its line framing.
 #[derive(Debug)]
 pub struct Connection {
-    framed: Framed<TcpStream, LinesCodec>,
+    framed: Framed<TcpStream, LineCodec>,
     last_used: Instant,
 }
 
@@ -83,6 +84,10 @@ impl Connection {
         self.last_used = Instant::now();
         match reply {
             None => Err(CallError::NoReply(io::ErrorKind::UnexpectedEof.into())),
+            // Part of a line, then the end: a broken reply, not a missing one.
+            Some(Err(LinesCodecError::Io(e))) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                Err(CallError::BadReply(format!("truncated reply: {e}")))
+            }
             Some(Err(LinesCodecError::Io(e))) => Err(CallError::NoReply(e)),
             Some(Err(LinesCodecError::MaxLineLengthExceeded)) => Err(CallError::BadReply(
                 "reply line exceeds the length limit".into(),

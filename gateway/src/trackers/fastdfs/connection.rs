@@ -1,0 +1,261 @@
+//! One persistent connection to a FastDFS tracker or storage server.
+//!
+//! Both allow one request in flight per socket, so a connection serves one
+//! exchange at a time and goes back to its pool only after a complete reply:
+//! one whose body was not read to the end is dropped, never reused, because
+//! its next bytes would be the rest of that body.
+//!
+//! The 10-byte header is decoded on its own (`Header::decode`); what follows
+//! is either a small reply body, read whole, or file data, streamed from the
+//! same `BufReader` (which holds any read-ahead) by [`super::download`].
+
+use bytes::Bytes;
+use dfs_protocol::fastdfs::{cmd, Command, Header, HEADER_LEN};
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Largest reply body read whole; every non-download reply is far smaller.
+const MAX_REPLY: u64 = 64 * 1024;
+
+/// How one exchange failed at the connection level.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The TCP connect failed or timed out: nothing was sent.
+    #[error("connect: {0}")]
+    Connect(#[source] io::Error),
+    /// Writing the request failed.
+    #[error("send: {0}")]
+    Send(#[source] io::Error),
+    /// The request was sent but the connection closed or failed before a
+    /// complete reply.
+    #[error("no reply: {0}")]
+    NoReply(#[source] io::Error),
+    /// Nothing (more) arrived within the time-out.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The reply is not a valid FastDFS reply to the request.
+    #[error("bad reply: {0}")]
+    BadReply(String),
+}
+
+impl CallError {
+    /// True when the server cannot have seen the request.
+    pub fn request_unseen(&self) -> bool {
+        matches!(self, CallError::Connect(_))
+    }
+
+    /// True for a time-out (HTTP 504 rather than 502).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            CallError::Timeout(_) => true,
+            CallError::Connect(e) => e.kind() == io::ErrorKind::TimedOut,
+            _ => false,
+        }
+    }
+
+    /// What a failure on a reused idle socket looks like when the server had
+    /// closed it: safe to try once more on a fresh connection.
+    pub(crate) fn is_stale(&self) -> bool {
+        matches!(self, CallError::Send(_) | CallError::NoReply(_))
+    }
+}
+
+/// A connected socket and its read-ahead buffer.
+#[derive(Debug)]
+pub struct Connection {
+    stream: BufReader<TcpStream>,
+    addr: SocketAddr,
+    last_used: Instant,
+}
+
+impl Connection {
+    /// Connects to `addr` within `timeout`.
+    pub async fn connect(addr: SocketAddr, timeout: Duration) -> Result<Self, CallError> {
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| {
+                CallError::Connect(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))
+            })?
+            .map_err(CallError::Connect)?;
+        stream.set_nodelay(true).map_err(CallError::Connect)?;
+        Ok(Connection {
+            stream: BufReader::with_capacity(64 * 1024, stream),
+            addr,
+            last_used: Instant::now(),
+        })
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How long since the last complete exchange.
+    pub fn idle_for(&self) -> Duration {
+        self.last_used.elapsed()
+    }
+
+    /// Marks the end of a complete exchange.
+    pub(crate) fn touch(&mut self) {
+        self.last_used = Instant::now();
+    }
+
+    /// Writes request bytes (or a chunk of file data) within `timeout`.
+    pub async fn send(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), CallError> {
+        tokio::time::timeout(timeout, self.stream.get_mut().write_all(bytes))
+            .await
+            .map_err(|_| CallError::Timeout(timeout))?
+            .map_err(CallError::Send)
+    }
+
+    /// Reads a reply header within `timeout`.
+    pub async fn read_header(&mut self, timeout: Duration) -> Result<Header, CallError> {
+        let mut raw = [0u8; HEADER_LEN];
+        tokio::time::timeout(timeout, self.stream.read_exact(&mut raw))
+            .await
+            .map_err(|_| CallError::Timeout(timeout))?
+            .map_err(CallError::NoReply)?;
+        let header = Header::decode(&raw).map_err(|e| CallError::BadReply(e.to_string()))?;
+        if header.cmd != cmd::RESP {
+            return Err(CallError::BadReply(format!(
+                "reply command {} is not 100",
+                header.cmd
+            )));
+        }
+        Ok(header)
+    }
+
+    /// Reads a small reply body of `len` bytes within `timeout`.
+    pub async fn read_body(&mut self, len: u64, timeout: Duration) -> Result<Vec<u8>, CallError> {
+        if len > MAX_REPLY {
+            return Err(CallError::BadReply(format!(
+                "{len}-byte reply body exceeds {MAX_REPLY}"
+            )));
+        }
+        let mut body = vec![0u8; len as usize];
+        tokio::time::timeout(timeout, self.stream.read_exact(&mut body))
+            .await
+            .map_err(|_| CallError::Timeout(timeout))?
+            .map_err(CallError::NoReply)?;
+        Ok(body)
+    }
+
+    /// Reads the next chunk of file data, at most `max` bytes, within
+    /// `timeout`; an empty chunk means the server closed the connection.
+    pub async fn read_chunk(&mut self, max: u64, timeout: Duration) -> io::Result<Bytes> {
+        let mut buf = bytes::BytesMut::with_capacity(max.min(256 * 1024) as usize);
+        let limited = (&mut self.stream).take(max);
+        tokio::pin!(limited);
+        tokio::time::timeout(timeout, limited.read_buf(&mut buf))
+            .await
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no data from {} within {timeout:?}", self.addr),
+                )
+            })??;
+        Ok(buf.freeze())
+    }
+
+    /// One exchange of a command without file data: the parsed reply, or the
+    /// server's error status.
+    pub async fn call<C: Command>(
+        &mut self,
+        command: &C,
+        timeout: Duration,
+    ) -> Result<Result<C::Reply, u8>, CallError> {
+        debug_assert_eq!(command.data_len(), 0, "{} carries file data", C::NAME);
+        self.send(&command.encode_request(), timeout).await?;
+        self.read_reply::<C>(timeout).await
+    }
+
+    /// Reads the reply to command `C` (whose request, and data, were sent).
+    pub async fn read_reply<C: Command>(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Result<C::Reply, u8>, CallError> {
+        let header = self.read_header(timeout).await?;
+        let body = self.read_body(header.pkg_len, timeout).await?;
+        self.touch();
+        if !header.is_ok() {
+            return Ok(Err(header.status));
+        }
+        C::parse_reply(&body)
+            .map(Ok)
+            .map_err(|e| CallError::BadReply(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dfs_protocol::fastdfs::status;
+    use dfs_protocol::fastdfs::tracker::ActiveTest;
+    use tokio::net::TcpListener;
+
+    /// A scripted server: reads one header per reply and answers with it.
+    async fn scripted(replies: Vec<Vec<u8>>) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            for reply in replies {
+                let mut header = [0u8; HEADER_LEN];
+                if socket.read_exact(&mut header).await.is_err() {
+                    return;
+                }
+                socket.write_all(&reply).await.unwrap();
+            }
+        });
+        addr
+    }
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[tokio::test]
+    async fn replies_in_order_then_eof() {
+        let ok = Header::reply(0, 0).encode().to_vec();
+        let busy = Header::error(status::EBUSY).encode().to_vec();
+        let addr = scripted(vec![ok, busy]).await;
+        let mut conn = Connection::connect(addr, SECOND).await.unwrap();
+        assert_eq!(conn.call(&ActiveTest, SECOND).await.unwrap(), Ok(()));
+        assert_eq!(
+            conn.call(&ActiveTest, SECOND).await.unwrap(),
+            Err(status::EBUSY)
+        );
+        let e = conn.call(&ActiveTest, SECOND).await.unwrap_err();
+        assert!(e.is_stale(), "{e}");
+    }
+
+    #[tokio::test]
+    async fn garbage_and_silence_are_errors() {
+        let not_a_reply = Header::request(11, 0, 0).encode().to_vec();
+        let long_body = Header::reply(0, 1 << 20).encode().to_vec();
+        let addr = scripted(vec![not_a_reply]).await;
+        let mut conn = Connection::connect(addr, SECOND).await.unwrap();
+        assert!(matches!(
+            conn.call(&ActiveTest, SECOND).await,
+            Err(CallError::BadReply(_))
+        ));
+        let addr = scripted(vec![long_body]).await;
+        let mut conn = Connection::connect(addr, SECOND).await.unwrap();
+        assert!(matches!(
+            conn.call(&ActiveTest, SECOND).await,
+            Err(CallError::BadReply(_))
+        ));
+
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        let hold = tokio::spawn(async move { silent.accept().await });
+        let mut conn = Connection::connect(addr, SECOND).await.unwrap();
+        let e = conn
+            .call(&ActiveTest, Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert!(e.is_timeout(), "{e}");
+        hold.abort();
+    }
+}

@@ -1,0 +1,32 @@
+//! FastDFS client: trackers and storage servers over pooled persistent
+//! connections. No HTTP types: callers pass file IDs, offsets and byte
+//! streams, and get typed answers or a [`FdfsError`] that says whether a
+//! retry elsewhere can help.
+//!
+//! - [`connection`]: one socket, one request in flight; header, small
+//!   bodies, time-outs.
+//! - [`pool`]: idle connections per server address.
+//! - [`download`]: a DOWNLOAD_FILE body as a stream of exactly `pkg_len`
+//!   bytes, returning its connection to the pool only when fully read.
+//! - [`client`]: tracker queries with failover, pooled exchanges.
+//! - [`storage_ops`]: download, file info, delete and upload on one storage.
+//! - [`flows`]: whole operations on a file ID with failover across the
+//!   group's storages (download, file info, upload, delete).
+//! - [`error`]: the error type.
+
+pub mod client;
+pub mod connection;
+pub mod download;
+pub mod error;
+pub mod flows;
+pub mod pool;
+pub mod storage_ops;
+
+#[cfg(test)]
+mod tests;
+
+pub use client::{FdfsClient, FdfsTimeouts};
+pub use connection::CallError;
+pub use download::{ChunkStream, Download};
+pub use error::FdfsError;
+pub use flows::Uploaded;

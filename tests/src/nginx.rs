@@ -1,0 +1,244 @@
+//! Real nginx for the end-to-end tests: the shipped
+//! `nginx/dfs-gateway-proxy.conf`, templated, inside a complete nginx.conf
+//! whose pid file, logs and temporary paths all live in a temporary
+//! directory; nginx runs in the foreground as a child process of the test,
+//! as the current user, on a free 127.0.0.1 port, and is killed on drop.
+//!
+//! Without nginx installed, [`Nginx::proxy`] prints a loud SKIPPED line and
+//! returns None, so the calling test passes vacuously (CI installs nginx).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The shipped proxy-mode template.
+pub const PROXY_CONF: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../nginx/dfs-gateway-proxy.conf"
+);
+
+/// How long nginx may take to start accepting.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running nginx.
+pub struct Nginx {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+/// The nginx binary: `nginx` on PATH, else `/usr/sbin/nginx` (Debian puts it
+/// there, outside an ordinary user's PATH).
+pub fn find_nginx() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join("nginx"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    on_path
+        .into_iter()
+        .chain([PathBuf::from("/usr/sbin/nginx")])
+        .find(|p| p.is_file())
+}
+
+/// Fills `@NAME@` placeholders; panics if the template has one left over, so
+/// a placeholder added to the shipped file cannot go untested.
+pub fn fill_template(template: &str, values: &[(&str, &str)]) -> String {
+    let mut text = template.to_owned();
+    for (name, value) in values {
+        let placeholder = format!("@{name}@");
+        assert!(
+            text.contains(&placeholder),
+            "the template has no {placeholder}"
+        );
+        text = text.replace(&placeholder, value);
+    }
+    let left = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .find(|l| l.matches('@').count() >= 2);
+    assert!(left.is_none(), "placeholder left in the template: {left:?}");
+    text
+}
+
+/// Says loudly, past the test harness's output capture, that a test did not run.
+pub fn skip(why: &str) {
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {why} ***\n");
+}
+
+impl Nginx {
+    /// nginx in proxy mode in front of the gateway at `gateway`, with the
+    /// shipped config; None (after a SKIPPED line) when nginx is not installed.
+    pub async fn proxy(gateway: SocketAddr) -> Option<Nginx> {
+        let Some(binary) = find_nginx() else {
+            skip("nginx not installed");
+            return None;
+        };
+        let template =
+            std::fs::read_to_string(PROXY_CONF).expect("the shipped nginx config is readable");
+        // A port picked and released can be taken again before nginx binds it:
+        // retry a few times on that race only.
+        for _ in 0..5 {
+            let port = free_port();
+            let site = fill_template(
+                &template,
+                &[
+                    ("LISTEN", &format!("127.0.0.1:{port}")),
+                    ("SERVER_NAME", "localhost"),
+                    ("GATEWAY", &gateway.to_string()),
+                    ("MAX_BODY_SIZE", "1g"),
+                ],
+            );
+            match Nginx::start(&binary, &site, port).await {
+                Ok(nginx) => return Some(nginx),
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("nginx did not start:\n{log}"),
+            }
+        }
+        panic!("nginx found no free port");
+    }
+
+    /// Starts nginx with `site` (http-level text) on `port`; Err(logs) when it exits.
+    async fn start(binary: &Path, site: &str, port: u16) -> Result<Nginx, String> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::write(root.join("site.conf"), site).expect("write site.conf");
+        std::fs::write(root.join("nginx.conf"), main_conf(root)).expect("write nginx.conf");
+        let output = std::fs::File::create(root.join("output.log")).expect("create output.log");
+        let mut command = Command::new(binary);
+        command
+            .arg("-p")
+            .arg(root)
+            .arg("-c")
+            .arg(root.join("nginx.conf"));
+        if supports_error_log_flag(binary) {
+            // Otherwise nginx first opens its built-in error log (/var/log/...).
+            command.arg("-e").arg(root.join("error.log"));
+        }
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(output.try_clone().expect("dup output.log"))
+            .stderr(output)
+            .spawn()
+            .expect("spawn nginx");
+        let mut nginx = Nginx {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            child,
+            dir,
+        };
+        nginx.wait_until_accepting().await?;
+        Ok(nginx)
+    }
+
+    async fn wait_until_accepting(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("nginx exited with {status}\n{}", self.logs()));
+            }
+            if tokio::net::TcpStream::connect(self.addr).await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Err(format!(
+            "nginx did not accept within {START_TIMEOUT:?}\n{}",
+            self.logs()
+        ))
+    }
+
+    /// `http://addr` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// nginx's output and error log so far.
+    pub fn logs(&self) -> String {
+        let read =
+            |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+        format!(
+            "--- output ---\n{}--- error.log ---\n{}",
+            read("output.log"),
+            read("error.log")
+        )
+    }
+
+    /// nginx's warnings that it spooled a request or response body to disk
+    /// ("... is buffered to a temporary file"): none while it streams.
+    /// (The temporary files themselves are unlinked as soon as they are
+    /// opened, so the log is the only trace.)
+    pub fn disk_buffering(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default();
+        log.lines()
+            .filter(|l| l.contains("buffered to a temporary file"))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The complete nginx.conf: one foreground process (no master, no workers to
+/// leave behind), everything it writes inside `root`, the site included.
+fn main_conf(root: &Path) -> String {
+    let path = |name: &str| root.join(name).display().to_string();
+    format!(
+        "daemon off;
+master_process off;
+worker_processes 1;
+pid {pid};
+error_log {error_log} info;
+events {{
+    worker_connections 256;
+}}
+http {{
+    access_log {access_log};
+    client_body_temp_path {client_body};
+    proxy_temp_path {proxy};
+    fastcgi_temp_path {fastcgi};
+    uwsgi_temp_path {uwsgi};
+    scgi_temp_path {scgi};
+    include {site};
+}}
+",
+        pid = path("nginx.pid"),
+        error_log = path("error.log"),
+        access_log = path("access.log"),
+        client_body = path("client_body"),
+        proxy = path("proxy"),
+        fastcgi = path("fastcgi"),
+        uwsgi = path("uwsgi"),
+        scgi = path("scgi"),
+        site = path("site.conf"),
+    )
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// `-e` (error log path) exists from nginx 1.19.5 on.
+fn supports_error_log_flag(binary: &Path) -> bool {
+    let Ok(out) = Command::new(binary).arg("-v").output() else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&out.stderr);
+    let version: Vec<u32> = text
+        .split("nginx/")
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next())
+        .map(|v| v.split('.').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_default();
+    version >= vec![1, 19, 5]
+}
