@@ -83,6 +83,8 @@ pub struct MogOptions {
     pub max_body_size: Option<String>,
     /// Extra lines for the `[[upstream]]` table.
     pub upstream_extra: String,
+    /// Extra tables appended to the config (e.g. more `[[location]]`s).
+    pub extra_tables: String,
 }
 
 /// A config with `/images/` (GET/HEAD) and `/upload/` (PUT/DELETE) on domain
@@ -105,6 +107,7 @@ pub fn mog_config(trackers: &[SocketAddr], options: &MogOptions) -> String {
         }
     }
     upstream.push_str(&options.upstream_extra);
+    let text = format!("{text}\n{}", options.extra_tables);
     text.replace("protocol = \"mogilefs\"\n", &format!("protocol = \"mogilefs\"\n{upstream}\n"))
 }
 

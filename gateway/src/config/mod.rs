@@ -196,6 +196,25 @@ pub struct LocationConfig {
     pub pathcount: Option<u32>,
     /// Largest upload for this location; `[server].max_body_size` when absent.
     pub max_body_size: Option<Bytes>,
+    /// `"proxy"` (default): the gateway streams the bytes. `"accel"`: reads
+    /// are answered with `X-Accel-Redirect` to nginx's internal
+    /// `accel_location`, which fetches from the storage node itself.
+    #[serde(default)]
+    pub mode: Mode,
+    /// The internal nginx location for accel mode. Default `/_dfs_accel/`.
+    #[serde(default = "defaults::accel_location")]
+    pub accel_location: String,
+}
+
+/// Who moves the bytes of a read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The gateway streams them.
+    #[default]
+    Proxy,
+    /// nginx does, after an `X-Accel-Redirect` from the gateway.
+    Accel,
 }
 
 impl LocationConfig {
@@ -251,6 +270,9 @@ mod defaults {
     }
     pub fn methods() -> Vec<Method> {
         vec![Method::Get, Method::Head]
+    }
+    pub fn accel_location() -> String {
+        "/_dfs_accel/".into()
     }
     pub fn yes() -> bool {
         true
@@ -414,6 +436,9 @@ impl Config {
                         "domain",
                         "a MogileFS location needs a domain".into(),
                     ));
+                }
+                if l.mode == Mode::Accel && !(l.accel_location.starts_with('/') && l.accel_location.ends_with('/')) {
+                    return Err(invalid("accel_location", format!("{:?} must start and end with '/'", l.accel_location)));
                 }
                 if l.methods.contains(&Method::Post) {
                     return Err(invalid(

@@ -1,7 +1,7 @@
 //! MogileFS locations: parse → resolve → stream, for each method.
 
 use super::Location;
-use crate::config::Method;
+use crate::config::{Method, Mode};
 use crate::error::AppError;
 use crate::storage::mogilefs::{MogStore, ReadSpec, WriteSpec};
 use crate::storage::{Object, Served, Source};
@@ -10,7 +10,7 @@ use crate::web::key::decode_key;
 use crate::web::range::RangeSpec;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 
@@ -49,6 +49,9 @@ async fn read(
     head: bool,
     headers: &HeaderMap,
 ) -> Result<Response, AppError> {
+    if location.config.mode == Mode::Accel {
+        return accel(location, store, key).await;
+    }
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
@@ -77,6 +80,39 @@ async fn read(
         object = store.read(&spec).await?;
     }
     respond(key, object)
+}
+
+/// Accel mode: tells nginx where the replicas are, in an `X-Accel-Redirect`
+/// to its internal location with the paths as `p1`, `p2`, ... arguments.
+/// nginx then fetches `p1` itself and falls back to `p2` on error.
+async fn accel(location: &Location, store: &MogStore, key: &str) -> Result<Response, AppError> {
+    let spec = ReadSpec {
+        domain: location.config.domain.as_deref().unwrap_or_default(),
+        key,
+        noverify: location.config.noverify,
+        pathcount: location.config.pathcount,
+        range: None,
+        head: false,
+    };
+    let (paths, source) = store.locate(&spec).await?;
+    // Only plain http URLs of safe characters go into the redirect: nginx
+    // uses the arguments verbatim as proxy_pass targets.
+    let safe = |p: &&String| p.starts_with("http://") && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:/[]".contains(&b));
+    let args: Vec<String> = paths.iter().filter(safe).enumerate().map(|(i, p)| format!("p{}={p}", i + 1)).collect();
+    if args.is_empty() {
+        return Err(AppError::Store(crate::storage::mogilefs::StoreError::NoReplica {
+            tried: "no path the tracker returned can be handed to nginx".into(),
+            timed_out: false,
+        }));
+    }
+    let target = format!("{}?{}", location.config.accel_location, args.join("&"));
+    let mut response = StatusCode::OK.into_response();
+    let h = response.headers_mut();
+    insert(h, HeaderName::from_static("x-accel-redirect"), &target);
+    let mime = mime_guess::from_path(key).first_or_octet_stream();
+    insert(h, header::CONTENT_TYPE, mime.as_ref());
+    response.extensions_mut().insert(source);
+    Ok(response)
 }
 
 /// Builds a 200, 206 or 416 response around an opened object.

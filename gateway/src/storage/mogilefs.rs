@@ -163,6 +163,18 @@ impl MogStore {
         })
     }
 
+    /// Where a key's replicas are, without reading any (for accel mode, where
+    /// nginx fetches them).
+    pub async fn locate(&self, spec: &ReadSpec<'_>) -> Result<(Vec<String>, Source), StoreError> {
+        let (lookup, _) = self.lookup(spec).await?;
+        let paths = self.nodes.healthy_first(&lookup.paths, String::as_str).into_iter().cloned().collect();
+        let source = Source {
+            tracker: Some(lookup.tracker),
+            node: None,
+        };
+        Ok((paths, source))
+    }
+
     /// The key's paths, and whether they came from the cache. Concurrent
     /// misses for one key share a single tracker call.
     async fn lookup(&self, spec: &ReadSpec<'_>) -> Result<(Lookup, bool), StoreError> {

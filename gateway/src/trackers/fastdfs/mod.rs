@@ -22,7 +22,9 @@ pub mod flows;
 pub mod pool;
 pub mod storage_ops;
 
-#[cfg(test)]
+// The tests run the client against devcluster, which the gateway links only
+// with the `demo` feature (on by default).
+#[cfg(all(test, feature = "demo"))]
 mod tests;
 
 pub use client::{FdfsClient, FdfsTimeouts};
