@@ -143,3 +143,36 @@ async fn broken_tracker_replies_are_errors_not_panics() {
     assert_eq!(env.get("ok.jpg").await.0, 200, "the gateway recovers once the tracker does");
     summary("broken tracker replies", cases.len() * 2 + 1, 0, started);
 }
+
+#[tokio::test]
+async fn overload_is_refused_not_queued() {
+    let options = MogOptions {
+        extra_tables: String::new(),
+        ..Default::default()
+    };
+    let cluster = MogEnv::cluster(1).await;
+    let trackers = cluster.tracker_addrs();
+    let text = dfs_e2e::mog_config(&trackers, &options).replace("[server]\n", "[server]\nmax_concurrent_requests = 2\n");
+    let gateway = dfs_e2e::Gateway::start(&text).await;
+    let http = dfs_e2e::client();
+    let r = http.put(gateway.url("/upload/slow.bin")).body(pattern(9, 256 * 1024)).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    assert!(cluster.wait_devcount("imgs", "slow.bin", 2, Duration::from_secs(10)).await);
+    for node in cluster.nodes() {
+        node.trickle(16 * 1024, Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    // Two slow downloads hold both slots until their bodies end.
+    let a = http.get(gateway.url("/images/slow.bin")).send().await.unwrap();
+    let b = http.get(gateway.url("/images/slow.bin")).send().await.unwrap();
+    let refused = http.get(gateway.url("/images/slow.bin")).send().await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert!(a.bytes().await.unwrap() == pattern(9, 256 * 1024));
+    assert!(b.bytes().await.unwrap() == pattern(9, 256 * 1024));
+    for node in cluster.nodes() {
+        node.clear();
+    }
+    assert_eq!(http.get(gateway.url("/images/slow.bin")).send().await.unwrap().status(), 200);
+    summary("overload", 4, 1, started);
+}
