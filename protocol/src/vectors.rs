@@ -18,9 +18,7 @@ pub fn protocol_dir() -> Option<PathBuf> {
 
 /// Prints the standard loud message for a replay test that cannot run.
 pub fn skip(what: &str) {
-    eprintln!(
-        "\n*** SKIPPED: {what}: shared/protocol not found (set DFS_SHARED_DIR) ***\n"
-    );
+    eprintln!("\n*** SKIPPED: {what}: shared/protocol not found (set DFS_SHARED_DIR) ***\n");
 }
 
 /// One captured MogileFS exchange.
@@ -70,4 +68,66 @@ pub fn mogilefs_exchanges() -> Option<Vec<MogExchange>> {
             })
             .collect(),
     )
+}
+
+/// One captured FastDFS exchange (`fastdfs/vectors/*.txt`).
+#[derive(Debug, Clone)]
+pub struct FdfsExchange {
+    /// File stem, e.g. `04a-tracker-QUERY_FETCH_ONE`.
+    pub name: String,
+    /// Exact request bytes (header + body).
+    pub request: Vec<u8>,
+    /// Exact reply bytes, or `None` when the server sends none (QUIT).
+    pub response: Option<Vec<u8>>,
+}
+
+/// Every exchange of `fastdfs/vectors/`, sorted by name.
+pub fn fastdfs_exchanges() -> Option<Vec<FdfsExchange>> {
+    let dir = protocol_dir()?.join("fastdfs/vectors");
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).ok()? {
+        let path = entry.ok()?.path();
+        let name = path.file_stem()?.to_string_lossy().into_owned();
+        if path.extension().is_some_and(|e| e == "txt") && name != "INDEX" {
+            let text = std::fs::read_to_string(&path).ok()?;
+            let (request, response) = parse_fdfs_capture(&text)?;
+            all.push(FdfsExchange {
+                name,
+                request,
+                response,
+            });
+        }
+    }
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    Some(all)
+}
+
+/// Reads the "full hex" dump of each direction of one capture file.
+fn parse_fdfs_capture(text: &str) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    let mut dumps: Vec<Vec<u8>> = Vec::new();
+    let mut in_dump = false;
+    for line in text.lines() {
+        if line.starts_with("full hex") {
+            dumps.push(Vec::new());
+            in_dump = true;
+            continue;
+        }
+        // Dump lines look like "    0020: 2f30312f...".
+        let row = line.trim_start().split_once(": ").filter(|(off, _)| {
+            line.starts_with("    ") && off.len() == 4 && off.bytes().all(|c| c.is_ascii_hexdigit())
+        });
+        match (in_dump, row) {
+            (true, Some((_, hex))) => dumps.last_mut()?.extend(decode_hex(hex.trim())?),
+            _ => in_dump = false,
+        }
+    }
+    let mut dumps = dumps.into_iter();
+    Some((dumps.next()?, dumps.next()))
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
 }

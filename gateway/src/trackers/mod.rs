@@ -4,6 +4,7 @@
 //! Nothing here knows about HTTP: the storage layer asks questions ("where is
 //! this key?") and gets typed answers or typed errors.
 
+pub mod fastdfs;
 pub mod mogilefs;
 mod set;
 
