@@ -3,6 +3,7 @@
 //! log (carried in a response extension to the logging middleware).
 
 use crate::storage::mogilefs::StoreError;
+use crate::trackers::fastdfs::FdfsError;
 use crate::trackers::mogilefs::MogError;
 use crate::web::key::KeyError;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -45,6 +46,18 @@ pub enum AppError {
     /// The storage layer failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The path names no valid FastDFS file ID (or upload parameters are bad).
+    #[error("bad file ID: {0}")]
+    BadFileId(String),
+    /// The anti-steal token check failed.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A FastDFS operation failed.
+    #[error(transparent)]
+    Fdfs(#[from] FdfsError),
+    /// Something on this machine failed (e.g. a temporary file).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl AppError {
@@ -58,6 +71,10 @@ impl AppError {
             AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::Store(e) => store_status(e),
+            AppError::BadFileId(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Fdfs(e) => fdfs_status(e),
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -107,6 +124,18 @@ fn store_status(e: &StoreError) -> StatusCode {
     }
 }
 
+fn fdfs_status(e: &FdfsError) -> StatusCode {
+    match e {
+        FdfsError::NotFound { .. } => StatusCode::NOT_FOUND,
+        FdfsError::NoTracker { .. } | FdfsError::NoStorage { .. } => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        FdfsError::Body(_) | FdfsError::BodyLength { .. } => StatusCode::BAD_REQUEST,
+        e if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -130,7 +159,7 @@ impl IntoResponse for AppError {
                     headers.insert(header::CONTENT_RANGE, v);
                 }
             }
-            AppError::Store(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
+            AppError::Store(_) | AppError::Fdfs(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}

@@ -10,7 +10,7 @@
 
 mod emit;
 mod fastdfs;
-mod fdfs_conf;
+pub(crate) mod fdfs_conf;
 mod mogilefs;
 mod scan;
 mod syntax;

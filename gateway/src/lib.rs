@@ -26,8 +26,8 @@ pub mod import_nginx;
 pub mod metrics;
 pub mod routes;
 pub mod server;
-pub mod tls;
 pub mod storage;
+pub mod tls;
 pub mod trackers;
 pub mod web;
 
@@ -40,8 +40,14 @@ use tokio::net::TcpListener;
 
 /// Serves `config` on `listener` until `shutdown` completes, then lets
 /// in-flight requests finish for up to `[server].shutdown_grace`.
-pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
-    Gateway::new(&config)?.serve(listener, &config, shutdown).await
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    Gateway::new(&config)?
+        .serve(listener, &config, shutdown)
+        .await
 }
 
 /// A running gateway's state, kept by the caller so it can be reloaded.
@@ -56,7 +62,10 @@ impl Gateway {
     pub fn new(config: &Config) -> io::Result<Self> {
         let state = AppState::from_config(config).map_err(io::Error::other)?;
         let tls = match &config.server.tls {
-            Some(t) => Some(tls::Tls::load(&t.cert, &t.key, config.server.header_read_timeout.0).map_err(io::Error::other)?),
+            Some(t) => Some(
+                tls::Tls::load(&t.cert, &t.key, config.server.header_read_timeout.0)
+                    .map_err(io::Error::other)?,
+            ),
             None => None,
         };
         Ok(Gateway {
@@ -80,7 +89,12 @@ impl Gateway {
     }
 
     /// Serves on `listener` (and `[server].admin_listen`) until `shutdown`.
-    pub async fn serve(&self, listener: TcpListener, config: &Config, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        config: &Config,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
         let limits = server::Limits {
             header_read_timeout: config.server.header_read_timeout.0,
             max_header_size: config.server.max_header_size.0 as usize,
@@ -97,7 +111,13 @@ impl Gateway {
             Some(addr) => {
                 let admin_listener = TcpListener::bind(addr).await?;
                 let router = routes::admin_app(self.live.clone());
-                Some(tokio::spawn(server::serve(admin_listener, server::Plain, router, limits, stopped())))
+                Some(tokio::spawn(server::serve(
+                    admin_listener,
+                    server::Plain,
+                    router,
+                    limits,
+                    stopped(),
+                )))
             }
             None => None,
         };
@@ -107,8 +127,14 @@ impl Gateway {
             let _ = stop_tx.send(true);
         };
         let (result, ()) = match &self.tls {
-            Some(tls) => tokio::join!(server::serve(listener, tls.clone(), router, limits, stopped()), signal),
-            None => tokio::join!(server::serve(listener, server::Plain, router, limits, stopped()), signal),
+            Some(tls) => tokio::join!(
+                server::serve(listener, tls.clone(), router, limits, stopped()),
+                signal
+            ),
+            None => tokio::join!(
+                server::serve(listener, server::Plain, router, limits, stopped()),
+                signal
+            ),
         };
         if let Some(admin) = admin {
             let _ = admin.await;

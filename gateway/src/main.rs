@@ -37,6 +37,23 @@ enum Command {
         #[arg(long, default_value = dfs_gateway::import_nginx::DEFAULT_FASTDFS_CONF)]
         fastdfs_conf: PathBuf,
     },
+    /// Print `token=...&ts=...` for a FastDFS file ID (anti-steal token).
+    Token {
+        /// The file ID, `group1/M00/00/00/...` (the group is not signed).
+        file_id: String,
+        /// The shared secret; or take it from `--config`.
+        #[arg(long, conflicts_with = "config")]
+        secret: Option<String>,
+        /// A config whose location has `token = {...}`.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Which location's token, by prefix (default: the first with one).
+        #[arg(long)]
+        location: Option<String>,
+        /// Timestamp to sign (default: now).
+        #[arg(long)]
+        ts: Option<i32>,
+    },
     /// Start an in-process demo cluster with the gateway in front of it.
     #[cfg(feature = "demo")]
     Demo {
@@ -68,10 +85,29 @@ async fn main() -> ExitCode {
         Command::CheckConfig { config } => match Config::load(&config) {
             Ok(c) => {
                 println!("ok: {}: {}", config.display(), c.summary());
+                for note in &c.notes {
+                    println!("note: {note}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {
                 eprintln!("error: {}: {e}", config.display());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Token {
+            file_id,
+            secret,
+            config,
+            location,
+            ts,
+        } => match mint_token(&file_id, secret, config, location, ts) {
+            Ok(query) => {
+                println!("{query}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
                 ExitCode::FAILURE
             }
         },
@@ -131,6 +167,40 @@ fn import_nginx(file: &std::path::Path, fastdfs_conf: PathBuf) -> ExitCode {
     }
 }
 
+/// The query string that passes the token check for `file_id`.
+fn mint_token(
+    file_id: &str,
+    secret: Option<String>,
+    config: Option<PathBuf>,
+    prefix: Option<String>,
+    ts: Option<i32>,
+) -> Result<String, String> {
+    let id = dfs_protocol::fastdfs::FileId::parse(file_id.trim_start_matches('/'))
+        .map_err(|e| format!("{file_id}: {e}"))?;
+    let secret = match (secret, config) {
+        (Some(secret), _) => secret,
+        (None, Some(path)) => {
+            let config = Config::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            config
+                .locations
+                .iter()
+                .map(|l| l.get_ref())
+                .filter(|l| prefix.as_deref().is_none_or(|p| l.prefix == p))
+                .find_map(|l| l.token.as_ref().map(|t| t.secret.clone()))
+                .ok_or_else(|| format!("{}: no location with a token", path.display()))?
+        }
+        (None, None) => return Err("give --secret or --config".into()),
+    };
+    let ts = ts.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        i32::try_from(now).unwrap_or(i32::MAX)
+    });
+    let token = dfs_protocol::fastdfs::token::generate(id.remote_name(), secret.as_bytes(), ts);
+    Ok(format!("token={token}&ts={ts}"))
+}
+
 async fn serve(config: Config, path: PathBuf) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(config.server.listen).await {
         Ok(l) => l,
@@ -147,8 +217,14 @@ async fn serve(config: Config, path: PathBuf) -> ExitCode {
         }
     };
     tracing::info!("serving: {}", config.summary());
+    for note in &config.notes {
+        tracing::warn!("{note}");
+    }
     tokio::spawn(reload_on_sighup(gateway.clone(), path));
-    match gateway.serve(listener, &config, dfs_gateway::shutdown_signal()).await {
+    match gateway
+        .serve(listener, &config, dfs_gateway::shutdown_signal())
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -161,11 +237,19 @@ async fn serve(config: Config, path: PathBuf) -> ExitCode {
 #[cfg(unix)]
 async fn reload_on_sighup(gateway: dfs_gateway::Gateway, path: PathBuf) {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return;
+    };
     while hangups.recv().await.is_some() {
-        match Config::load(&path).map_err(|e| e.to_string()).and_then(|c| gateway.reload(&c).map(|()| c)) {
+        match Config::load(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|c| gateway.reload(&c).map(|()| c))
+        {
             Ok(c) => tracing::info!("reloaded {}: {}", path.display(), c.summary()),
-            Err(e) => tracing::error!("reload of {} rejected, keeping the running config: {e}", path.display()),
+            Err(e) => tracing::error!(
+                "reload of {} rejected, keeping the running config: {e}",
+                path.display()
+            ),
         }
     }
 }

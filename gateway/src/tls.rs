@@ -30,7 +30,8 @@ fn load_config(cert: &Path, key: &Path) -> Result<ServerConfig, String> {
     if certs.is_empty() {
         return Err(format!("no certificate found in {}", cert.display()));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("cannot read private key {}: {e}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("cannot read private key {}: {e}", key.display()))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -64,9 +65,12 @@ impl Acceptor for Tls {
 
     async fn accept(&self, stream: TcpStream) -> io::Result<Self::Io> {
         let config = self.current.read().expect("poisoned").clone();
-        tokio::time::timeout(self.handshake_timeout, TlsAcceptor::from(config).accept(stream))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?
+        tokio::time::timeout(
+            self.handshake_timeout,
+            TlsAcceptor::from(config).accept(stream),
+        )
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?
     }
 }
 

@@ -64,7 +64,9 @@ impl Drop for FaultProxy {
 }
 
 async fn relay(client: TcpStream, upstream: SocketAddr, fault: Arc<Mutex<Fault>>) {
-    let Ok(server) = TcpStream::connect(upstream).await else { return };
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
     let requests = tokio::spawn(async move {

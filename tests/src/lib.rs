@@ -99,7 +99,11 @@ pub fn mog_config(trackers: &[SocketAddr], options: &MogOptions) -> String {
     }
     // Short time-outs keep failure tests quick; `upstream_extra` overrides them.
     let mut upstream = String::new();
-    for default in ["connect_timeout = \"300ms\"", "reply_timeout = \"3s\"", "storage_timeout = \"5s\""] {
+    for default in [
+        "connect_timeout = \"300ms\"",
+        "reply_timeout = \"3s\"",
+        "storage_timeout = \"5s\"",
+    ] {
         let key = default.split(' ').next().unwrap_or_default();
         if !options.upstream_extra.contains(key) {
             upstream.push_str(default);
@@ -108,7 +112,10 @@ pub fn mog_config(trackers: &[SocketAddr], options: &MogOptions) -> String {
     }
     upstream.push_str(&options.upstream_extra);
     let text = format!("{text}\n{}", options.extra_tables);
-    text.replace("protocol = \"mogilefs\"\n", &format!("protocol = \"mogilefs\"\n{upstream}\n"))
+    text.replace(
+        "protocol = \"mogilefs\"\n",
+        &format!("protocol = \"mogilefs\"\n{upstream}\n"),
+    )
 }
 
 /// A MogileFS cluster with a gateway in front, and an HTTP client.
@@ -149,7 +156,11 @@ impl MogEnv {
 
     /// A gateway in front of `cluster`, reaching it through `trackers`
     /// (e.g. fault proxies).
-    pub async fn with_cluster(cluster: MogCluster, trackers: &[SocketAddr], options: &MogOptions) -> MogEnv {
+    pub async fn with_cluster(
+        cluster: MogCluster,
+        trackers: &[SocketAddr],
+        options: &MogOptions,
+    ) -> MogEnv {
         let gateway = Gateway::start(&mog_config(trackers, options)).await;
         MogEnv {
             cluster,

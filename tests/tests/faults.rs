@@ -26,12 +26,27 @@ fn summary(scenario: &str, requests: usize, errors: usize, started: Instant) {
 async fn gets_survive_a_tracker_restart_and_a_dead_node() {
     const KEYS: usize = 200;
     const GETS: usize = 2000;
-    let env = MogEnv::start_with(2, &MogOptions { upstream_extra: "cache_ttl = \"200ms\"\nfail_timeout = \"500ms\"".into(), ..Default::default() }).await;
+    let env = MogEnv::start_with(
+        2,
+        &MogOptions {
+            upstream_extra: "cache_ttl = \"200ms\"\nfail_timeout = \"500ms\"".into(),
+            ..Default::default()
+        },
+    )
+    .await;
     for k in 0..KEYS {
-        assert_eq!(env.put(&format!("chaos/{k}"), pattern(k as u64, 4096)).await, 201);
+        assert_eq!(
+            env.put(&format!("chaos/{k}"), pattern(k as u64, 4096))
+                .await,
+            201
+        );
     }
     for k in 0..KEYS {
-        assert!(env.cluster.wait_devcount("imgs", &format!("chaos/{k}"), 2, Duration::from_secs(20)).await);
+        assert!(
+            env.cluster
+                .wait_devcount("imgs", &format!("chaos/{k}"), 2, Duration::from_secs(20))
+                .await
+        );
     }
     let started = Instant::now();
     let done = Arc::new(AtomicUsize::new(0));
@@ -59,24 +74,48 @@ async fn gets_survive_a_tracker_restart_and_a_dead_node() {
             let (env, done) = (&env, done.clone());
             async move {
                 let key = i * 7 % KEYS;
-                let response = env.http.get(env.image(&format!("chaos/{key}"))).send().await;
+                let response = env
+                    .http
+                    .get(env.image(&format!("chaos/{key}")))
+                    .send()
+                    .await;
                 done.fetch_add(1, Ordering::Relaxed);
                 let outcome = match response {
-                    Ok(r) => (r.status().as_u16(), r.bytes().await.map_err(|e| e.to_string())),
+                    Ok(r) => (
+                        r.status().as_u16(),
+                        r.bytes().await.map_err(|e| e.to_string()),
+                    ),
                     Err(e) => (0, Err(e.to_string())),
                 };
-                let ok = outcome.0 == 200 && outcome.1.as_ref().is_ok_and(|b| *b == pattern(key as u64, 4096));
+                let ok = outcome.0 == 200
+                    && outcome
+                        .1
+                        .as_ref()
+                        .is_ok_and(|b| *b == pattern(key as u64, 4096));
                 if !ok {
-                    eprintln!("GET chaos/{key} failed: status {} {:?}", outcome.0, outcome.1.map(|b| b.len()));
+                    eprintln!(
+                        "GET chaos/{key} failed: status {} {:?}",
+                        outcome.0,
+                        outcome.1.map(|b| b.len())
+                    );
                 }
                 ok
             }
         })
         .buffer_unordered(64)
         .collect::<Vec<bool>>();
-    let (results, ()) = tokio::time::timeout(Duration::from_secs(120), async { tokio::join!(gets, chaos) }).await.expect("scenario finishes in time");
+    let (results, ()) = tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(gets, chaos)
+    })
+    .await
+    .expect("scenario finishes in time");
     let errors = results.iter().filter(|ok| !**ok).count();
-    summary("GET under tracker restart + dead node", GETS, errors, started);
+    summary(
+        "GET under tracker restart + dead node",
+        GETS,
+        errors,
+        started,
+    );
     assert_eq!(errors, 0);
 }
 
@@ -89,7 +128,13 @@ async fn puts_with_a_failing_destination_are_all_or_nothing() {
     let statuses: Vec<(usize, u16)> = stream::iter(0..PUTS)
         .map(|i| {
             let env = &env;
-            async move { (i, env.put(&format!("put/{i}"), pattern(1000 + i as u64, 10_000 + i)).await) }
+            async move {
+                (
+                    i,
+                    env.put(&format!("put/{i}"), pattern(1000 + i as u64, 10_000 + i))
+                        .await,
+                )
+            }
         })
         .buffer_unordered(16)
         .collect()
@@ -101,11 +146,17 @@ async fn puts_with_a_failing_destination_are_all_or_nothing() {
         match status {
             201 => {
                 assert_eq!(got, 200, "put/{i} reported stored but is not readable");
-                assert!(body == pattern(1000 + i as u64, 10_000 + i), "put/{i} content differs");
+                assert!(
+                    body == pattern(1000 + i as u64, 10_000 + i),
+                    "put/{i} content differs"
+                );
             }
             500..=599 => {
                 errors += 1;
-                assert_eq!(got, 404, "put/{i} failed with {status} but a version is visible");
+                assert_eq!(
+                    got, 404,
+                    "put/{i} failed with {status} but a version is visible"
+                );
             }
             other => panic!("put/{i}: unexpected status {other}"),
         }
@@ -125,7 +176,10 @@ async fn broken_tracker_replies_are_errors_not_panics() {
     assert_eq!(env.put("ok.jpg", "fine").await, 201);
     let started = Instant::now();
     let cases = [
-        (Fault::Garbage(b"HTTP/1.0 400 Bad request\r\n\r\n".to_vec()), 502),
+        (
+            Fault::Garbage(b"HTTP/1.0 400 Bad request\r\n\r\n".to_vec()),
+            502,
+        ),
         (Fault::Garbage(b"OK paths=notanumber\r\n".to_vec()), 502),
         (Fault::Garbage(vec![0xff; 100]), 502),
         (Fault::CloseMidReply, 502),
@@ -140,7 +194,11 @@ async fn broken_tracker_replies_are_errors_not_panics() {
         assert!((500..600).contains(&status), "PUT with {fault:?}: {status}");
     }
     proxy.set(Fault::Pass);
-    assert_eq!(env.get("ok.jpg").await.0, 200, "the gateway recovers once the tracker does");
+    assert_eq!(
+        env.get("ok.jpg").await.0,
+        200,
+        "the gateway recovers once the tracker does"
+    );
     summary("broken tracker replies", cases.len() * 2 + 1, 0, started);
 }
 
@@ -152,20 +210,42 @@ async fn overload_is_refused_not_queued() {
     };
     let cluster = MogEnv::cluster(1).await;
     let trackers = cluster.tracker_addrs();
-    let text = dfs_e2e::mog_config(&trackers, &options).replace("[server]\n", "[server]\nmax_concurrent_requests = 2\n");
+    let text = dfs_e2e::mog_config(&trackers, &options)
+        .replace("[server]\n", "[server]\nmax_concurrent_requests = 2\n");
     let gateway = dfs_e2e::Gateway::start(&text).await;
     let http = dfs_e2e::client();
-    let r = http.put(gateway.url("/upload/slow.bin")).body(pattern(9, 256 * 1024)).send().await.unwrap();
+    let r = http
+        .put(gateway.url("/upload/slow.bin"))
+        .body(pattern(9, 256 * 1024))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
-    assert!(cluster.wait_devcount("imgs", "slow.bin", 2, Duration::from_secs(10)).await);
+    assert!(
+        cluster
+            .wait_devcount("imgs", "slow.bin", 2, Duration::from_secs(10))
+            .await
+    );
     for node in cluster.nodes() {
         node.trickle(16 * 1024, Duration::from_millis(50));
     }
     let started = Instant::now();
     // Two slow downloads hold both slots until their bodies end.
-    let a = http.get(gateway.url("/images/slow.bin")).send().await.unwrap();
-    let b = http.get(gateway.url("/images/slow.bin")).send().await.unwrap();
-    let refused = http.get(gateway.url("/images/slow.bin")).send().await.unwrap();
+    let a = http
+        .get(gateway.url("/images/slow.bin"))
+        .send()
+        .await
+        .unwrap();
+    let b = http
+        .get(gateway.url("/images/slow.bin"))
+        .send()
+        .await
+        .unwrap();
+    let refused = http
+        .get(gateway.url("/images/slow.bin"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 503);
     assert_eq!(refused.headers()["retry-after"], "1");
     assert!(a.bytes().await.unwrap() == pattern(9, 256 * 1024));
@@ -173,6 +253,13 @@ async fn overload_is_refused_not_queued() {
     for node in cluster.nodes() {
         node.clear();
     }
-    assert_eq!(http.get(gateway.url("/images/slow.bin")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.get(gateway.url("/images/slow.bin"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     summary("overload", 4, 1, started);
 }

@@ -18,7 +18,11 @@ async fn first_bytes_arrive_before_a_slow_node_finishes() {
     let env = MogEnv::start().await;
     let data = pattern(21, 256 * 1024);
     assert_eq!(env.put("slow.bin", data.clone()).await, 201);
-    assert!(env.cluster.wait_devcount("imgs", "slow.bin", 2, Duration::from_secs(10)).await);
+    assert!(
+        env.cluster
+            .wait_devcount("imgs", "slow.bin", 2, Duration::from_secs(10))
+            .await
+    );
     // Both replicas trickle: 16 KiB every 50 ms, so the whole file takes ~0.8 s.
     for node in env.cluster.nodes() {
         node.trickle(16 * 1024, Duration::from_millis(50));
@@ -29,14 +33,27 @@ async fn first_bytes_arrive_before_a_slow_node_finishes() {
     let mut body = response.bytes_stream();
     let first = body.next().await.unwrap().unwrap();
     assert!(!first.is_empty());
-    let completed: u64 = env.cluster.nodes().iter().map(|n| n.stats().get_bodies_completed).sum();
-    assert_eq!(completed, 0, "the node had already sent everything: the gateway buffered");
+    let completed: u64 = env
+        .cluster
+        .nodes()
+        .iter()
+        .map(|n| n.stats().get_bodies_completed)
+        .sum();
+    assert_eq!(
+        completed, 0,
+        "the node had already sent everything: the gateway buffered"
+    );
     let mut received = first.to_vec();
     while let Some(chunk) = body.next().await {
         received.extend_from_slice(&chunk.unwrap());
     }
     assert!(received == data);
-    let completed: u64 = env.cluster.nodes().iter().map(|n| n.stats().get_bodies_completed).sum();
+    let completed: u64 = env
+        .cluster
+        .nodes()
+        .iter()
+        .map(|n| n.stats().get_bodies_completed)
+        .sum();
     assert_eq!(completed, 1);
 }
 
@@ -45,7 +62,11 @@ async fn a_node_dying_mid_body_breaks_the_response() {
     let env = MogEnv::start().await;
     let data = pattern(22, 1 << 20);
     assert_eq!(env.put("dies.bin", data).await, 201);
-    assert!(env.cluster.wait_devcount("imgs", "dies.bin", 2, Duration::from_secs(10)).await);
+    assert!(
+        env.cluster
+            .wait_devcount("imgs", "dies.bin", 2, Duration::from_secs(10))
+            .await
+    );
     for node in env.cluster.nodes() {
         node.reset_mid_body(100_000);
     }
@@ -53,7 +74,10 @@ async fn a_node_dying_mid_body_breaks_the_response() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.content_length(), Some(1 << 20));
     let result = response.bytes().await;
-    assert!(result.is_err(), "a truncated body was delivered as complete");
+    assert!(
+        result.is_err(),
+        "a truncated body was delivered as complete"
+    );
 }
 
 /// Samples this process's RSS until stopped; returns the peak.
@@ -103,7 +127,11 @@ async fn two_hundred_mib_up_and_down_in_flat_memory() {
     while let Some(chunk) = body.next().await {
         let chunk = chunk.unwrap();
         let start = offset.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        mismatches += chunk.iter().enumerate().filter(|(i, b)| **b != byte_at(23, start + *i as u64)).count() as u64;
+        mismatches += chunk
+            .iter()
+            .enumerate()
+            .filter(|(i, b)| **b != byte_at(23, start + *i as u64))
+            .count() as u64;
     }
     stop.store(true, Ordering::Relaxed);
     let peak = sampler.await.unwrap();
@@ -117,5 +145,9 @@ async fn two_hundred_mib_up_and_down_in_flat_memory() {
         growth >> 20,
         BOUND >> 20
     );
-    assert!(growth < BOUND, "RSS grew by {} MiB while moving 200 MiB", growth >> 20);
+    assert!(
+        growth < BOUND,
+        "RSS grew by {} MiB while moving 200 MiB",
+        growth >> 20
+    );
 }

@@ -29,22 +29,43 @@ async fn reload_keeps_in_flight_transfers_and_adds_locations() {
     };
     let http = client();
     let data = pattern(31, 512 * 1024);
-    let r = http.put(format!("{base}/upload/r.bin")).body(data.clone()).send().await.unwrap();
+    let r = http
+        .put(format!("{base}/upload/r.bin"))
+        .body(data.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
-    assert!(cluster.wait_devcount("imgs", "r.bin", 2, Duration::from_secs(10)).await);
-    assert_eq!(http.get(format!("{base}/more/r.bin")).send().await.unwrap().status(), 404);
+    assert!(
+        cluster
+            .wait_devcount("imgs", "r.bin", 2, Duration::from_secs(10))
+            .await
+    );
+    assert_eq!(
+        http.get(format!("{base}/more/r.bin"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 
     // A slow download (about a second) that spans the reload.
     for node in cluster.nodes() {
         node.trickle(64 * 1024, Duration::from_millis(120));
     }
-    let response = http.get(format!("{base}/images/r.bin")).send().await.unwrap();
+    let response = http
+        .get(format!("{base}/images/r.bin"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let mut body = response.bytes_stream();
     let mut received = body.next().await.unwrap().unwrap().to_vec();
 
     let options = MogOptions {
-        extra_tables: "[[location]]\nprefix = \"/more/\"\nupstream = \"mog\"\ndomain = \"imgs\"\n".into(),
+        extra_tables: "[[location]]\nprefix = \"/more/\"\nupstream = \"mog\"\ndomain = \"imgs\"\n"
+            .into(),
         ..Default::default()
     };
     let second = Config::parse(&mog_config(&trackers, &options)).unwrap();
@@ -67,7 +88,14 @@ async fn reload_keeps_in_flight_transfers_and_adds_locations() {
     upstream.trackers = vec!["no-such-host.invalid:7001".into()];
     broken.upstreams[0] = toml::Spanned::new(0..0, upstream);
     assert!(gateway.reload(&broken).is_err());
-    assert_eq!(http.get(format!("{base}/more/r.bin")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.get(format!("{base}/more/r.bin"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     let _ = stop.send(());
     server.await.unwrap().unwrap();

@@ -16,7 +16,13 @@ async fn slow_readers_do_not_pin_memory() {
     // Every reader holds at most a few socket and hyper buffers.
     const BOUND: u64 = 192 << 20;
     let env = MogEnv::start().await;
-    let response = env.http.put(env.upload("big.bin")).body(dfs_e2e::pattern_stream(5, LEN as u64)).send().await.unwrap();
+    let response = env
+        .http
+        .put(env.upload("big.bin"))
+        .body(dfs_e2e::pattern_stream(5, LEN as u64))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 201);
     let Some(baseline) = rss_bytes() else {
         eprintln!("*** SKIPPED slow readers: /proc/self/statm is not readable here ***");
@@ -53,13 +59,19 @@ async fn slow_readers_do_not_pin_memory() {
                 // Stay at RATE bytes per second: sleep off any lead.
                 let allowed = RATE as f64 * began.elapsed().as_secs_f64();
                 if read as f64 > allowed {
-                    tokio::time::sleep(Duration::from_secs_f64((read as f64 - allowed) / RATE as f64)).await;
+                    tokio::time::sleep(Duration::from_secs_f64(
+                        (read as f64 - allowed) / RATE as f64,
+                    ))
+                    .await;
                 }
             }
             read
         }
     });
-    let read: usize = futures_util::future::join_all(readers).await.into_iter().sum();
+    let read: usize = futures_util::future::join_all(readers)
+        .await
+        .into_iter()
+        .sum();
     stop.store(true, Ordering::Relaxed);
     let peak = sampler.await.unwrap();
     let growth = peak.saturating_sub(baseline);
@@ -75,4 +87,3 @@ async fn slow_readers_do_not_pin_memory() {
     );
     assert!(growth < BOUND, "slow readers pinned {} MiB", growth >> 20);
 }
-

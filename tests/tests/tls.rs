@@ -60,9 +60,20 @@ fn client(cert: &Cert, addr: std::net::SocketAddr, h1_only: bool) -> reqwest::Cl
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    tls.alpn_protocols = if h1_only { vec![b"http/1.1".to_vec()] } else { vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
-    let builder = reqwest::Client::builder().use_preconfigured_tls(tls).resolve("localhost", addr).no_proxy();
-    let builder = if h1_only { builder.http1_only() } else { builder };
+    tls.alpn_protocols = if h1_only {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    };
+    let builder = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .resolve("localhost", addr)
+        .no_proxy();
+    let builder = if h1_only {
+        builder.http1_only()
+    } else {
+        builder
+    };
     builder.build().unwrap()
 }
 
@@ -99,14 +110,33 @@ async fn https_with_http2_and_certificate_reload() {
     // Broken files: rejected, the first certificate stays.
     std::fs::write(dir.path().join("cert.pem"), "not a certificate").unwrap();
     assert!(gateway.reload(&config_unchecked(dir.path())).is_err());
-    assert_eq!(client(&first, addr, false).get(&url).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client(&first, addr, false)
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     // A new certificate: new connections get it.
     let second = new_cert();
     write(dir.path(), &second);
     gateway.reload(&config_unchecked(dir.path())).unwrap();
-    assert_eq!(client(&second, addr, false).get(&url).send().await.unwrap().status(), 200);
-    assert!(client(&first, addr, false).get(&url).send().await.is_err(), "the old certificate is still served");
+    assert_eq!(
+        client(&second, addr, false)
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert!(
+        client(&first, addr, false).get(&url).send().await.is_err(),
+        "the old certificate is still served"
+    );
 
     let _ = stop.send(());
     server.await.unwrap().unwrap();

@@ -4,6 +4,7 @@
 //! silently falls back to a default. Errors name the key and, where the file
 //! gives one, the line.
 
+mod fdfs_conf;
 mod units;
 
 pub use units::{Bytes, Secs};
@@ -28,6 +29,10 @@ pub struct Config {
     /// URL prefixes and what they map to.
     #[serde(rename = "location", default)]
     pub locations: Vec<Spanned<LocationConfig>>,
+    /// Things in imported files (`fastdfs_conf`) that the gateway does not
+    /// carry over, for `check-config` and the start-up log.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 /// `[server]`
@@ -204,6 +209,35 @@ pub struct LocationConfig {
     /// The internal nginx location for accel mode. Default `/_dfs_accel/`.
     #[serde(default = "defaults::accel_location")]
     pub accel_location: String,
+    /// FastDFS: the group of URLs that carry none (`/M00/...`), and the group
+    /// uploads go to (the tracker chooses when absent).
+    pub group: Option<String>,
+    /// FastDFS local-disk mode: the storage server's store paths on this
+    /// machine (`M00` = the first). Files found there are served from disk;
+    /// others are fetched from a storage server.
+    pub store_paths: Option<Vec<std::path::PathBuf>>,
+    /// FastDFS anti-steal token check, as fastdfs-nginx-module does it.
+    pub token: Option<TokenConfig>,
+    /// Accept `ts=0` (never expires in FastDFS). Default false.
+    #[serde(default)]
+    pub allow_ts_zero: bool,
+    /// A file served (200) instead of 403 when the token check fails.
+    pub token_check_fail: Option<std::path::PathBuf>,
+    /// FastDFS: read `group_name`, `url_have_group_name`, store paths and the
+    /// anti-steal settings from an existing `mod_fastdfs.conf` (and the
+    /// `http.conf` it includes). Keys set here in the location win.
+    pub fastdfs_conf: Option<std::path::PathBuf>,
+}
+
+/// `token = { secret = "...", ttl = "900s" }`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The shared secret (`http.anti_steal.secret_key`).
+    pub secret: String,
+    /// How long a token stays valid after its `ts`. Default 900s.
+    #[serde(default = "defaults::token_ttl")]
+    pub ttl: Secs,
 }
 
 /// Who moves the bytes of a read.
@@ -271,6 +305,9 @@ mod defaults {
     pub fn methods() -> Vec<Method> {
         vec![Method::Get, Method::Head]
     }
+    pub fn token_ttl() -> Secs {
+        Secs(Duration::from_secs(900))
+    }
     pub fn accel_location() -> String {
         "/_dfs_accel/".into()
     }
@@ -316,9 +353,22 @@ impl Config {
         Self::parse(&text)
     }
 
-    /// Parses and validates config text.
+    /// Parses and validates config text; `mod_fastdfs.conf` files named by
+    /// `fastdfs_conf` are read into their locations.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text)?;
+        let mut config: Config = toml::from_str(text)?;
+        for (i, location) in config.locations.iter_mut().enumerate() {
+            let span = location.span();
+            let l = location.get_mut();
+            if let Some(path) = l.fastdfs_conf.clone() {
+                let notes = fdfs_conf::apply(&path, l).map_err(|message| ConfigError::Invalid {
+                    key: format!("location[{i}].fastdfs_conf"),
+                    line: line_of(text, span.clone(), "fastdfs_conf"),
+                    message,
+                })?;
+                config.notes.extend(notes);
+            }
+        }
         config.validate(text)?;
         Ok(config)
     }
@@ -354,11 +404,16 @@ impl Config {
     /// Checks what serde cannot: references, required per-protocol keys, ranges.
     pub fn validate(&self, text: &str) -> Result<(), ConfigError> {
         if let Some(tls) = &self.server.tls {
-            crate::tls::Tls::load(&tls.cert, &tls.key, Duration::from_secs(1)).map_err(|message| ConfigError::Invalid {
-                key: "server.tls".into(),
-                line: text.lines().position(|l| l.contains("tls")).map_or(1, |i| i + 1),
-                message,
-            })?;
+            crate::tls::Tls::load(&tls.cert, &tls.key, Duration::from_secs(1)).map_err(
+                |message| ConfigError::Invalid {
+                    key: "server.tls".into(),
+                    line: text
+                        .lines()
+                        .position(|l| l.contains("tls"))
+                        .map_or(1, |i| i + 1),
+                    message,
+                },
+            )?;
         }
         let mut names = HashSet::new();
         for (i, spanned) in self.upstreams.iter().enumerate() {
@@ -430,6 +485,34 @@ impl Config {
             if l.methods.is_empty() {
                 return Err(invalid("methods", "at least one method is required".into()));
             }
+            if upstream.protocol == Protocol::Fastdfs {
+                if l.methods.contains(&Method::Put) {
+                    return Err(invalid("methods", "FastDFS uploads use POST (the storage names the file); PUT is for MogileFS".into()));
+                }
+                if l.token.as_ref().is_some_and(|t| t.secret.is_empty()) {
+                    return Err(invalid(
+                        "token",
+                        "the token secret must not be empty".into(),
+                    ));
+                }
+                if l.mode == Mode::Accel {
+                    return Err(invalid("mode", "accel mode is for MogileFS locations (FastDFS storage servers do not speak HTTP)".into()));
+                }
+                if let Some(file) = &l.token_check_fail {
+                    if !file.is_file() {
+                        return Err(invalid(
+                            "token_check_fail",
+                            format!("{} is not a readable file", file.display()),
+                        ));
+                    }
+                }
+            } else if l.token.is_some()
+                || l.store_paths.is_some()
+                || l.group.is_some()
+                || l.fastdfs_conf.is_some()
+            {
+                return Err(invalid("upstream", "group, store_paths, token and fastdfs_conf are FastDFS settings; this upstream is MogileFS".into()));
+            }
             if upstream.protocol == Protocol::Mogilefs {
                 if l.domain.as_deref().is_none_or(str::is_empty) {
                     return Err(invalid(
@@ -437,8 +520,13 @@ impl Config {
                         "a MogileFS location needs a domain".into(),
                     ));
                 }
-                if l.mode == Mode::Accel && !(l.accel_location.starts_with('/') && l.accel_location.ends_with('/')) {
-                    return Err(invalid("accel_location", format!("{:?} must start and end with '/'", l.accel_location)));
+                if l.mode == Mode::Accel
+                    && !(l.accel_location.starts_with('/') && l.accel_location.ends_with('/'))
+                {
+                    return Err(invalid(
+                        "accel_location",
+                        format!("{:?} must start and end with '/'", l.accel_location),
+                    ));
                 }
                 if l.methods.contains(&Method::Post) {
                     return Err(invalid(

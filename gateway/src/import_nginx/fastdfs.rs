@@ -105,14 +105,20 @@ fn placeholder_upstream(conf: &Path) -> UpstreamSpec {
 pub fn from_ini(ini: &IniFile, warnings: &mut Vec<String>) -> FdfsSettings {
     let url_have_group_name = ini.flag("url_have_group_name").unwrap_or(false);
     let section = group_section(ini, warnings);
-    let mut lines = Vec::new();
+    let mut lines = vec![
+        Line::Comment(format!(
+            "from {}; the gateway can also read that file itself:",
+            ini.file
+        )),
+        Line::Comment(format!("fastdfs_conf = {}", emit::string(&ini.file))),
+    ];
     if !url_have_group_name {
         match ini.get(section.as_deref(), "group_name") {
             Some(group) => {
                 lines.push(Line::Comment("url_have_group_name = false: URLs are /M00/..., in this group".into()));
                 lines.push(Line::Field("group".into(), emit::string(&group.value)));
             }
-            None => warnings.push("mod_fastdfs.conf: url_have_group_name is false but group_name is not set; add `group` to the location".into()),
+            None => warnings.push(format!("{}: url_have_group_name is false but group_name is not set; add `group` to the location", ini.file)),
         }
     }
     let paths = store_paths(ini, section.as_deref(), warnings);
@@ -158,11 +164,11 @@ fn upstream(ini: &IniFile, warnings: &mut Vec<String>) -> UpstreamSpec {
         .map(|e| e.value.clone())
         .collect();
     if trackers.is_empty() {
-        warnings.push(
-            "mod_fastdfs.conf: no tracker_server; the FastDFS upstream has a placeholder tracker"
-                .into(),
-        );
-        return placeholder_upstream(Path::new("mod_fastdfs.conf"));
+        warnings.push(format!(
+            "{}: no tracker_server; the FastDFS upstream has a placeholder tracker",
+            ini.file
+        ));
+        return placeholder_upstream(Path::new(&ini.file));
     }
     let mut settings = Vec::new();
     // The module's client uses these for trackers and storage servers alike.
@@ -196,7 +202,7 @@ fn store_paths(ini: &IniFile, section: Option<&str>, warnings: &mut Vec<String>)
         let key = format!("store_path{i}");
         match ini.get(section, &key).or_else(|| (i == 0).then(|| ini.get(None, "base_path")).flatten()) {
             Some(e) => paths.push(e.value.clone()),
-            None => warnings.push(format!("mod_fastdfs.conf: store_path_count is {count} but {key} is not set; M{i:02} is not served from disk")),
+            None => warnings.push(format!("{}: store_path_count is {count} but {key} is not set; M{i:02} is not served from disk", ini.file)),
         }
     }
     paths
@@ -212,35 +218,44 @@ fn token(ini: &IniFile, warnings: &mut Vec<String>) -> Vec<Line> {
         .map(|e| e.value.as_str())
         .unwrap_or("");
     if secret.is_empty() {
-        warnings.push("http.conf: check_token is on but secret_key is empty; the token check is not carried over".into());
+        let check = ini
+            .get(None, "http.anti_steal.check_token")
+            .expect("read above");
+        warnings.push(unsupported(
+            check,
+            "secret_key is empty, so the token check is not carried over",
+        ));
         return Vec::new();
     }
     let ttl = ini
         .number(None, "http.anti_steal.token_ttl")
         .filter(|t| *t > 0)
         .unwrap_or(600);
-    if let Some(e) = ini
-        .get(None, "http.anti_steal.token_check_fail")
-        .filter(|e| !e.value.is_empty())
-    {
-        warnings.push(unsupported(
-            e,
-            "a failed token check is answered 403, not with this file",
-        ));
-    }
     // Seconds, as http.conf wrote them.
     let value = format!(
         "{{ secret = {}, ttl = {} }}",
         emit::string(secret),
         emit::string(&format!("{ttl}s"))
     );
-    vec![
-        Line::Comment(
-            "anti-steal token (http.anti_steal.*); the module let ts=0 never expire,".into(),
-        ),
-        Line::Comment("the gateway refuses ts=0 unless allow_ts_zero is set".into()),
+    let mut lines = vec![
+        Line::Comment("anti-steal token (http.anti_steal.*)".into()),
         Line::Field("token".into(), value),
-    ]
+    ];
+    if let Some(e) = ini
+        .get(None, "http.anti_steal.token_check_fail")
+        .filter(|e| !e.value.is_empty())
+    {
+        lines.push(Line::Field(
+            "token_check_fail".into(),
+            emit::string(&e.value),
+        ));
+    }
+    lines.push(Line::Comment(
+        "the module let tokens with ts=0 never expire; the gateway refuses".into(),
+    ));
+    lines.push(Line::Comment("them unless this is uncommented:".into()));
+    lines.push(Line::Comment("allow_ts_zero = true".into()));
+    lines
 }
 
 fn report_unsupported(ini: &IniFile, section: Option<&str>, warnings: &mut Vec<String>) {

@@ -23,6 +23,8 @@ pub struct Entry {
 /// A whole file with its includes, entries in file order.
 #[derive(Debug, Clone, Default)]
 pub struct IniFile {
+    /// The main file's name, for messages.
+    pub file: String,
     /// Every entry.
     pub entries: Vec<Entry>,
 }
@@ -34,8 +36,11 @@ impl IniFile {
     /// Reads `path` and what it includes; an include that cannot be read is a
     /// warning (FastDFS itself would refuse to start).
     pub fn read(path: &Path, warnings: &mut Vec<String>) -> io::Result<IniFile> {
-        let mut ini = IniFile::default();
         let text = std::fs::read_to_string(path)?;
+        let mut ini = IniFile {
+            file: path.display().to_string(),
+            entries: Vec::new(),
+        };
         ini.add(
             &text,
             &path.display().to_string(),
@@ -49,7 +54,10 @@ impl IniFile {
     /// Parses ini `text`; includes are read from `dir`.
     #[cfg(test)]
     pub fn parse(text: &str, file: &str, dir: &Path, warnings: &mut Vec<String>) -> IniFile {
-        let mut ini = IniFile::default();
+        let mut ini = IniFile {
+            file: file.to_owned(),
+            entries: Vec::new(),
+        };
         ini.add(text, file, dir, 0, warnings);
         ini
     }

@@ -267,18 +267,22 @@ fn methods(scope: &Scope<'_>, warnings: &mut Vec<String>) -> Vec<&'static str> {
     };
     let mut methods = Vec::new();
     for m in &d.args {
-        match m.to_ascii_lowercase().as_str() {
-            "get" => methods.extend(["GET", "HEAD"]),
-            "put" => methods.push("PUT"),
-            "delete" => methods.push("DELETE"),
-            _ => warnings.push(format!(
-                "{}: method {m:?} in `{}`: not a module method; left out",
-                d.origin,
-                d.text()
-            )),
+        let names: &[&'static str] = match m.to_ascii_lowercase().as_str() {
+            "get" => &["GET", "HEAD"],
+            "put" => &["PUT"],
+            "delete" => &["DELETE"],
+            _ => {
+                let why = format!("method {m:?} is not one the module knows; left out");
+                warnings.push(not_carried(d, &why));
+                continue;
+            }
+        };
+        for name in names {
+            if !methods.contains(name) {
+                methods.push(*name);
+            }
         }
     }
-    methods.dedup();
     if methods.is_empty() {
         methods = vec!["GET", "HEAD"];
     }

@@ -2,21 +2,28 @@
 //! to the location whose prefix matches, then to that location's protocol.
 //!
 //! - [`mogilefs`]: GET/HEAD/PUT/DELETE of keys.
+//! - [`fastdfs`]: GET/HEAD of file IDs, POST uploads, DELETE.
 //! - [`access_log`]: request ids, the in-flight limit, and one log line and
 //!   metrics per request, written when its body ends.
 //! - `admin`: `/healthz`, `/readyz`, `/metrics`.
 
 pub mod access_log;
 mod admin;
+pub mod fastdfs;
 pub mod mogilefs;
 
 use crate::config::{Config, LocationConfig, Method, Protocol};
 use crate::error::AppError;
+use crate::storage::fastdfs::FdfsStore;
 use crate::storage::mogilefs::MogStore;
 use crate::storage::node::NodeClient;
+use crate::storage::{Object, Served};
+use crate::trackers::fastdfs::{FdfsClient, FdfsTimeouts};
 use crate::trackers::mogilefs::{MogClient, TrackerTimeouts};
 use crate::trackers::TrackerSet;
+use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::collections::HashMap;
@@ -28,6 +35,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub enum Backend {
     /// A MogileFS upstream.
     Mogilefs(MogStore),
+    /// A FastDFS upstream.
+    Fastdfs(FdfsStore),
 }
 
 /// A configured location, ready to serve.
@@ -83,10 +92,16 @@ impl AppState {
                     Backend::Mogilefs(MogStore::new(&upstream.name, client, nodes, ttl, size))
                 }
                 Protocol::Fastdfs => {
-                    return Err(format!(
-                        "upstream {:?}: FastDFS is not supported yet",
-                        upstream.name
-                    ))
+                    let timeouts = FdfsTimeouts {
+                        connect: upstream.connect_timeout.0,
+                        reply: upstream.reply_timeout.0,
+                        io: upstream.storage_timeout.0,
+                    };
+                    let client = Arc::new(FdfsClient::new(trackers, upstream.max_idle, timeouts));
+                    if !upstream.probe_interval.0.is_zero() {
+                        client.spawn_prober(upstream.probe_interval.0);
+                    }
+                    Backend::Fastdfs(FdfsStore::new(client))
                 }
             };
             backends.insert(&upstream.name, backend);
@@ -196,6 +211,7 @@ async fn dispatch(State(live): State<Arc<Live>>, request: Request) -> Response {
     };
     let result = match &location.backend {
         Backend::Mogilefs(store) => mogilefs::handle(location, store, method, request).await,
+        Backend::Fastdfs(store) => fastdfs::handle(location, store, method, request).await,
     };
     with_label(result.unwrap_or_else(IntoResponse::into_response), label)
 }
@@ -231,6 +247,53 @@ fn not_allowed(location: &LocationConfig) -> AppError {
         .collect();
     AppError::MethodNotAllowed {
         allow: allowed.join(", "),
+    }
+}
+
+/// Builds a 200, 206 or 416 response around an opened object.
+pub(crate) fn respond(key: &str, mut object: Object) -> Result<Response, AppError> {
+    let (status, length) = match object.served {
+        Served::Full => (StatusCode::OK, object.size),
+        Served::Range(r) => (StatusCode::PARTIAL_CONTENT, r.len()),
+        Served::Unsatisfiable => return Err(AppError::RangeNotSatisfiable { size: object.size }),
+    };
+    let mut response = match object.body.take() {
+        Some(stream) => Response::new(Body::from_stream(stream)),
+        None => Response::new(Body::empty()),
+    };
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Served::Range(r) = object.served {
+        insert(h, header::CONTENT_RANGE, &r.content_range(object.size));
+    }
+    let mime = mime_guess::from_path(key).first_or_octet_stream();
+    insert(h, header::CONTENT_TYPE, mime.as_ref());
+    validator_headers(h, &object);
+    response.extensions_mut().insert(object.source);
+    Ok(response)
+}
+
+pub(crate) fn not_modified(object: &Object) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    validator_headers(response.headers_mut(), object);
+    response.extensions_mut().insert(object.source.clone());
+    response
+}
+
+fn validator_headers(h: &mut HeaderMap, object: &Object) {
+    if let Some(etag) = &object.etag {
+        insert(h, header::ETAG, etag);
+    }
+    if let Some(modified) = object.last_modified {
+        insert(h, header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
+    }
+}
+
+pub(crate) fn insert(h: &mut HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
     }
 }
 

@@ -1,16 +1,15 @@
 //! MogileFS locations: parse → resolve → stream, for each method.
 
-use super::Location;
+use super::{insert, not_modified, respond, Location};
 use crate::config::{Method, Mode};
 use crate::error::AppError;
 use crate::storage::mogilefs::{MogStore, ReadSpec, WriteSpec};
-use crate::storage::{Object, Served, Source};
+use crate::storage::Source;
 use crate::web::conditional::{evaluate, if_range_allows, Precondition, Validators};
 use crate::web::key::decode_key;
 use crate::web::range::RangeSpec;
-use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 
@@ -71,7 +70,7 @@ async fn read(
     };
     match evaluate(headers, &validators) {
         Precondition::Proceed => {}
-        Precondition::NotModified => return Ok(not_modified(&object, &validators)),
+        Precondition::NotModified => return Ok(not_modified(&object)),
         Precondition::Failed => return Err(AppError::PreconditionFailed),
     }
     if range.is_some() && !if_range_allows(headers, &validators) {
@@ -97,13 +96,24 @@ async fn accel(location: &Location, store: &MogStore, key: &str) -> Result<Respo
     let (paths, source) = store.locate(&spec).await?;
     // Only plain http URLs of safe characters go into the redirect: nginx
     // uses the arguments verbatim as proxy_pass targets.
-    let safe = |p: &&String| p.starts_with("http://") && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:/[]".contains(&b));
-    let args: Vec<String> = paths.iter().filter(safe).enumerate().map(|(i, p)| format!("p{}={p}", i + 1)).collect();
+    let safe = |p: &&String| {
+        p.starts_with("http://")
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~:/[]".contains(&b))
+    };
+    let args: Vec<String> = paths
+        .iter()
+        .filter(safe)
+        .enumerate()
+        .map(|(i, p)| format!("p{}={p}", i + 1))
+        .collect();
     if args.is_empty() {
-        return Err(AppError::Store(crate::storage::mogilefs::StoreError::NoReplica {
-            tried: "no path the tracker returned can be handed to nginx".into(),
-            timed_out: false,
-        }));
+        return Err(AppError::Store(
+            crate::storage::mogilefs::StoreError::NoReplica {
+                tried: "no path the tracker returned can be handed to nginx".into(),
+                timed_out: false,
+            },
+        ));
     }
     let target = format!("{}?{}", location.config.accel_location, args.join("&"));
     let mut response = StatusCode::OK.into_response();
@@ -113,53 +123,6 @@ async fn accel(location: &Location, store: &MogStore, key: &str) -> Result<Respo
     insert(h, header::CONTENT_TYPE, mime.as_ref());
     response.extensions_mut().insert(source);
     Ok(response)
-}
-
-/// Builds a 200, 206 or 416 response around an opened object.
-fn respond(key: &str, mut object: Object) -> Result<Response, AppError> {
-    let (status, length) = match object.served {
-        Served::Full => (StatusCode::OK, object.size),
-        Served::Range(r) => (StatusCode::PARTIAL_CONTENT, r.len()),
-        Served::Unsatisfiable => return Err(AppError::RangeNotSatisfiable { size: object.size }),
-    };
-    let mut response = match object.body.take() {
-        Some(stream) => Response::new(Body::from_stream(stream)),
-        None => Response::new(Body::empty()),
-    };
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Served::Range(r) = object.served {
-        insert(h, header::CONTENT_RANGE, &r.content_range(object.size));
-    }
-    let mime = mime_guess::from_path(key).first_or_octet_stream();
-    insert(h, header::CONTENT_TYPE, mime.as_ref());
-    validator_headers(h, &object);
-    response.extensions_mut().insert(object.source);
-    Ok(response)
-}
-
-fn not_modified(object: &Object, _: &Validators) -> Response {
-    let mut response = StatusCode::NOT_MODIFIED.into_response();
-    validator_headers(response.headers_mut(), object);
-    response.extensions_mut().insert(object.source.clone());
-    response
-}
-
-fn validator_headers(h: &mut HeaderMap, object: &Object) {
-    if let Some(etag) = &object.etag {
-        insert(h, header::ETAG, etag);
-    }
-    if let Some(modified) = object.last_modified {
-        insert(h, header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
-    }
-}
-
-fn insert(h: &mut HeaderMap, name: header::HeaderName, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        h.insert(name, v);
-    }
 }
 
 async fn write(
@@ -197,7 +160,9 @@ async fn write(
         &format!("\"{}-{}\"", written.fid, written.size),
     );
     response.extensions_mut().insert(written.source);
-    response.extensions_mut().insert(super::access_log::Stored(written.size));
+    response
+        .extensions_mut()
+        .insert(super::access_log::Stored(written.size));
     Ok(response)
 }
 

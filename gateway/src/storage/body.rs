@@ -180,7 +180,9 @@ impl Stream for Attempt {
                 shared.pulled += chunk.len() as u64;
                 if shared.pulled > shared.limit {
                     shared.fault = Some(BodyFault::TooLarge);
-                    return Poll::Ready(Some(Err(io::Error::other("upload exceeds the body size limit"))));
+                    return Poll::Ready(Some(Err(io::Error::other(
+                        "upload exceeds the body size limit",
+                    ))));
                 }
                 if shared.replayable && shared.pulled <= REPLAY_WINDOW {
                     shared.replay.push(chunk.clone());

@@ -5,8 +5,10 @@
 //!   body that can be handed to a second destination if the first never read it.
 //! - [`node`]: HTTP to storage nodes (mogstored, nginx WebDAV, devcluster).
 //! - [`mogilefs`]: keys in a MogileFS domain.
+//! - [`fastdfs`]: FastDFS file IDs, from local disk or storage servers.
 
 pub mod body;
+pub mod fastdfs;
 pub mod mogilefs;
 pub mod node;
 

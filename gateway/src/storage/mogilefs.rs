@@ -167,7 +167,12 @@ impl MogStore {
     /// nginx fetches them).
     pub async fn locate(&self, spec: &ReadSpec<'_>) -> Result<(Vec<String>, Source), StoreError> {
         let (lookup, _) = self.lookup(spec).await?;
-        let paths = self.nodes.healthy_first(&lookup.paths, String::as_str).into_iter().cloned().collect();
+        let paths = self
+            .nodes
+            .healthy_first(&lookup.paths, String::as_str)
+            .into_iter()
+            .cloned()
+            .collect();
         let source = Source {
             tracker: Some(lookup.tracker),
             node: None,

@@ -98,7 +98,10 @@ impl NodeHealth {
                 tracing::info!(node, "storage node is answering again");
             }
         } else if self.avoid_for > Duration::ZERO {
-            if bad.insert(node.to_owned(), Instant::now() + self.avoid_for).is_none() {
+            if bad
+                .insert(node.to_owned(), Instant::now() + self.avoid_for)
+                .is_none()
+            {
                 tracing::warn!(node, avoid_for = ?self.avoid_for, "storage node failed; trying others first");
             }
         }
@@ -134,7 +137,8 @@ impl NodeClient {
     /// otherwise kept.
     pub fn healthy_first<'a, T>(&self, items: &'a [T], url: impl Fn(&T) -> &str) -> Vec<&'a T> {
         let now = Instant::now();
-        let (good, bad): (Vec<&T>, Vec<&T>) = items.iter().partition(|i| !self.health.is_bad(url(i), now));
+        let (good, bad): (Vec<&T>, Vec<&T>) =
+            items.iter().partition(|i| !self.health.is_bad(url(i), now));
         good.into_iter().chain(bad).collect()
     }
 
@@ -238,12 +242,14 @@ impl NodeClient {
                 match total {
                     Some(total) => Ok(object(url, &response, total, Served::Unsatisfiable, None)),
                     // Without the size the 416 cannot be relayed faithfully: read it all.
-                    None => Box::pin(self.open_head(url, None, head)).await.map(|mut o| {
-                        let served = range.and_then(|r| r.resolve(o.size));
-                        o.served = served.map_or(Served::Unsatisfiable, Served::Range);
-                        o.body = None;
-                        o
-                    }),
+                    None => Box::pin(self.open_head(url, None, head))
+                        .await
+                        .map(|mut o| {
+                            let served = range.and_then(|r| r.resolve(o.size));
+                            o.served = served.map_or(Served::Unsatisfiable, Served::Range);
+                            o.body = None;
+                            o
+                        }),
                 }
             }
             status => Err(NodeError::Status {

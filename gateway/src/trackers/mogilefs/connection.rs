@@ -5,13 +5,13 @@
 //! complete reply. A connection whose exchange failed halfway is dropped, never
 //! reused: its next line could be the previous request's reply.
 
+use dfs_protocol::mogilefs::line::LineCodec;
 use dfs_protocol::mogilefs::line::{codec, Reply, Request};
 use futures_util::{SinkExt, StreamExt};
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
-use dfs_protocol::mogilefs::line::LineCodec;
 use tokio_util::codec::{Framed, LinesCodecError};
 
 /// How one exchange failed.

@@ -1,0 +1,164 @@
+//! `fastdfs_conf = "mod_fastdfs.conf"` on a location: the settings a site
+//! already has for fastdfs-nginx-module, read into the location, so switching
+//! needs no rewriting. Keys the location sets itself win. What the gateway
+//! does not carry over is returned as notes for `check-config`.
+
+use super::{LocationConfig, Secs, TokenConfig};
+use crate::import_nginx::fdfs_conf::IniFile;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Keys whose job the gateway does itself, or that only tune the module.
+const NOT_NEEDED: &[&str] = &[
+    "tracker_server",
+    "connect_timeout",
+    "network_timeout",
+    "base_path",
+    "log_level",
+    "log_filename",
+    "load_fdfs_parameters_from_tracker",
+    "storage_sync_file_max_delay",
+    "storage_ids_filename",
+    "storage_server_port",
+    "if_alias_prefix",
+    "http.default_content_type",
+    "http.mime_types_filename",
+    "group_count",
+    "use_storage_id",
+];
+
+/// Reads `path` into `location`; returns notes on what was not carried over.
+pub fn apply(path: &Path, location: &mut LocationConfig) -> Result<Vec<String>, String> {
+    let mut notes = Vec::new();
+    let ini = IniFile::read(path, &mut notes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let have_group = ini.flag("url_have_group_name").unwrap_or(false);
+    let group = ini.get(None, "group_name").map(|e| e.value.clone());
+    if location.group.is_none() && !have_group {
+        location.group = group;
+    }
+    if location.store_paths.is_none() {
+        let count = ini.number(None, "store_path_count").unwrap_or(1);
+        let paths: Vec<PathBuf> = (0..count)
+            .filter_map(|i| {
+                ini.get(None, &format!("store_path{i}"))
+                    .map(|e| PathBuf::from(&e.value))
+            })
+            .collect();
+        if !paths.is_empty() {
+            location.store_paths = Some(paths);
+        }
+    }
+    if location.token.is_none() && ini.flag("http.anti_steal.check_token") == Some(true) {
+        let secret = ini
+            .get(None, "http.anti_steal.secret_key")
+            .map(|e| e.value.clone())
+            .unwrap_or_default();
+        let ttl = ini
+            .number(None, "http.anti_steal.token_ttl")
+            .filter(|t| *t > 0)
+            .unwrap_or(900);
+        location.token = Some(TokenConfig {
+            secret,
+            ttl: Secs(Duration::from_secs(ttl)),
+        });
+        if location.token_check_fail.is_none() {
+            location.token_check_fail = ini
+                .get(None, "http.anti_steal.token_check_fail")
+                .filter(|e| !e.value.is_empty())
+                .map(|e| PathBuf::from(&e.value));
+        }
+    }
+    for e in &ini.entries {
+        let key = e.key.as_str();
+        let note = match key {
+            "response_mode" if !e.value.eq_ignore_ascii_case("proxy") => {
+                "the gateway always fetches a file missing on this disk from a storage server (proxy mode)"
+            }
+            "flv_support" if ini.flag(key) == Some(true) => "FLV seeking (?start=) is not supported",
+            "http.multi_range.enabled" if ini.flag(key) == Some(true) => "a request for several ranges gets the whole file (200)",
+            "anti_steal_bypass_header_name" if !e.value.is_empty() => "the token bypass header is not supported",
+            _ if e.section.is_some() => "[groupN] sections are not read: give each group a location with its own store_paths",
+            _ if NOT_NEEDED.contains(&key) || is_read(key) => continue,
+            _ => "unknown key, ignored",
+        };
+        notes.push(format!("{}: `{} = {}`: {note}", e.origin, e.key, e.value));
+    }
+    Ok(notes)
+}
+
+fn is_read(key: &str) -> bool {
+    key.starts_with("store_path")
+        || key.starts_with("http.anti_steal.")
+        || matches!(
+            key,
+            "group_name"
+                | "url_have_group_name"
+                | "response_mode"
+                | "flv_support"
+                | "flv_extension"
+                | "http.multi_range.enabled"
+                | "anti_steal_bypass_header_name"
+                | "anti_steal_bypass_header_value"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location() -> LocationConfig {
+        toml::from_str("prefix = \"/\"\nupstream = \"fdfs\"").unwrap()
+    }
+
+    #[test]
+    fn reads_group_store_paths_and_token() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("http.conf"),
+            "http.anti_steal.check_token = true\nhttp.anti_steal.token_ttl = 600\nhttp.anti_steal.secret_key = FastDFS1234567890\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("mod_fastdfs.conf"),
+            "tracker_server = 127.0.0.1:22122\ngroup_name = group1\nurl_have_group_name = false\nstore_path_count = 2\nstore_path0 = /data/a\nstore_path1 = /data/b\nresponse_mode = redirect\nsomething_new = 1\n#include http.conf\n",
+        )
+        .unwrap();
+        let mut l = location();
+        let notes = apply(&dir.path().join("mod_fastdfs.conf"), &mut l).unwrap();
+        assert_eq!(l.group.as_deref(), Some("group1"));
+        assert_eq!(
+            l.store_paths,
+            Some(vec![PathBuf::from("/data/a"), PathBuf::from("/data/b")])
+        );
+        let token = l.token.unwrap();
+        assert_eq!(token.secret, "FastDFS1234567890");
+        assert_eq!(token.ttl, Secs(Duration::from_secs(600)));
+        assert!(
+            notes.iter().any(|n| n.contains("response_mode")),
+            "{notes:?}"
+        );
+        assert!(
+            notes.iter().any(|n| n.contains("something_new")),
+            "{notes:?}"
+        );
+        assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+
+    #[test]
+    fn location_keys_win_and_missing_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("m.conf"),
+            "group_name = group1\nurl_have_group_name = false\n",
+        )
+        .unwrap();
+        let mut l = location();
+        l.group = Some("group2".into());
+        apply(&dir.path().join("m.conf"), &mut l).unwrap();
+        assert_eq!(l.group.as_deref(), Some("group2"));
+        assert!(apply(&dir.path().join("missing.conf"), &mut l)
+            .unwrap_err()
+            .contains("missing.conf"));
+    }
+}
