@@ -6,10 +6,12 @@
 //! - warnings for key templates, variables, guessed regex prefixes and
 //!   directives with no equivalent; errors for bad syntax and no module use;
 //! - FastDFS locations with mod_fastdfs.conf and http.conf (trackers, group,
-//!   store paths, token), or a placeholder when the file is missing.
+//!   store paths, token, token_check_fail), or a placeholder tracker when the
+//!   file is missing; all accepted by `Config::parse`.
 
 use super::*;
-use crate::config::{Config, Method};
+use crate::config::{Config, Method, Protocol};
+use std::path::PathBuf;
 use std::time::Duration;
 
 fn import_ok(conf: &str) -> Imported {
@@ -285,14 +287,17 @@ http.mime_types_filename = mime.types
 http.anti_steal.check_token = true
 http.anti_steal.token_ttl = 900
 http.anti_steal.secret_key = FastDFS1234567890
-http.anti_steal.token_check_fail = /etc/fdfs/anti-steal.jpg
+http.anti_steal.token_check_fail = @DIR@/anti-steal.jpg
 http.multi_range.enabled = true
 ";
 
+/// mod_fastdfs.conf, the http.conf it includes and the anti-steal image.
 fn fastdfs_dir(mod_fastdfs: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    let http_conf = HTTP_CONF.replace("@DIR@", &dir.path().display().to_string());
     std::fs::write(dir.path().join("mod_fastdfs.conf"), mod_fastdfs).unwrap();
-    std::fs::write(dir.path().join("http.conf"), HTTP_CONF).unwrap();
+    std::fs::write(dir.path().join("http.conf"), http_conf).unwrap();
+    std::fs::write(dir.path().join("anti-steal.jpg"), "jpeg").unwrap();
     dir
 }
 
@@ -304,34 +309,46 @@ fn import_fastdfs(conf: &str, dir: &Path) -> Imported {
     import_with(conf, Path::new("/nonexistent"), &options).unwrap()
 }
 
-// The FastDFS config keys are still being added to `Config`: check the text
-// and that it is valid TOML, not yet `Config::parse`.
 #[test]
 fn fastdfs_locations_take_their_settings_from_mod_fastdfs_conf() {
     let dir = fastdfs_dir(MOD_FASTDFS);
     let conf = "server { listen 8888; location ~ /group[0-9]+/M00 { root /data/fastdfs0/data; ngx_fastdfs_module; } }";
     let imported = import_fastdfs(conf, dir.path());
-    let toml = &imported.toml;
-    for line in [
-        "protocol = \"fastdfs\"\n",
-        "trackers = [\"10.0.0.5:22122\", \"10.0.0.6:22122\"]\n",
-        "connect_timeout = \"2s\"\n",
-        "reply_timeout = \"30s\"\n",
-        "prefix = \"/\"\n",
-        "upstream = \"fdfs\"\n",
-        "methods = [\"GET\", \"HEAD\"]\n",
-        "store_paths = [\"/data/fastdfs0\", \"/data/fastdfs1\"]\n",
-        "token = { secret = \"FastDFS1234567890\", ttl = \"900s\" }\n",
-        "token_check_fail = \"/etc/fdfs/anti-steal.jpg\"\n",
-    ] {
-        assert!(toml.contains(line), "missing {line:?} in\n{toml}");
-    }
-    assert!(
-        !toml.contains("group = "),
-        "URLs carry the group name:\n{toml}"
+    let config = parse(&imported);
+    let location = config.locations[0].get_ref();
+    let upstream = config.upstream(&location.upstream).unwrap();
+    assert_eq!(upstream.protocol, Protocol::Fastdfs);
+    assert_eq!(upstream.trackers, ["10.0.0.5:22122", "10.0.0.6:22122"]);
+    assert_eq!(upstream.connect_timeout.0, Duration::from_secs(2));
+    assert_eq!(upstream.reply_timeout.0, Duration::from_secs(30));
+    assert_eq!(
+        (location.prefix.as_str(), location.group.as_deref()),
+        ("/", None),
+        "URLs carry the group"
     );
-    let value: toml::Value = toml::from_str(toml).expect("valid TOML");
-    assert_eq!(value["location"][0]["token"]["ttl"].as_str(), Some("900s"));
+    assert_eq!(location.methods, [Method::Get, Method::Head]);
+    let paths = location.store_paths.clone().unwrap();
+    assert_eq!(
+        paths,
+        [
+            PathBuf::from("/data/fastdfs0"),
+            PathBuf::from("/data/fastdfs1")
+        ]
+    );
+    let token = location.token.as_ref().unwrap();
+    assert_eq!(
+        (token.secret.as_str(), token.ttl.0),
+        ("FastDFS1234567890", Duration::from_secs(900))
+    );
+    assert_eq!(
+        location.token_check_fail,
+        Some(dir.path().join("anti-steal.jpg"))
+    );
+    assert!(!location.allow_ts_zero, "offered only as a comment");
+    assert!(
+        imported.toml.contains("ttl = \"900s\""),
+        "seconds, as http.conf had them"
+    );
     for needle in [
         "`response_mode = redirect`",
         "`http.multi_range.enabled = true`",
@@ -352,15 +369,11 @@ fn fastdfs_without_group_names_in_urls() {
         .replace("response_mode=redirect", "");
     let dir = fastdfs_dir(&conf);
     let imported = import_fastdfs("location /M00 { ngx_fastdfs_module; }", dir.path());
-    assert!(
-        imported.toml.contains("prefix = \"/\"\n"),
-        "{}",
-        imported.toml
-    );
-    assert!(
-        imported.toml.contains("group = \"group1\"\n"),
-        "{}",
-        imported.toml
+    let config = parse(&imported);
+    let location = config.locations[0].get_ref();
+    assert_eq!(
+        (location.prefix.as_str(), location.group.as_deref()),
+        ("/", Some("group1"))
     );
 }
 
@@ -381,7 +394,7 @@ fn fastdfs_without_a_readable_mod_fastdfs_conf() {
         "{}",
         imported.toml
     );
-    toml::from_str::<toml::Value>(&imported.toml).expect("valid TOML");
+    parse(&imported);
 }
 
 #[test]
@@ -396,23 +409,21 @@ fn mogilefs_and_fastdfs_side_by_side() {
         }
     "#;
     let imported = import_fastdfs(conf, dir.path());
-    let value: toml::Value = toml::from_str(&imported.toml).expect("valid TOML");
-    let prefixes: Vec<&str> = value["location"]
-        .as_array()
-        .unwrap()
+    let config = parse(&imported);
+    let prefixes: Vec<&str> = config
+        .locations
         .iter()
-        .map(|l| l["prefix"].as_str().unwrap())
+        .map(|l| l.get_ref().prefix.as_str())
         .collect();
     assert_eq!(
         prefixes,
         ["/images/", "/", "/static/"],
         "the two equal FastDFS locations merge"
     );
-    let names: Vec<&str> = value["upstream"]
-        .as_array()
-        .unwrap()
+    let names: Vec<&str> = config
+        .upstreams
         .iter()
-        .map(|u| u["name"].as_str().unwrap())
+        .map(|u| u.get_ref().name.as_str())
         .collect();
     assert_eq!(names, ["mog", "fdfs"]);
     assert!(

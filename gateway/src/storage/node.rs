@@ -97,13 +97,12 @@ impl NodeHealth {
             if bad.remove(node).is_some() {
                 tracing::info!(node, "storage node is answering again");
             }
-        } else if self.avoid_for > Duration::ZERO {
-            if bad
+        } else if self.avoid_for > Duration::ZERO
+            && bad
                 .insert(node.to_owned(), Instant::now() + self.avoid_for)
                 .is_none()
-            {
-                tracing::warn!(node, avoid_for = ?self.avoid_for, "storage node failed; trying others first");
-            }
+        {
+            tracing::warn!(node, avoid_for = ?self.avoid_for, "storage node failed; trying others first");
         }
     }
 }
