@@ -4,8 +4,10 @@
 //! Nothing here knows about HTTP: the storage layer asks questions ("where is
 //! this key?") and gets typed answers or typed errors.
 
+mod call;
 pub mod fastdfs;
 pub mod mogilefs;
 mod set;
 
+pub use call::{spawn_prober, CallError};
 pub use set::TrackerSet;

@@ -274,20 +274,11 @@ impl FdfsClient {
         healthy
     }
 
-    /// Probes every tracker each `interval` in the background; the task ends
-    /// when the client is dropped.
+    /// Probes every tracker each `interval` in the background (see
+    /// [`crate::trackers::spawn_prober`]).
     pub fn spawn_prober(self: &Arc<Self>, interval: Duration) {
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                let Some(client) = weak.upgrade() else { return };
-                for index in 0..client.trackers.len() {
-                    client.probe(index).await;
-                }
-            }
+        crate::trackers::spawn_prober(self, &self.trackers, interval, |client, index| async move {
+            client.probe(index).await
         });
     }
 }

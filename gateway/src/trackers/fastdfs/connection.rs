@@ -9,6 +9,7 @@
 //! is either a small reply body, read whole, or file data, streamed from the
 //! same `BufReader` (which holds any read-ahead) by [`super::download`].
 
+pub use crate::trackers::CallError;
 use bytes::Bytes;
 use dfs_protocol::fastdfs::{cmd, Command, Header, HEADER_LEN};
 use std::io;
@@ -19,49 +20,6 @@ use tokio::net::TcpStream;
 
 /// Largest reply body read whole; every non-download reply is far smaller.
 const MAX_REPLY: u64 = 64 * 1024;
-
-/// How one exchange failed at the connection level.
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    /// The TCP connect failed or timed out: nothing was sent.
-    #[error("connect: {0}")]
-    Connect(#[source] io::Error),
-    /// Writing the request failed.
-    #[error("send: {0}")]
-    Send(#[source] io::Error),
-    /// The request was sent but the connection closed or failed before a
-    /// complete reply.
-    #[error("no reply: {0}")]
-    NoReply(#[source] io::Error),
-    /// Nothing (more) arrived within the time-out.
-    #[error("no reply within {0:?}")]
-    Timeout(Duration),
-    /// The reply is not a valid FastDFS reply to the request.
-    #[error("bad reply: {0}")]
-    BadReply(String),
-}
-
-impl CallError {
-    /// True when the server cannot have seen the request.
-    pub fn request_unseen(&self) -> bool {
-        matches!(self, CallError::Connect(_))
-    }
-
-    /// True for a time-out (HTTP 504 rather than 502).
-    pub fn is_timeout(&self) -> bool {
-        match self {
-            CallError::Timeout(_) => true,
-            CallError::Connect(e) => e.kind() == io::ErrorKind::TimedOut,
-            _ => false,
-        }
-    }
-
-    /// What a failure on a reused idle socket looks like when the server had
-    /// closed it: safe to try once more on a fresh connection.
-    pub(crate) fn is_stale(&self) -> bool {
-        matches!(self, CallError::Send(_) | CallError::NoReply(_))
-    }
-}
 
 /// A connected socket and its read-ahead buffer.
 #[derive(Debug)]

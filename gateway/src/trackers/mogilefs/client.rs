@@ -214,7 +214,7 @@ impl MogClient {
                     return Ok(reply);
                 }
                 // A stale socket fails before any reply: safe to resend on a new one.
-                Err(CallError::Send(_) | CallError::NoReply(_)) => {}
+                Err(e) if e.is_stale() => {}
                 Err(e) => return Err(e),
             }
         }
@@ -237,21 +237,11 @@ impl MogClient {
         healthy
     }
 
-    /// Probes every tracker each `interval` in the background, re-admitting
-    /// recovered trackers before a request has to gamble on them. The task
-    /// ends when the client is dropped (e.g. replaced by a config reload).
+    /// Probes every tracker each `interval` in the background (see
+    /// [`crate::trackers::spawn_prober`]).
     pub fn spawn_prober(self: &Arc<Self>, interval: Duration) {
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                let Some(client) = weak.upgrade() else { return };
-                for index in 0..client.trackers.len() {
-                    client.probe(index).await;
-                }
-            }
+        crate::trackers::spawn_prober(self, &self.trackers, interval, |client, index| async move {
+            client.probe(index).await
         });
     }
 

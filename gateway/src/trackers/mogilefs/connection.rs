@@ -5,6 +5,7 @@
 //! complete reply. A connection whose exchange failed halfway is dropped, never
 //! reused: its next line could be the previous request's reply.
 
+pub use crate::trackers::CallError;
 use dfs_protocol::mogilefs::line::LineCodec;
 use dfs_protocol::mogilefs::line::{codec, Reply, Request};
 use futures_util::{SinkExt, StreamExt};
@@ -13,34 +14,6 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_util::codec::{Framed, LinesCodecError};
-
-/// How one exchange failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    /// The TCP connect failed or timed out.
-    #[error("connect: {0}")]
-    Connect(#[source] io::Error),
-    /// Writing the request failed; nothing reached the tracker that it could act on.
-    #[error("send: {0}")]
-    Send(#[source] io::Error),
-    /// The request was sent but the connection closed or failed before a reply line.
-    #[error("no reply: {0}")]
-    NoReply(#[source] io::Error),
-    /// The request was sent and no reply came in time.
-    #[error("no reply within {0:?}")]
-    Timeout(Duration),
-    /// The reply line was too long or not a MogileFS reply.
-    #[error("bad reply: {0}")]
-    BadReply(String),
-}
-
-impl CallError {
-    /// True when the tracker cannot have acted on the request, so it may be
-    /// sent again anywhere whatever the command.
-    pub fn request_unseen(&self) -> bool {
-        matches!(self, CallError::Connect(_) | CallError::Send(_))
-    }
-}
 
 /// A connected tracker socket with its line framing.
 #[derive(Debug)]
