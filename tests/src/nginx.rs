@@ -46,14 +46,21 @@ pub fn find_nginx() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Fills the `@NAME@` placeholders of nginx config text. Panics unless
-/// `values` names exactly the placeholders used outside comments, so a
-/// placeholder added to the shipped file cannot go untested.
+/// Fills the `@NAME@` placeholders (upper case; nginx's own `@name`
+/// locations are left alone) of nginx config text. Panics unless `values`
+/// names exactly the placeholders used outside comments, so a placeholder
+/// added to the shipped file cannot go untested.
 pub fn fill_template(template: &str, values: &[(&str, &str)]) -> String {
+    let is_name = |s: &&str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
     let mut used: Vec<&str> = template
         .lines()
         .map(|l| l.split('#').next().unwrap_or(""))
-        .flat_map(|l| l.split('@').skip(1).step_by(2))
+        .flat_map(|l| {
+            let parts: Vec<&str> = l.split('@').collect();
+            // A name sits between two '@'s on one line.
+            (1..parts.len().saturating_sub(1)).map(move |i| parts[i]).collect::<Vec<_>>()
+        })
+        .filter(is_name)
         .collect();
     used.sort_unstable();
     used.dedup();
@@ -76,25 +83,33 @@ impl Nginx {
     /// nginx in proxy mode in front of the gateway at `gateway`, with the
     /// shipped config; None (after a SKIPPED line) when nginx is not installed.
     pub async fn proxy(gateway: SocketAddr) -> Option<Nginx> {
+        let gateway = gateway.to_string();
+        let values = [
+            ("SERVER_NAME", "localhost"),
+            ("GATEWAY", gateway.as_str()),
+            ("MAX_BODY_SIZE", "1g"),
+        ];
+        Nginx::with_site(Path::new(PROXY_CONF), &values).await
+    }
+
+    /// nginx with an http-level `template` whose placeholders are `values`
+    /// plus `@LISTEN@`, which is filled with a free 127.0.0.1 port; None
+    /// (after a SKIPPED line) when nginx is not installed.
+    pub async fn with_site(template: &Path, values: &[(&str, &str)]) -> Option<Nginx> {
         let Some(binary) = find_nginx() else {
             skip("nginx not installed");
             return None;
         };
-        let template =
-            std::fs::read_to_string(PROXY_CONF).expect("the shipped nginx config is readable");
+        let template = std::fs::read_to_string(template)
+            .unwrap_or_else(|e| panic!("{}: {e}", template.display()));
         // A port picked and released can be taken again before nginx binds it:
         // retry a few times on that race only.
         for _ in 0..5 {
             let port = free_port();
-            let site = fill_template(
-                &template,
-                &[
-                    ("LISTEN", &format!("127.0.0.1:{port}")),
-                    ("SERVER_NAME", "localhost"),
-                    ("GATEWAY", &gateway.to_string()),
-                    ("MAX_BODY_SIZE", "1g"),
-                ],
-            );
+            let listen = format!("127.0.0.1:{port}");
+            let mut all = vec![("LISTEN", listen.as_str())];
+            all.extend_from_slice(values);
+            let site = fill_template(&template, &all);
             match Nginx::start(&binary, &site, port).await {
                 Ok(nginx) => return Some(nginx),
                 Err(log) if log.contains("Address already in use") => continue,
