@@ -9,7 +9,7 @@
 //! through [`emit`].
 
 mod emit;
-mod fastdfs;
+pub(crate) mod fastdfs;
 pub(crate) mod fdfs_conf;
 mod mogilefs;
 mod scan;

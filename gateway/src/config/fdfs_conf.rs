@@ -4,28 +4,10 @@
 //! does not carry over is returned as notes for `check-config`.
 
 use super::{LocationConfig, Secs, TokenConfig};
+use crate::import_nginx::fastdfs::{MODULE_ONLY, READ};
 use crate::import_nginx::fdfs_conf::IniFile;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Keys whose job the gateway does itself, or that only tune the module.
-const NOT_NEEDED: &[&str] = &[
-    "tracker_server",
-    "connect_timeout",
-    "network_timeout",
-    "base_path",
-    "log_level",
-    "log_filename",
-    "load_fdfs_parameters_from_tracker",
-    "storage_sync_file_max_delay",
-    "storage_ids_filename",
-    "storage_server_port",
-    "if_alias_prefix",
-    "http.default_content_type",
-    "http.mime_types_filename",
-    "group_count",
-    "use_storage_id",
-];
 
 /// Reads `path` into `location`; returns notes on what was not carried over.
 pub fn apply(path: &Path, location: &mut LocationConfig) -> Result<Vec<String>, String> {
@@ -79,28 +61,12 @@ pub fn apply(path: &Path, location: &mut LocationConfig) -> Result<Vec<String>, 
             "http.multi_range.enabled" if ini.flag(key) == Some(true) => "a request for several ranges gets the whole file (200)",
             "anti_steal_bypass_header_name" if !e.value.is_empty() => "the token bypass header is not supported",
             _ if e.section.is_some() => "[groupN] sections are not read: give each group a location with its own store_paths",
-            _ if NOT_NEEDED.contains(&key) || is_read(key) => continue,
+            _ if MODULE_ONLY.contains(&key) || READ.contains(&key) || key.starts_with("store_path") => continue,
             _ => "unknown key, ignored",
         };
         notes.push(format!("{}: `{} = {}`: {note}", e.origin, e.key, e.value));
     }
     Ok(notes)
-}
-
-fn is_read(key: &str) -> bool {
-    key.starts_with("store_path")
-        || key.starts_with("http.anti_steal.")
-        || matches!(
-            key,
-            "group_name"
-                | "url_have_group_name"
-                | "response_mode"
-                | "flv_support"
-                | "flv_extension"
-                | "http.multi_range.enabled"
-                | "anti_steal_bypass_header_name"
-                | "anti_steal_bypass_header_value"
-        )
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ const BUILT_IN: &[&str] = &[
 ];
 
 /// Keys read from `mod_fastdfs.conf` / `http.conf`, in the global part.
-const READ: &[&str] = &[
+pub(crate) const READ: &[&str] = &[
     "tracker_server",
     "connect_timeout",
     "network_timeout",
@@ -56,7 +56,7 @@ const READ: &[&str] = &[
 
 /// Keys that only tune the module's own work (logging, guessing whether a
 /// missing file is still syncing, finding local addresses): nothing to carry.
-const MODULE_ONLY: &[&str] = &[
+pub(crate) const MODULE_ONLY: &[&str] = &[
     "log_level",
     "log_filename",
     "load_fdfs_parameters_from_tracker",
