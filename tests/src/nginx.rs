@@ -51,14 +51,17 @@ pub fn find_nginx() -> Option<PathBuf> {
 /// names exactly the placeholders used outside comments, so a placeholder
 /// added to the shipped file cannot go untested.
 pub fn fill_template(template: &str, values: &[(&str, &str)]) -> String {
-    let is_name = |s: &&str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+    let is_name =
+        |s: &&str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
     let mut used: Vec<&str> = template
         .lines()
         .map(|l| l.split('#').next().unwrap_or(""))
         .flat_map(|l| {
             let parts: Vec<&str> = l.split('@').collect();
             // A name sits between two '@'s on one line.
-            (1..parts.len().saturating_sub(1)).map(move |i| parts[i]).collect::<Vec<_>>()
+            (1..parts.len().saturating_sub(1))
+                .map(move |i| parts[i])
+                .collect::<Vec<_>>()
         })
         .filter(is_name)
         .collect();

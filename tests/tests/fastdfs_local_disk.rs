@@ -10,9 +10,9 @@
 //! - traversal-shaped IDs are refused (400) and never read a file outside
 //!   the store path.
 
+use devcluster::fastdfs::FetchPolicy;
 use dfs_e2e::fastdfs::{bounded, raw_get, toml_path, FdfsEnv, FdfsOptions};
 use dfs_e2e::pattern;
-use devcluster::fastdfs::FetchPolicy;
 use dfs_protocol::fastdfs::FileId;
 use reqwest::header;
 use std::time::Duration;
