@@ -9,8 +9,10 @@
 //! through [`emit`].
 
 mod emit;
-pub(crate) mod fastdfs;
+mod fastdfs;
 pub(crate) mod fdfs_conf;
+// The keys fastdfs_conf on a location reads or knows to be module-only.
+pub(crate) use fastdfs::{MODULE_ONLY, READ};
 mod mogilefs;
 mod scan;
 mod syntax;

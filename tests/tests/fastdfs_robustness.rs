@@ -9,7 +9,7 @@
 //!   with the right bytes;
 //! - sequential requests reuse pooled tracker and storage connections;
 //! - a Range request for a deleted or never-stored ID is 404, whatever the
-//!   range (ignored: an unsatisfiable one gets 416 today).
+//!   range.
 
 use devcluster::fastdfs::FetchPolicy;
 use dfs_e2e::fastdfs::{bounded, FdfsEnv};
@@ -207,7 +207,6 @@ async fn connections_to_trackers_and_storages_are_reused() {
 /// The size in a well-formed ID says nothing about whether the file exists:
 /// an unsatisfiable range of a missing file must be 404, not 416.
 #[tokio::test]
-#[ignore = "gateway bug: FdfsStore::open answers an unsatisfiable Range with 416 before checking the file exists (deleted or never stored → should be 404)"]
 async fn a_range_of_a_file_that_does_not_exist_is_404() {
     bounded(LIMIT, async {
         let env = FdfsEnv::start().await;

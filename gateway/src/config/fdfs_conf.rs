@@ -4,8 +4,8 @@
 //! does not carry over is returned as notes for `check-config`.
 
 use super::{LocationConfig, Secs, TokenConfig};
-use crate::import_nginx::fastdfs::{MODULE_ONLY, READ};
 use crate::import_nginx::fdfs_conf::IniFile;
+use crate::import_nginx::{MODULE_ONLY, READ};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

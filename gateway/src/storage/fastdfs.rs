@@ -106,7 +106,12 @@ impl FdfsStore {
             source,
         };
         if served == Served::Unsatisfiable {
-            return Ok(object(None, Source::default()));
+            // 416 only for a file that exists: check, as a HEAD would.
+            let source = match local.as_deref().filter(|p| p.is_file()) {
+                Some(path) => local_source(path),
+                None => node(self.client.file_info(id).await?.1),
+            };
+            return Ok(object(None, source));
         }
         let (offset, length) = match served {
             Served::Range(r) => (r.first, r.len()),

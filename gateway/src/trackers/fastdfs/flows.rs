@@ -16,6 +16,7 @@ use super::client::FdfsClient;
 use super::download::Download;
 use super::error::FdfsError;
 use bytes::Bytes;
+use dfs_protocol::fastdfs::status;
 use dfs_protocol::fastdfs::storage::{FileInfo, FLAG_KEEP_SILENCE, FLAG_NOT_CALC_CRC32};
 use dfs_protocol::fastdfs::FileId;
 use futures_util::Stream;
@@ -73,7 +74,12 @@ impl Attempts {
                 self.not_found += 1;
                 Ok(None)
             }
-            Err(e) if e.is_retryable() => {
+            // A storage's own trouble (EIO, ENOSPC, ...) may not be another's;
+            // EINVAL (a bad offset, a bad name) every storage would repeat.
+            Err(e)
+                if e.is_retryable()
+                    || matches!(e, FdfsError::Storage { status: s, .. } if s != status::EINVAL) =>
+            {
                 tracing::warn!(storage = %addr, file = %self.file, error = %e, "storage failed; trying the next one");
                 self.all_timeouts &= e.is_timeout();
                 self.failures.push(e.to_string());
