@@ -224,7 +224,13 @@ async fn ranges_map_to_offset_and_length() {
 #[tokio::test]
 async fn validators_and_conditional_requests() {
     bounded(LIMIT, async {
-        let env = FdfsEnv::start().await;
+        // No look-up cache, so the tracker spreads the reads over both
+        // storages and the tag is seen to be the same on each.
+        let options = FdfsOptions {
+            upstream_extra: "cache_ttl = \"0s\"".into(),
+            ..Default::default()
+        };
+        let env = FdfsEnv::start_with(&options).await;
         let before = now_ts();
         let id = env.upload(pattern(7, 2000), "gif").await;
         let after = now_ts();

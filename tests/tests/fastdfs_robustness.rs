@@ -12,7 +12,7 @@
 //!   range.
 
 use devcluster::fastdfs::FetchPolicy;
-use dfs_e2e::fastdfs::{bounded, FdfsEnv};
+use dfs_e2e::fastdfs::{bounded, FdfsEnv, FdfsOptions};
 use dfs_e2e::pattern;
 use dfs_protocol::fastdfs::status;
 use futures_util::{stream, StreamExt};
@@ -177,7 +177,12 @@ async fn concurrent_uploads_and_reads_all_succeed() {
 #[tokio::test]
 async fn connections_to_trackers_and_storages_are_reused() {
     bounded(LIMIT, async {
-        let env = FdfsEnv::start().await;
+        // No look-up cache: every read asks the tracker.
+        let options = FdfsOptions {
+            upstream_extra: "cache_ttl = \"0s\"".into(),
+            ..Default::default()
+        };
+        let env = FdfsEnv::start_with(&options).await;
         let data = pattern(14, 3000);
         let mut ids = Vec::new();
         for _ in 0..6 {

@@ -263,3 +263,68 @@ async fn overload_is_refused_not_queued() {
     );
     summary("overload", 4, 1, started);
 }
+
+#[tokio::test]
+async fn broken_fastdfs_tracker_packets_are_errors_not_panics() {
+    use dfs_e2e::fastdfs::{fdfs_config, FdfsEnv, FdfsOptions};
+    let options = FdfsOptions {
+        upstream_extra: "reply_timeout = \"300ms\"\ncache_ttl = \"0s\"\nprobe_interval = \"0s\"\nfail_timeout = \"0s\"".into(),
+        ..Default::default()
+    };
+    let cluster = FdfsEnv::cluster(&options).await;
+    let proxy = FaultProxy::start(cluster.tracker_addrs()[0]).await;
+    let gateway = dfs_e2e::Gateway::start(&fdfs_config(&[proxy.addr()], &options)).await;
+    let http = dfs_e2e::client();
+    let response = http
+        .post(gateway.url("/fdfs/?ext=bin"))
+        .body("fine")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let started = Instant::now();
+    // Uploads need the tracker: broken packets are 502, silence 503. Reads of
+    // a file whose source storage a tracker named before fall back to it.
+    let cases = [
+        (
+            Fault::Garbage(b"HTTP/1.0 400 Bad request\r\n\r\n".to_vec()),
+            502,
+        ),
+        (Fault::Garbage(vec![0xff; 10]), 502),
+        // A header that promises more body than ever comes, and a cut header.
+        (Fault::Truncate(12), 502),
+        (Fault::Truncate(5), 502),
+        (Fault::Stall, 503),
+    ];
+    for (fault, expected) in &cases {
+        proxy.set(fault.clone());
+        let status = http
+            .post(gateway.url("/fdfs/?ext=bin"))
+            .body("data")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, *expected, "POST with {fault:?}");
+        let response = http.get(gateway.url(&location)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "GET with {fault:?}");
+        assert_eq!(&response.bytes().await.unwrap()[..], b"fine");
+    }
+    proxy.set(Fault::Pass);
+    assert_eq!(
+        http.get(gateway.url(&location))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    summary(
+        "broken FastDFS tracker packets",
+        cases.len() * 2 + 2,
+        0,
+        started,
+    );
+}

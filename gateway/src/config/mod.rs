@@ -133,8 +133,7 @@ pub struct UpstreamConfig {
     /// How long a key's paths (MogileFS) are remembered; `"0s"` turns the
     /// look-up cache off. Default 5s. Uploads and deletes through the gateway
     /// forget the key at once.
-    #[serde(default = "defaults::cache_ttl")]
-    pub cache_ttl: Secs,
+    pub cache_ttl: Option<Secs>,
     /// Most look-ups kept in the cache. Default 100000.
     #[serde(default = "defaults::cache_size")]
     pub cache_size: u64,
@@ -148,6 +147,19 @@ pub struct UpstreamConfig {
     /// Time for a storage node to start answering (status line and headers). Default 30s.
     #[serde(default = "defaults::storage_timeout")]
     pub storage_timeout: Secs,
+}
+
+impl UpstreamConfig {
+    /// `cache_ttl`, or the protocol's default: a few seconds for MogileFS
+    /// (keys are overwritten); five minutes for FastDFS, whose files never
+    /// change place once synced.
+    pub fn cache_ttl(&self) -> Duration {
+        match (self.cache_ttl, self.protocol) {
+            (Some(ttl), _) => ttl.0,
+            (None, Protocol::Mogilefs) => Duration::from_secs(5),
+            (None, Protocol::Fastdfs) => Duration::from_secs(300),
+        }
+    }
 }
 
 /// An HTTP method a location may allow.
@@ -289,9 +301,6 @@ mod defaults {
     }
     pub fn storage_timeout() -> Secs {
         Secs(Duration::from_secs(30))
-    }
-    pub fn cache_ttl() -> Secs {
-        Secs(Duration::from_secs(5))
     }
     pub fn cache_size() -> u64 {
         100_000

@@ -82,28 +82,32 @@ impl AppState {
                 upstream.storage_timeout.0,
                 upstream.fail_timeout.0,
             );
-            let backend = match upstream.protocol {
-                Protocol::Mogilefs => {
-                    let client = Arc::new(MogClient::new(trackers, upstream.max_idle, timeouts));
-                    if !upstream.probe_interval.0.is_zero() {
-                        client.spawn_prober(upstream.probe_interval.0);
+            let backend =
+                match upstream.protocol {
+                    Protocol::Mogilefs => {
+                        let client =
+                            Arc::new(MogClient::new(trackers, upstream.max_idle, timeouts));
+                        if !upstream.probe_interval.0.is_zero() {
+                            client.spawn_prober(upstream.probe_interval.0);
+                        }
+                        let (ttl, size) = (upstream.cache_ttl(), upstream.cache_size);
+                        Backend::Mogilefs(MogStore::new(&upstream.name, client, nodes, ttl, size))
                     }
-                    let (ttl, size) = (upstream.cache_ttl.0, upstream.cache_size);
-                    Backend::Mogilefs(MogStore::new(&upstream.name, client, nodes, ttl, size))
-                }
-                Protocol::Fastdfs => {
-                    let timeouts = FdfsTimeouts {
-                        connect: upstream.connect_timeout.0,
-                        reply: upstream.reply_timeout.0,
-                        io: upstream.storage_timeout.0,
-                    };
-                    let client = Arc::new(FdfsClient::new(trackers, upstream.max_idle, timeouts));
-                    if !upstream.probe_interval.0.is_zero() {
-                        client.spawn_prober(upstream.probe_interval.0);
+                    Protocol::Fastdfs => {
+                        let timeouts = FdfsTimeouts {
+                            connect: upstream.connect_timeout.0,
+                            reply: upstream.reply_timeout.0,
+                            io: upstream.storage_timeout.0,
+                        };
+                        let client = FdfsClient::new(trackers, upstream.max_idle, timeouts)
+                            .with_cache(&upstream.name, upstream.cache_ttl(), upstream.cache_size);
+                        let client = Arc::new(client);
+                        if !upstream.probe_interval.0.is_zero() {
+                            client.spawn_prober(upstream.probe_interval.0);
+                        }
+                        Backend::Fastdfs(FdfsStore::new(client))
                     }
-                    Backend::Fastdfs(FdfsStore::new(client))
-                }
-            };
+                };
             backends.insert(&upstream.name, backend);
         }
         let mut locations: Vec<Location> = config

@@ -45,6 +45,15 @@ pub struct FdfsClient {
     /// Storages seen in tracker replies, by group: the only addresses a
     /// file ID's encoded source may be matched against.
     known: Mutex<HashMap<String, Vec<SocketAddrV4>>>,
+    /// QUERY_FETCH_ONE answers by file ID, when caching is on.
+    pub(super) fetch_cache: Option<FetchCache>,
+}
+
+/// Remembered QUERY_FETCH_ONE answers, and the upstream name for metrics.
+#[derive(Debug)]
+pub(super) struct FetchCache {
+    pub(super) name: String,
+    pub(super) cache: moka::future::Cache<String, SocketAddrV4>,
 }
 
 impl FdfsClient {
@@ -56,7 +65,21 @@ impl FdfsClient {
             pool: Arc::new(Pool::new(max_idle)),
             timeouts,
             known: Mutex::new(HashMap::new()),
+            fetch_cache: None,
         }
+    }
+
+    /// Remembers which storage serves a file ID for `ttl` (zero: not at all),
+    /// in up to `size` entries; `name` labels the cache's metrics.
+    pub fn with_cache(mut self, name: &str, ttl: Duration, size: u64) -> Self {
+        self.fetch_cache = (!ttl.is_zero()).then(|| FetchCache {
+            name: name.to_owned(),
+            cache: moka::future::Cache::builder()
+                .max_capacity(size)
+                .time_to_live(ttl)
+                .build(),
+        });
+        self
     }
 
     /// The tracker set (for health reporting).
@@ -76,6 +99,7 @@ impl FdfsClient {
         command: &C,
     ) -> Result<(Result<C::Reply, u8>, SocketAddr), FdfsError> {
         let mut tried = Vec::new();
+        let mut broken = None;
         for index in self.trackers.order() {
             let addr = self.trackers.addr(index);
             match self.exchange(addr, command).await {
@@ -85,10 +109,19 @@ impl FdfsClient {
                 }
                 Err(e) => {
                     self.trackers.mark_failed(index);
+                    crate::metrics::metrics().tracker_error(addr);
                     tracing::warn!(tracker = %addr, command = C::NAME, error = %e, "tracker call failed");
                     tried.push(format!("{addr}: {e}"));
+                    if matches!(e, CallError::BadReply(_)) {
+                        broken = Some(FdfsError::call(addr, C::NAME, e));
+                    }
                 }
             }
+        }
+        // A tracker that answered garbage is a broken upstream (502), not a
+        // missing one (503).
+        if let Some(broken) = broken {
+            return Err(broken);
         }
         let tried = if tried.is_empty() {
             "no trackers configured".into()

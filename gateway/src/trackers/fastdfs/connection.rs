@@ -72,10 +72,21 @@ impl Connection {
     /// Reads a reply header within `timeout`.
     pub async fn read_header(&mut self, timeout: Duration) -> Result<Header, CallError> {
         let mut raw = [0u8; HEADER_LEN];
-        tokio::time::timeout(timeout, self.stream.read_exact(&mut raw))
+        let got = tokio::time::timeout(timeout, read_full(&mut self.stream, &mut raw))
             .await
             .map_err(|_| CallError::Timeout(timeout))?
             .map_err(CallError::NoReply)?;
+        match got {
+            // Closed before a byte: an idle connection the server dropped.
+            0 => return Err(CallError::NoReply(io::ErrorKind::UnexpectedEof.into())),
+            n if n < raw.len() => {
+                return Err(CallError::BadReply(format!(
+                    "truncated header: {n} of {} bytes",
+                    raw.len()
+                )))
+            }
+            _ => {}
+        }
         let header = Header::decode(&raw).map_err(|e| CallError::BadReply(e.to_string()))?;
         if header.cmd != cmd::RESP {
             return Err(CallError::BadReply(format!(
@@ -94,10 +105,16 @@ impl Connection {
             )));
         }
         let mut body = vec![0u8; len as usize];
-        tokio::time::timeout(timeout, self.stream.read_exact(&mut body))
+        let got = tokio::time::timeout(timeout, read_full(&mut self.stream, &mut body))
             .await
             .map_err(|_| CallError::Timeout(timeout))?
             .map_err(CallError::NoReply)?;
+        if got < body.len() {
+            // The header promised more than came: a broken reply.
+            return Err(CallError::BadReply(format!(
+                "truncated reply: {got} of {len} body bytes"
+            )));
+        }
         Ok(body)
     }
 
@@ -145,6 +162,21 @@ impl Connection {
             .map(Ok)
             .map_err(|e| CallError::BadReply(e.to_string()))
     }
+}
+
+/// Reads until `buf` is full or the stream ends; returns the bytes read.
+async fn read_full<R: tokio::io::AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]).await? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
 }
 
 #[cfg(test)]

@@ -138,6 +138,31 @@ impl FdfsError {
         matches!(self, FdfsError::NotFound { .. })
     }
 
+    /// A copy for a second waiter on the same shared look-up; variants that
+    /// hold an I/O error are copied as their text.
+    pub fn duplicate(&self) -> FdfsError {
+        match self {
+            FdfsError::NotFound { file } => FdfsError::NotFound { file: file.clone() },
+            FdfsError::NoTracker { tried } => FdfsError::NoTracker {
+                tried: tried.clone(),
+            },
+            FdfsError::Tracker {
+                tracker,
+                command,
+                status,
+            } => FdfsError::Tracker {
+                tracker: *tracker,
+                command,
+                status: *status,
+            },
+            other => FdfsError::Unavailable {
+                file: String::new(),
+                tried: other.to_string(),
+                timed_out: other.is_timeout(),
+            },
+        }
+    }
+
     pub(crate) fn call(addr: SocketAddr, command: &'static str, source: CallError) -> Self {
         FdfsError::Call {
             addr,

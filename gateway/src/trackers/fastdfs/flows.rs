@@ -22,7 +22,8 @@ use dfs_protocol::fastdfs::FileId;
 use futures_util::Stream;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 
 /// A stored upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +82,7 @@ impl Attempts {
                     || matches!(e, FdfsError::Storage { status: s, .. } if s != status::EINVAL) =>
             {
                 tracing::warn!(storage = %addr, file = %self.file, error = %e, "storage failed; trying the next one");
+                crate::metrics::metrics().storage_error(addr);
                 self.all_timeouts &= e.is_timeout();
                 self.failures.push(e.to_string());
                 Ok(None)
@@ -119,11 +121,13 @@ impl FdfsClient {
         Fut: Future<Output = Result<T, FdfsError>>,
     {
         let mut attempts = Attempts::new(id);
-        match self.query_fetch_one(id).await {
-            Ok((addr, _)) => {
+        match self.fetch_one_cached(id).await {
+            Ok(addr) => {
                 if let Some(value) = attempts.try_one(addr.into(), &op).await? {
                     return Ok(value);
                 }
+                // Whatever was remembered for the file failed: forget it.
+                self.forget(id).await;
                 match self.query_fetch_all(id).await {
                     Ok((all, _)) => {
                         for addr in all {
@@ -137,6 +141,9 @@ impl FdfsClient {
                 }
             }
             Err(FdfsError::NoTracker { tried }) => attempts.trackers_down = Some(tried),
+            // A tracker answering garbage: the file's source storage is still
+            // worth a try before giving up with 502.
+            Err(e @ FdfsError::Call { .. }) => attempts.failures.push(e.to_string()),
             Err(e) => return Err(e),
         }
         if let Some(source) = self.known_source(id) {
@@ -145,6 +152,31 @@ impl FdfsClient {
             }
         }
         Err(attempts.finish())
+    }
+
+    /// QUERY_FETCH_ONE through the cache: concurrent misses for one file
+    /// share a single tracker call.
+    async fn fetch_one_cached(&self, id: &FileId) -> Result<SocketAddrV4, FdfsError> {
+        let Some(fc) = &self.fetch_cache else {
+            return self.query_fetch_one(id).await.map(|(addr, _)| addr);
+        };
+        if let Some(addr) = fc.cache.get(id.as_str()).await {
+            crate::metrics::metrics().cache_lookup(&fc.name, true);
+            return Ok(addr);
+        }
+        crate::metrics::metrics().cache_lookup(&fc.name, false);
+        let ask = async { self.query_fetch_one(id).await.map(|(addr, _)| addr) };
+        fc.cache
+            .try_get_with(id.as_str().to_owned(), ask)
+            .await
+            .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| e.duplicate()))
+    }
+
+    /// Drops what the cache knows of `id`.
+    pub(super) async fn forget(&self, id: &FileId) {
+        if let Some(fc) = &self.fetch_cache {
+            fc.cache.invalidate(id.as_str()).await;
+        }
     }
 
     /// Opens a download of `length` bytes (0 = to the end) from `offset`.
@@ -204,6 +236,7 @@ impl FdfsClient {
     /// sync). When that storage cannot be reached at all, another storage of
     /// the group does it. Returns the storage that deleted it.
     pub async fn delete(&self, id: &FileId) -> Result<SocketAddr, FdfsError> {
+        self.forget(id).await;
         let (first, _) = self.query_update(id).await?;
         let first = SocketAddr::from(first);
         match self.delete_from(first, id).await {
