@@ -3,8 +3,15 @@
 
 use clap::{Parser, Subcommand};
 use dfs_gateway::config::{Config, LogFormat};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+// The system allocator spends a tenth of a small request's CPU time in
+// malloc and free (measured with `bench/`); mimalloc's thread-local free
+// lists cut most of it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// HTTP gateway for MogileFS and FastDFS clusters.
 #[derive(Debug, Parser)]
@@ -69,9 +76,13 @@ enum Command {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to stderr (stdout is for what a command prints: the summary of
+    // check-config, the demo's curl lines, a token); colours only on a terminal.
     let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Text => fmt.init(),
         LogFormat::Json => fmt.json().flatten_event(true).init(),

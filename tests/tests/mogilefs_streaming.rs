@@ -5,13 +5,14 @@
 //!   resident memory (client, gateway and storage node together) stays far
 //!   below the file size;
 //! - a storage node that dies mid-body breaks the client's response instead
-//!   of ending it cleanly short.
+//!   of ending it cleanly short;
+//! - so does one that stalls mid-body, once `storage_timeout` has passed.
 
-use dfs_e2e::{byte_at, pattern, pattern_stream, rss_bytes, MogEnv};
+use dfs_e2e::{byte_at, pattern, pattern_stream, rss_bytes, MogEnv, MogOptions};
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn first_bytes_arrive_before_a_slow_node_finishes() {
@@ -77,6 +78,50 @@ async fn a_node_dying_mid_body_breaks_the_response() {
     assert!(
         result.is_err(),
         "a truncated body was delivered as complete"
+    );
+}
+
+#[tokio::test]
+async fn a_node_stalling_mid_body_breaks_the_response_after_the_timeout() {
+    let options = MogOptions {
+        upstream_extra: "storage_timeout = \"500ms\"".into(),
+        ..MogOptions::default()
+    };
+    let env = MogEnv::start_with(1, &options).await;
+    let data = pattern(23, 1 << 20);
+    assert_eq!(env.put("stalls.bin", data).await, 201);
+    assert!(
+        env.cluster
+            .wait_devcount("imgs", "stalls.bin", 2, Duration::from_secs(10))
+            .await
+    );
+    // 64 KiB, then nothing for 30 s: only the idle time-out can end it soon.
+    for node in env.cluster.nodes() {
+        node.trickle(64 * 1024, Duration::from_secs(30));
+    }
+    let started = Instant::now();
+    let response = env.http.get(env.image("stalls.bin")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.content_length(), Some(1 << 20));
+    let mut body = response.bytes_stream();
+    let mut received = 0;
+    let outcome = loop {
+        match body.next().await {
+            Some(Ok(chunk)) => received += chunk.len(),
+            Some(Err(e)) => break Err(e),
+            None => break Ok(()),
+        }
+    };
+    let elapsed = started.elapsed();
+    eprintln!("stalled body cut after {received} bytes and {elapsed:?}");
+    assert!(
+        outcome.is_err(),
+        "a stalled body ended cleanly after {received} bytes"
+    );
+    assert!(received < 1 << 20, "{received} bytes");
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "the stalled body was held open for {elapsed:?}"
     );
 }
 

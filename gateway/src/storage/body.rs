@@ -5,13 +5,67 @@
 
 use bytes::Bytes;
 use futures_util::Stream;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::{Instant, Sleep};
 
 /// A boxed stream of body chunks.
 pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// Fails a stream that yields nothing for `limit`: a storage node that stalls
+/// mid-body must end the client's response, not hold it open for ever.
+pub struct IdleTimeout {
+    inner: ByteStream,
+    limit: Duration,
+    /// When the last chunk (or the start) was seen.
+    last: Instant,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl IdleTimeout {
+    /// `inner`, failing after `limit` without a chunk.
+    pub fn new(inner: ByteStream, limit: Duration) -> Self {
+        let last = Instant::now();
+        IdleTimeout {
+            inner,
+            limit,
+            last,
+            timer: Box::pin(tokio::time::sleep_until(last + limit)),
+        }
+    }
+}
+
+impl Stream for IdleTimeout {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Ready(item) => {
+                this.last = Instant::now();
+                Poll::Ready(item)
+            }
+            Poll::Pending => {
+                // The timer is moved only when the stream waits, not per chunk.
+                let deadline = this.last + this.limit;
+                if this.timer.deadline() != deadline {
+                    this.timer.as_mut().reset(deadline);
+                }
+                match this.timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("storage node sent nothing for {:?}", this.limit),
+                    )))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
 
 /// The bytes `skip..skip + take` of an inner stream, failing if the inner
 /// stream ends early: a storage node that dies mid-body must break the

@@ -12,7 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 /// What is known of a file before reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +118,7 @@ impl FdfsStore {
             _ => (0, meta.size),
         };
         if let Some(path) = local.filter(|_| !matches!(id.kind(), FileKind::Trunk(_))) {
-            match open_local(&path, meta.size, offset, length, head).await {
+            match super::local::open(path.clone(), meta.size, offset, length, head).await {
                 Ok(body) => return Ok(object(body, local_source(&path))),
                 // Not synced here yet (or gone): a storage server may have it.
                 Err(e) => tracing::debug!(file = %id, error = %e, "not on local disk; fetching it"),
@@ -196,30 +196,6 @@ fn local_source(path: &Path) -> Source {
         tracker: None,
         node: Some(format!("disk:{}", path.display())),
     }
-}
-
-/// Opens `length` bytes at `offset` of a local file that must be `size`
-/// bytes long (a shorter one is still being synced).
-async fn open_local(
-    path: &Path,
-    size: u64,
-    offset: u64,
-    length: u64,
-    head: bool,
-) -> io::Result<Option<ByteStream>> {
-    let mut file = tokio::fs::File::open(path).await?;
-    let on_disk = file.metadata().await?.len();
-    if on_disk != size {
-        return Err(io::Error::other(format!(
-            "{on_disk} bytes on disk, {size} expected"
-        )));
-    }
-    if head {
-        return Ok(None);
-    }
-    file.seek(io::SeekFrom::Start(offset)).await?;
-    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(length), 64 * 1024);
-    Ok(Some(Box::pin(stream)))
 }
 
 /// Writes a body of unknown length to a temporary file (deleted when the

@@ -6,9 +6,11 @@
 //! - [`node`]: HTTP to storage nodes (mogstored, nginx WebDAV, devcluster).
 //! - [`mogilefs`]: keys in a MogileFS domain.
 //! - [`fastdfs`]: FastDFS file IDs, from local disk or storage servers.
+//! - [`local`]: files on this machine's disk, read off the async threads.
 
 pub mod body;
 pub mod fastdfs;
+pub mod local;
 pub mod mogilefs;
 pub mod node;
 

@@ -6,16 +6,23 @@
 //! against what was asked: the bytes sent on are always exactly the resolved
 //! range, cut from whatever the node returned, or asked for again precisely.
 
-use super::body::{ByteStream, Window};
+use super::body::{ByteStream, IdleTimeout, Window};
 use super::{Object, Served, Source};
 use crate::web::range::{parse_content_range, ByteRange, RangeSpec};
+use axum::body::Body;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, LAST_MODIFIED, RANGE};
+use axum::http::{HeaderValue, Method, Request, StatusCode, Uri};
 use futures_util::{StreamExt, TryStreamExt};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, LAST_MODIFIED, RANGE};
-use reqwest::{Method, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+type Response = hyper::Response<Incoming>;
 
 /// How one storage node failed a request.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +34,7 @@ pub enum NodeError {
         url: String,
         /// Why.
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// No response head within the time-out.
     #[error("{url}: no response within {timeout:?}")]
@@ -65,7 +72,7 @@ impl NodeError {
 /// An HTTP client for storage nodes.
 #[derive(Debug, Clone)]
 pub struct NodeClient {
-    http: reqwest::Client,
+    http: Client<HttpConnector, Body>,
     head_timeout: Duration,
     health: Arc<NodeHealth>,
 }
@@ -112,16 +119,14 @@ impl NodeClient {
     /// that stall longer than `head_timeout` also fail. A node that fails is
     /// tried last for `avoid_for`.
     pub fn new(connect_timeout: Duration, head_timeout: Duration, avoid_for: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .read_timeout(head_timeout)
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(connect_timeout));
+        connector.set_nodelay(true);
+        let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(32)
-            .tcp_nodelay(true)
-            .http1_only()
-            .no_proxy()
-            .build()
-            .expect("static reqwest configuration");
+            .pool_timer(TokioTimer::new())
+            .build(connector);
         NodeClient {
             http,
             head_timeout,
@@ -141,19 +146,33 @@ impl NodeClient {
         good.into_iter().chain(bad).collect()
     }
 
+    /// Sends `method url` with `headers` and `body`, waiting for the
+    /// response head at most the head time-out.
     async fn send(
         &self,
+        method: Method,
         url: &str,
-        request: reqwest::RequestBuilder,
+        headers: &[(axum::http::HeaderName, HeaderValue)],
+        body: Body,
     ) -> Result<Response, NodeError> {
-        match tokio::time::timeout(self.head_timeout, request.send()).await {
+        let uri: Uri = url.parse().map_err(|e| NodeError::Unreachable {
+            url: url.to_owned(),
+            source: Box::new(e),
+        })?;
+        let mut request = Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        for (name, value) in headers {
+            request.headers_mut().insert(name, value.clone());
+        }
+        match tokio::time::timeout(self.head_timeout, self.http.request(request)).await {
             Err(_) => Err(NodeError::Timeout {
                 url: url.to_owned(),
                 timeout: self.head_timeout,
             }),
             Ok(Err(source)) => Err(NodeError::Unreachable {
                 url: url.to_owned(),
-                source,
+                source: Box::new(source),
             }),
             Ok(Ok(response)) => Ok(response),
         }
@@ -204,13 +223,15 @@ impl NodeClient {
         head: bool,
     ) -> Result<Object, NodeError> {
         let method = if head { Method::HEAD } else { Method::GET };
-        let mut request = self.http.request(method.clone(), url);
-        if let (Some(spec), false) = (range, head) {
-            request = request.header(RANGE, spec.header_value());
-        }
-        let response = self.send(url, request).await?;
+        let headers = match (range, head) {
+            (Some(spec), false) => range_header(&spec.header_value()),
+            _ => None,
+        };
+        let response = self
+            .send(method, url, headers.as_slice(), Body::empty())
+            .await?;
         match response.status() {
-            StatusCode::OK => full_response(url, response, range, head),
+            StatusCode::OK => full_response(url, response, range, head, self.head_timeout),
             StatusCode::PARTIAL_CONTENT if range.is_some() => {
                 let (first, last, total) = content_range(url, &response)?;
                 let wanted = range.and_then(|r| r.resolve(total));
@@ -222,8 +243,8 @@ impl NodeClient {
                             response,
                             total,
                             Served::Range(w),
-                            skip,
-                            w.len(),
+                            (skip, w.len()),
+                            self.head_timeout,
                         ))
                     }
                     // The node answered another range than asked (mogstored's
@@ -264,8 +285,10 @@ impl NodeClient {
         wanted: ByteRange,
         total: u64,
     ) -> Result<Object, NodeError> {
-        let request = self.http.get(url).header(RANGE, wanted.header_value());
-        let response = self.send(url, request).await?;
+        let headers = range_header(&wanted.header_value());
+        let response = self
+            .send(Method::GET, url, headers.as_slice(), Body::empty())
+            .await?;
         let (first, last, node_total) = match response.status() {
             StatusCode::PARTIAL_CONTENT => content_range(url, &response)?,
             StatusCode::OK => (0, total.saturating_sub(1), total),
@@ -291,8 +314,8 @@ impl NodeClient {
             response,
             total,
             Served::Range(wanted),
-            skip,
-            wanted.len(),
+            (skip, wanted.len()),
+            self.head_timeout,
         ))
     }
 
@@ -305,11 +328,15 @@ impl NodeClient {
         body: ByteStream,
         length: Option<u64>,
     ) -> Result<(), NodeError> {
-        let mut request = self.http.put(url).body(reqwest::Body::wrap_stream(body));
-        if let Some(length) = length {
-            request = request.header(CONTENT_LENGTH, length);
-        }
-        let response = self.send(url, request).await?;
+        let headers = length.map(|n| (CONTENT_LENGTH, HeaderValue::from(n)));
+        let response = self
+            .send(
+                Method::PUT,
+                url,
+                headers.as_slice(),
+                Body::from_stream(body),
+            )
+            .await?;
         if response.status().is_success() {
             Ok(())
         } else {
@@ -322,7 +349,7 @@ impl NodeClient {
 
     /// Deletes `url` (best effort: for cleaning up after a failed upload).
     pub async fn delete(&self, url: &str) -> Result<(), NodeError> {
-        let response = self.send(url, self.http.delete(url)).await?;
+        let response = self.send(Method::DELETE, url, &[], Body::empty()).await?;
         match response.status() {
             s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
             status => Err(NodeError::Status {
@@ -339,6 +366,7 @@ fn full_response(
     response: Response,
     range: Option<RangeSpec>,
     head: bool,
+    idle: Duration,
 ) -> Result<Object, NodeError> {
     let total = header_length(&response).ok_or_else(|| NodeError::BadResponse {
         url: url.to_owned(),
@@ -359,25 +387,34 @@ fn full_response(
         _ => 0,
     };
     Ok(match body {
-        Some(take) => streamed(url, response, total, served, skip, take),
+        Some(take) => streamed(url, response, total, served, (skip, take), idle),
         None => object(url, &response, total, served, None),
     })
 }
 
-/// An object whose body is bytes `skip..skip + take` of `response`.
+/// An object whose body is bytes `skip..skip + take` of `response`; the body
+/// fails if the node sends nothing for `idle`.
 fn streamed(
     url: &str,
     response: Response,
     size: u64,
     served: Served,
-    skip: u64,
-    take: u64,
+    (skip, take): (u64, u64),
+    idle: Duration,
 ) -> Object {
     let meta = object(url, &response, size, served, None);
+    let stream = Body::new(response.into_body())
+        .into_data_stream()
+        .map_err(io::Error::other);
+    let stream = IdleTimeout::new(Box::pin(stream), idle);
     Object {
-        body: Some(window(response, skip, take)),
+        body: Some(Box::pin(Window::new(Box::pin(stream), skip, take))),
         ..meta
     }
+}
+
+fn range_header(value: &str) -> Option<(axum::http::HeaderName, HeaderValue)> {
+    HeaderValue::from_str(value).ok().map(|v| (RANGE, v))
 }
 
 fn header_length(response: &Response) -> Option<u64> {
@@ -434,10 +471,4 @@ fn object(
             node: Some(url.to_owned()),
         },
     }
-}
-
-/// The response body as a stream of exactly `take` bytes after `skip`.
-fn window(response: Response, skip: u64, take: u64) -> ByteStream {
-    let stream = response.bytes_stream().map_err(io::Error::other);
-    Box::pin(Window::new(Box::pin(stream), skip, take))
 }
