@@ -72,7 +72,7 @@ impl NodeError {
 /// An HTTP client for storage nodes.
 #[derive(Debug, Clone)]
 pub struct NodeClient {
-    http: Client<HttpConnector, Body>,
+    http: Arc<Client<HttpConnector, Body>>,
     head_timeout: Duration,
     health: Arc<NodeHealth>,
 }
@@ -128,7 +128,7 @@ impl NodeClient {
             .pool_timer(TokioTimer::new())
             .build(connector);
         NodeClient {
-            http,
+            http: Arc::new(http),
             head_timeout,
             health: Arc::new(NodeHealth {
                 bad_until: Mutex::new(HashMap::new()),
