@@ -126,13 +126,14 @@ impl Gateway {
             shutdown.await;
             let _ = stop_tx.send(true);
         };
+        let workers = config.server.workers;
         let (result, ()) = match &self.tls {
             Some(tls) => tokio::join!(
-                server::serve(listener, tls.clone(), router, limits, stopped()),
+                server::serve_workers(listener, workers, tls.clone(), router, limits, stopped()),
                 signal
             ),
             None => tokio::join!(
-                server::serve(listener, server::Plain, router, limits, stopped()),
+                server::serve_workers(listener, workers, server::Plain, router, limits, stopped()),
                 signal
             ),
         };

@@ -4,12 +4,20 @@
 //! period.
 //!
 //! axum's own `serve` exposes neither limit, hence this small loop.
+//!
+//! The main listener is served by [`serve_workers`]: a few threads, each with
+//! a single-threaded runtime accepting from the same socket, like nginx's
+//! worker processes. A request then stays on one thread from accept to the
+//! last byte, storage connections included (each worker keeps its own, see
+//! [`worker_index`]): on a small machine, tokio's work-stealing scheduler
+//! spent more time waking threads than serving a 4 KiB file.
 
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::time::Duration;
@@ -116,6 +124,71 @@ pub async fn serve<A: Acceptor>(
         () = tokio::time::sleep(limits.shutdown_grace) => {
             tracing::warn!("shutdown grace period over; dropping the remaining requests");
         }
+    }
+    Ok(())
+}
+
+thread_local! {
+    static WORKER: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The index of the worker thread running this code (0 off worker threads),
+/// for per-worker resources such as connection pools.
+pub fn worker_index() -> usize {
+    WORKER.with(Cell::get)
+}
+
+/// Serves `router` on `listener` with `workers` threads (see the module
+/// notes) until `shutdown` completes and they have all finished.
+pub async fn serve_workers<A: Acceptor>(
+    listener: TcpListener,
+    workers: usize,
+    acceptor: A,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> io::Result<()> {
+    let listener = listener.into_std()?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut finished = Vec::new();
+    for index in 0..workers.max(1) {
+        let listener = listener.try_clone()?;
+        let (acceptor, router, mut stop) = (acceptor.clone(), router.clone(), stop_rx.clone());
+        let (done, result) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("dfs-worker-{index}"))
+            .spawn(move || {
+                WORKER.with(|w| w.set(index));
+                let served = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .and_then(|runtime| {
+                        runtime.block_on(async move {
+                            let listener = TcpListener::from_std(listener)?;
+                            let stopped = async move {
+                                let _ = stop.wait_for(|s| *s).await;
+                            };
+                            serve(listener, acceptor, router, limits, stopped).await
+                        })
+                    });
+                let _ = done.send(served);
+            })?;
+        finished.push(result);
+    }
+    drop(listener);
+    let all = futures_util::future::join_all(finished);
+    tokio::pin!(all, shutdown);
+    let results = tokio::select! {
+        // Only an error ends a worker before the shutdown signal.
+        results = &mut all => results,
+        () = &mut shutdown => {
+            let _ = stop_tx.send(true);
+            all.await
+        }
+    };
+    let _ = stop_tx.send(true);
+    for result in results {
+        result.map_err(|_| io::Error::other("a worker thread panicked"))??;
     }
     Ok(())
 }

@@ -66,6 +66,11 @@ pub struct ServerConfig {
     /// Log format: `"text"` or `"json"`. Default text.
     #[serde(default)]
     pub log_format: LogFormat,
+    /// Threads serving the main listener, each with its own event loop and
+    /// its own storage connections (nginx's `worker_processes`). Default:
+    /// one per CPU.
+    #[serde(default = "defaults::workers")]
+    pub workers: usize,
 }
 
 /// How log lines are written.
@@ -290,6 +295,9 @@ mod defaults {
     pub fn max_concurrent_requests() -> usize {
         4096
     }
+    pub fn workers() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
     pub fn connect_timeout() -> Secs {
         Secs(Duration::from_secs(1))
     }
@@ -423,6 +431,16 @@ impl Config {
                     message,
                 },
             )?;
+        }
+        if !(1..=1024).contains(&self.server.workers) {
+            return Err(ConfigError::Invalid {
+                key: "server.workers".into(),
+                line: text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("workers"))
+                    .map_or(1, |i| i + 1),
+                message: format!("{} is not between 1 and 1024", self.server.workers),
+            });
         }
         let mut names = HashSet::new();
         for (i, spanned) in self.upstreams.iter().enumerate() {

@@ -81,6 +81,7 @@ impl AppState {
                 upstream.storage_connect_timeout.0,
                 upstream.storage_timeout.0,
                 upstream.fail_timeout.0,
+                config.server.workers,
             );
             let backend =
                 match upstream.protocol {

@@ -72,7 +72,9 @@ impl NodeError {
 /// An HTTP client for storage nodes.
 #[derive(Debug, Clone)]
 pub struct NodeClient {
-    http: Arc<Client<HttpConnector, Body>>,
+    /// One pool per worker thread (see [`crate::server::worker_index`]), so a
+    /// request and its storage connection share a thread.
+    http: Arc<[Client<HttpConnector, Body>]>,
     head_timeout: Duration,
     health: Arc<NodeHealth>,
 }
@@ -117,24 +119,38 @@ impl NodeHealth {
 impl NodeClient {
     /// A client with the given connect and response-head time-outs. Body reads
     /// that stall longer than `head_timeout` also fail. A node that fails is
-    /// tried last for `avoid_for`.
-    pub fn new(connect_timeout: Duration, head_timeout: Duration, avoid_for: Duration) -> Self {
+    /// tried last for `avoid_for`. `workers` is the number of worker threads.
+    pub fn new(
+        connect_timeout: Duration,
+        head_timeout: Duration,
+        avoid_for: Duration,
+        workers: usize,
+    ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(connect_timeout));
         connector.set_nodelay(true);
-        let http = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(32)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
+        let http = (0..workers.max(1))
+            .map(|_| {
+                Client::builder(TokioExecutor::new())
+                    .pool_idle_timeout(Duration::from_secs(30))
+                    .pool_max_idle_per_host(32)
+                    .pool_timer(TokioTimer::new())
+                    .build(connector.clone())
+            })
+            .collect();
         NodeClient {
-            http: Arc::new(http),
+            http,
             head_timeout,
             health: Arc::new(NodeHealth {
                 bad_until: Mutex::new(HashMap::new()),
                 avoid_for,
             }),
         }
+    }
+
+    /// The connection pool of the calling worker thread.
+    fn pool(&self) -> &Client<HttpConnector, Body> {
+        &self.http[crate::server::worker_index() % self.http.len()]
     }
 
     /// `items` with those on recently failed nodes moved to the end, order
@@ -165,7 +181,7 @@ impl NodeClient {
         for (name, value) in headers {
             request.headers_mut().insert(name, value.clone());
         }
-        match tokio::time::timeout(self.head_timeout, self.http.request(request)).await {
+        match tokio::time::timeout(self.head_timeout, self.pool().request(request)).await {
             Err(_) => Err(NodeError::Timeout {
                 url: url.to_owned(),
                 timeout: self.head_timeout,
