@@ -1,6 +1,7 @@
 //! MogileFS failures the gateway hides or reports cleanly:
 //! - the second replica is served when the first storage node is stopped;
 //! - a replica answering 500 or 404 is skipped for the next one;
+//! - a node that failed is tried last for a while, not once per request;
 //! - the second tracker is used when the first is stopped, and 503 when none answers;
 //! - an upload whose every destination fails is a 5xx and leaves the key absent;
 //! - concurrent PUTs of one key leave exactly one whole version.
@@ -30,6 +31,43 @@ async fn second_replica_served_when_a_node_is_down() {
         }
         env.cluster.node(node).start().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_failed_node_is_tried_last_for_a_while() {
+    let env = MogEnv::start().await;
+    let data = pattern(12, 10_000);
+    assert_eq!(env.put("avoid.jpg", data.clone()).await, 201);
+    assert!(
+        env.cluster
+            .wait_devcount("imgs", "avoid.jpg", 2, REPLICATED)
+            .await
+    );
+    // The node that serves first while both are healthy (the look-up cache
+    // keeps the tracker's order) is made to fail every request.
+    for node in env.cluster.nodes() {
+        node.reset_stats();
+    }
+    assert_eq!(env.get("avoid.jpg").await.0, 200);
+    let first = (0..2)
+        .find(|&i| env.cluster.node(i).stats().get == 1)
+        .expect("one node served the first GET");
+    let other = 1 - first;
+    env.cluster.node(first).fail_next(1000, 500);
+    for node in env.cluster.nodes() {
+        node.reset_stats();
+    }
+    for _ in 0..10 {
+        let (status, body) = env.get("avoid.jpg").await;
+        assert_eq!(status, 200);
+        assert!(body == data);
+    }
+    assert_eq!(
+        env.cluster.node(first).stats().get,
+        1,
+        "the failing node was asked again within fail_timeout"
+    );
+    assert_eq!(env.cluster.node(other).stats().get, 10);
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::collections::HashMap;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -84,6 +85,9 @@ pub struct NodeClient {
 #[derive(Debug)]
 struct NodeHealth {
     bad_until: Mutex<HashMap<String, Instant>>,
+    /// Whether `bad_until` has entries: while every node is fine, requests
+    /// neither lock nor hash.
+    any_bad: AtomicBool,
     avoid_for: Duration,
 }
 
@@ -95,23 +99,31 @@ pub fn node_of(url: &str) -> &str {
 
 impl NodeHealth {
     fn is_bad(&self, url: &str, now: Instant) -> bool {
+        if !self.any_bad.load(Ordering::Relaxed) {
+            return false;
+        }
         let bad = self.bad_until.lock().expect("poisoned");
         bad.get(node_of(url)).is_some_and(|until| *until > now)
     }
 
     fn record(&self, url: &str, ok: bool) {
+        if ok && !self.any_bad.load(Ordering::Relaxed) {
+            return;
+        }
         let node = node_of(url);
         let mut bad = self.bad_until.lock().expect("poisoned");
         if ok {
             if bad.remove(node).is_some() {
                 tracing::info!(node, "storage node is answering again");
             }
+            self.any_bad.store(!bad.is_empty(), Ordering::Relaxed);
         } else if self.avoid_for > Duration::ZERO
             && bad
                 .insert(node.to_owned(), Instant::now() + self.avoid_for)
                 .is_none()
         {
             tracing::warn!(node, avoid_for = ?self.avoid_for, "storage node failed; trying others first");
+            self.any_bad.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -143,6 +155,7 @@ impl NodeClient {
             head_timeout,
             health: Arc::new(NodeHealth {
                 bad_until: Mutex::new(HashMap::new()),
+                any_bad: AtomicBool::new(false),
                 avoid_for,
             }),
         }
@@ -181,7 +194,17 @@ impl NodeClient {
         for (name, value) in headers {
             request.headers_mut().insert(name, value.clone());
         }
-        match tokio::time::timeout(self.head_timeout, self.pool().request(request)).await {
+        let is_put = request.method() == Method::PUT;
+        let outcome = tokio::time::timeout(self.head_timeout, self.pool().request(request)).await;
+        match &outcome {
+            Ok(Ok(response)) => self
+                .health
+                .record(url, !response.status().is_server_error()),
+            // A PUT that breaks after connecting may be the client's body failing.
+            Ok(Err(e)) if is_put && !e.is_connect() => {}
+            _ => self.health.record(url, false),
+        }
+        match outcome {
             Err(_) => Err(NodeError::Timeout {
                 url: url.to_owned(),
                 timeout: self.head_timeout,
