@@ -84,9 +84,9 @@ impl FdfsSetup<'_> {
         let pid = vec![gateway.pid()?];
         let via = |prefix: &str| ids.iter().map(|id| format!("{prefix}{id}")).collect();
         let targets = [
-            target(GATEWAY_LOCAL, &gateway.base(), via(LOCAL), pid.clone()),
-            target(NGINX_STATIC, &nginx.base(), via("/"), nginx.pids()),
-            target(GATEWAY_NETWORK, &gateway.base(), via(NETWORK), pid),
+            Target::new(GATEWAY_LOCAL, &gateway.base(), via(LOCAL), pid.clone()),
+            Target::new(NGINX_STATIC, &nginx.base(), via("/"), nginx.pids()),
+            Target::new(GATEWAY_NETWORK, &gateway.base(), via(NETWORK), pid),
         ];
         let mut rows = Vec::new();
         for t in &targets {
@@ -158,15 +158,6 @@ async fn post(client: &reqwest::Client, url: &str, size: u64) -> Result<String> 
         .and_then(|v| v["file_id"].as_str().map(str::to_owned));
     id.filter(|_| status.is_success())
         .ok_or_else(|| BenchError::Failed(format!("POST {url}: status {status}: {body}")))
-}
-
-fn target(name: &str, base: &str, paths: Vec<String>, pids: Vec<u32>) -> Target {
-    Target {
-        name: name.into(),
-        base: base.into(),
-        paths,
-        pids,
-    }
 }
 
 fn failed_row(target: &str, class: &SizeClass, error: &BenchError) -> Row {

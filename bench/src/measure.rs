@@ -23,6 +23,18 @@ pub struct Target {
     pub pids: Vec<u32>,
 }
 
+impl Target {
+    /// A target named `name` at `base`.
+    pub fn new(name: &str, base: &str, paths: Vec<String>, pids: Vec<u32>) -> Self {
+        Target {
+            name: name.into(),
+            base: base.into(),
+            paths,
+            pids,
+        }
+    }
+}
+
 /// Shared settings of every measurement.
 #[derive(Debug, Clone)]
 pub struct Bench {

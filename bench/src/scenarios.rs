@@ -89,20 +89,20 @@ impl Setup<'_> {
         let gateway_pid = servers.gateway.pid()?;
         let via = |prefix: &str| keys.iter().map(|k| format!("{prefix}{k}")).collect();
         Ok(vec![
-            target(DIRECT, &servers.storage, storage_paths.clone(), vec![]),
-            target(
+            Target::new(DIRECT, &servers.storage, storage_paths.clone(), vec![]),
+            Target::new(
                 PROXY,
                 &servers.proxy.base(),
                 storage_paths,
                 servers.proxy.pids(),
             ),
-            target(
+            Target::new(
                 GATEWAY,
                 &servers.gateway.base(),
                 via(CACHED),
                 vec![gateway_pid],
             ),
-            target(
+            Target::new(
                 GATEWAY_NOCACHE,
                 &servers.gateway.base(),
                 via(UNCACHED),
@@ -123,15 +123,6 @@ impl Setup<'_> {
     }
 }
 
-fn target(name: &str, base: &str, paths: Vec<String>, pids: Vec<u32>) -> Target {
-    Target {
-        name: name.into(),
-        base: base.into(),
-        paths,
-        pids,
-    }
-}
-
 /// WebDAV PUT to the storage node, and PUT through the gateway.
 fn write_targets(servers: &Servers, class: &SizeClass) -> Vec<Target> {
     let paths = |prefix: &str| -> Vec<String> {
@@ -141,7 +132,7 @@ fn write_targets(servers: &Servers, class: &SizeClass) -> Vec<Target> {
     };
     let gateway_pid = servers.gateway.pid().into_iter().collect();
     vec![
-        target(DIRECT, &servers.storage, paths("/"), vec![]),
-        target(GATEWAY, &servers.gateway.base(), paths(UPLOAD), gateway_pid),
+        Target::new(DIRECT, &servers.storage, paths("/"), vec![]),
+        Target::new(GATEWAY, &servers.gateway.base(), paths(UPLOAD), gateway_pid),
     ]
 }
