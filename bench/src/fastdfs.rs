@@ -1,11 +1,16 @@
 //! The FastDFS rows: 4 KiB reads from a devcluster FastDFS storage server's
-//! store path, served three ways —
+//! store path, served four ways —
 //!
 //! ```text
-//!   wrk ──▶ dfs-gateway /fdfs-local/<id> ──▶ the store path on disk     fastdfs-gateway-local
-//!   wrk ──▶ nginx static /<id>            ──▶ the same files             fastdfs-nginx-static
-//!   wrk ──▶ dfs-gateway /fdfs-net/<id>   ──▶ DOWNLOAD_FILE to storage   fastdfs-gateway-network
+//!   wrk ──▶ dfs-gateway /fdfs-local/<id>  ──▶ the store path on disk    fastdfs-gateway-local
+//!   wrk ──▶ dfs-gateway /fdfs-inline/<id> ──▶ the same, read inline     fastdfs-gateway-local-inline
+//!   wrk ──▶ nginx static /<id>             ──▶ the same files            fastdfs-nginx-static
+//!   wrk ──▶ dfs-gateway /fdfs-net/<id>    ──▶ DOWNLOAD_FILE to storage  fastdfs-gateway-network
 //! ```
+//!
+//! `fastdfs-gateway-local` uses the default `disk_reads = "pool"` (reads on
+//! tokio's blocking threads); `-inline` reads on the worker thread, as nginx
+//! does.
 //!
 //! The gateway here is a process of its own, so a gateway without FastDFS
 //! support fails these rows only.
@@ -23,6 +28,8 @@ use std::path::Path;
 
 /// Gateway read location in local-disk mode.
 const LOCAL: &str = "/fdfs-local/";
+/// The same with `disk_reads = "inline"`.
+const INLINE: &str = "/fdfs-inline/";
 /// Gateway read location over the network.
 const NETWORK: &str = "/fdfs-net/";
 /// Gateway upload location.
@@ -32,6 +39,8 @@ const GROUP: &str = "group1";
 
 /// Row names.
 pub const GATEWAY_LOCAL: &str = "fastdfs-gateway-local";
+/// Local-disk mode reading on the worker thread.
+pub const GATEWAY_INLINE: &str = "fastdfs-gateway-local-inline";
 /// nginx serving the store path.
 pub const NGINX_STATIC: &str = "fastdfs-nginx-static";
 /// The gateway fetching from the storage server.
@@ -56,7 +65,7 @@ impl FdfsSetup<'_> {
             Ok(rows) => rows,
             Err(e) => {
                 eprintln!("dfs-bench: FastDFS rows failed: {e}");
-                [GATEWAY_LOCAL, NGINX_STATIC, GATEWAY_NETWORK]
+                [GATEWAY_LOCAL, GATEWAY_INLINE, NGINX_STATIC, GATEWAY_NETWORK]
                     .map(|t| failed_row(t, class, &e))
                     .to_vec()
             }
@@ -85,6 +94,7 @@ impl FdfsSetup<'_> {
         let via = |prefix: &str| ids.iter().map(|id| format!("{prefix}{id}")).collect();
         let targets = [
             Target::new(GATEWAY_LOCAL, &gateway.base(), via(LOCAL), pid.clone()),
+            Target::new(GATEWAY_INLINE, &gateway.base(), via(INLINE), pid.clone()),
             Target::new(NGINX_STATIC, &nginx.base(), via("/"), nginx.pids()),
             Target::new(GATEWAY_NETWORK, &gateway.base(), via(NETWORK), pid),
         ];
@@ -97,7 +107,7 @@ impl FdfsSetup<'_> {
     }
 }
 
-/// The FastDFS upstream and its three locations.
+/// The FastDFS upstream and its four locations.
 fn config_tables(tracker: SocketAddr, store: &Path) -> String {
     let store = store
         .display()
@@ -115,6 +125,12 @@ trackers = ["{tracker}"]
 prefix = "{LOCAL}"
 upstream = "fdfs"
 store_paths = ["{store}"]
+
+[[location]]
+prefix = "{INLINE}"
+upstream = "fdfs"
+store_paths = ["{store}"]
+disk_reads = "inline"
 
 [[location]]
 prefix = "{NETWORK}"

@@ -158,8 +158,8 @@ impl GatewayProcess {
 
 fn spawn(binary: &Path, config: &Path, log: &Path) -> Result<Child> {
     let log_file = std::fs::File::create(log).context(|| format!("creating {}", log.display()))?;
-    // The log goes to stdout or stderr depending on the gateway version:
-    // both into the file, so its access log costs what it costs in service.
+    // The log (stderr) goes to a file, so the access log costs what it costs
+    // in service; stdout too, for a `--gateway` build that logs there.
     let stdout = log_file
         .try_clone()
         .context(|| format!("opening {}", log.display()))?;

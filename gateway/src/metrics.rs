@@ -5,25 +5,52 @@
 //! and rendered in the text exposition format on `/metrics`.
 
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 type Labels = Vec<(&'static str, String)>;
+
+/// The labels of per-request metrics, built for every request: nothing in
+/// them is allocated (the location is shared with the config), and labels
+/// left empty are not exported.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RequestLabels {
+    /// The location's prefix.
+    pub location: Arc<str>,
+    /// The method, or `""` for metrics not split by method.
+    pub method: &'static str,
+    /// The status, or `None` for metrics not split by status.
+    pub status: Option<u16>,
+}
+
+impl EncodeLabelSet for RequestLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder<'_>) -> Result<(), std::fmt::Error> {
+        ("location", &*self.location).encode(encoder.encode_label())?;
+        if !self.method.is_empty() {
+            ("method", self.method).encode(encoder.encode_label())?;
+        }
+        if let Some(status) = self.status {
+            ("status", status).encode(encoder.encode_label())?;
+        }
+        Ok(())
+    }
+}
 
 /// Every metric the gateway exports.
 pub struct Metrics {
     registry: Registry,
     /// Requests by location, method and status.
-    pub requests: Family<Labels, Counter>,
+    pub requests: Family<RequestLabels, Counter>,
     /// Request duration (until the body ended) by location and method.
-    pub duration: Family<Labels, Histogram>,
+    pub duration: Family<RequestLabels, Histogram>,
     /// Body bytes sent to clients, by location.
-    pub bytes_out: Family<Labels, Counter>,
-    /// Body bytes received from clients, by location.
+    pub bytes_out: Family<RequestLabels, Counter>,
+    /// Body bytes stored by uploads, by upstream.
     pub bytes_in: Family<Labels, Counter>,
     /// Tracker failures (connect, time-out, bad reply) by tracker address.
     pub tracker_errors: Family<Labels, Counter>,
@@ -45,10 +72,11 @@ fn new_histogram() -> Histogram {
 impl Metrics {
     fn new() -> Self {
         let mut registry = Registry::with_prefix("dfs_gateway");
-        let requests = Family::<Labels, Counter>::default();
-        let duration =
-            Family::<Labels, Histogram>::new_with_constructor(new_histogram as fn() -> Histogram);
-        let bytes_out = Family::<Labels, Counter>::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let duration = Family::<RequestLabels, Histogram>::new_with_constructor(
+            new_histogram as fn() -> Histogram,
+        );
+        let bytes_out = Family::<RequestLabels, Counter>::default();
         let bytes_in = Family::<Labels, Counter>::default();
         let tracker_errors = Family::<Labels, Counter>::default();
         let storage_errors = Family::<Labels, Counter>::default();
@@ -159,12 +187,19 @@ mod tests {
         m.tracker_error("127.0.0.1:7001");
         m.cache_lookup("mog", true);
         m.requests
-            .get_or_create(&vec![
-                ("location", "/images/".into()),
-                ("method", "GET".into()),
-                ("status", "200".into()),
-            ])
+            .get_or_create(&RequestLabels {
+                location: "/images/".into(),
+                method: "GET",
+                status: Some(200),
+            })
             .inc();
+        m.bytes_out
+            .get_or_create(&RequestLabels {
+                location: "/images/".into(),
+                method: "",
+                status: None,
+            })
+            .inc_by(5);
         let text = m.render();
         assert!(
             text.contains("dfs_gateway_tracker_errors_total{tracker=\"127.0.0.1:7001\"}"),
@@ -178,6 +213,10 @@ mod tests {
             text.contains(
                 "dfs_gateway_requests_total{location=\"/images/\",method=\"GET\",status=\"200\"}"
             ),
+            "{text}"
+        );
+        assert!(
+            text.contains("dfs_gateway_response_bytes_total{location=\"/images/\"} 5"),
             "{text}"
         );
         assert!(text.contains("# EOF"));

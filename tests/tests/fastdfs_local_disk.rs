@@ -7,6 +7,8 @@
 //!   from this disk) is fetched from the storage that has it, and served
 //!   from disk once sync catches up;
 //! - a local copy of the wrong size (a sync in progress) is not served;
+//! - with `disk_reads = "inline"` the same holds, large files and ranges
+//!   included;
 //! - traversal-shaped IDs are refused (400) and never read a file outside
 //!   the store path.
 
@@ -22,10 +24,15 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// group1 with two storages; `/` reads from storage 0's store path, `/net/`
 /// is the same upstream without local-disk mode.
 async fn local_env() -> FdfsEnv {
+    local_env_with("").await
+}
+
+/// [`local_env`] with extra keys on the local-disk location.
+async fn local_env_with(extra: &str) -> FdfsEnv {
     let mut options = FdfsOptions::default();
     let cluster = FdfsEnv::cluster(&options).await;
     let store = cluster.storage("group1", 0).store_path().to_owned();
-    options.read_extra = format!("store_paths = [{}]", toml_path(&store));
+    options.read_extra = format!("store_paths = [{}]\n{extra}", toml_path(&store));
     options.extra_tables = "[[location]]\nprefix = \"/net/\"\nupstream = \"fdfs\"\n".into();
     FdfsEnv::with_cluster(cluster, &options).await
 }
@@ -173,6 +180,48 @@ async fn a_file_removed_from_this_disk_or_cut_short_is_fetched_elsewhere() {
         assert_eq!(status, 200);
         assert!(body == data, "the short local copy was served");
         assert_eq!(s1.stats().downloads, before + 2);
+        env.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn inline_disk_reads_serve_the_same_bytes() {
+    bounded(LIMIT, async {
+        let env = local_env_with("disk_reads = \"inline\"").await;
+        env.cluster.set_fetch_policy(FetchPolicy::Storage(1));
+        let s1 = env.cluster.storage("group1", 1);
+        // Several read chunks, and a range across a chunk boundary.
+        let data = pattern(34, 700_000);
+        let id = env.upload(data.clone(), "bin").await;
+        let before = storage_requests(&env);
+        let (status, body) = env.get_id(&id).await;
+        assert_eq!(status, 200);
+        assert!(body == data);
+        let r = env
+            .http
+            .get(env.file_url(&id))
+            .header(header::RANGE, "bytes=262000-263999")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 206);
+        assert_eq!(&r.bytes().await.unwrap()[..], &data[262_000..264_000]);
+        assert_eq!(storage_requests(&env), before, "read from disk");
+
+        // A copy cut short is still fetched from the storage that has it.
+        let s0 = env.cluster.storage("group1", 0);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(s0.file_path(&id))
+            .unwrap();
+        file.set_len(100_000).unwrap();
+        drop(file);
+        let downloads = s1.stats().downloads;
+        let (status, body) = env.get_id(&id).await;
+        assert_eq!(status, 200);
+        assert!(body == data, "the short local copy was served");
+        assert!(s1.stats().downloads > downloads);
         env.stop().await;
     })
     .await;

@@ -233,6 +233,9 @@ pub struct LocationConfig {
     /// machine (`M00` = the first). Files found there are served from disk;
     /// others are fetched from a storage server.
     pub store_paths: Option<Vec<std::path::PathBuf>>,
+    /// Local-disk mode: where file reads run. Default `"pool"`.
+    #[serde(default)]
+    pub disk_reads: DiskReads,
     /// FastDFS anti-steal token check, as fastdfs-nginx-module does it.
     pub token: Option<TokenConfig>,
     /// Accept `ts=0` (never expires in FastDFS). Default false.
@@ -255,6 +258,19 @@ pub struct TokenConfig {
     /// How long a token stays valid after its `ts`. Default 900s.
     #[serde(default = "defaults::token_ttl")]
     pub ttl: Secs,
+}
+
+/// Where local-disk reads run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiskReads {
+    /// On tokio's blocking threads: a slow disk delays only its own reads.
+    #[default]
+    Pool,
+    /// On the worker thread itself, as nginx reads files: about twice as
+    /// fast for files in the page cache, but a read that waits for the disk
+    /// holds up every connection of that worker meanwhile.
+    Inline,
 }
 
 /// Who moves the bytes of a read.

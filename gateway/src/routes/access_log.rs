@@ -8,7 +8,7 @@
 
 use super::{Live, LocationLabel};
 use crate::error::ErrorDetail;
-use crate::metrics::metrics;
+use crate::metrics::{metrics, RequestLabels};
 use crate::storage::Source;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -90,7 +90,7 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
         location: parts
             .extensions
             .remove::<LocationLabel>()
-            .map_or_else(|| "-".into(), |l| l.0),
+            .map_or_else(|| Arc::from("-"), |l| l.0),
         source: parts.extensions.remove::<Source>().unwrap_or_default(),
         error: parts.extensions.remove::<ErrorDetail>(),
         id: id.clone(),
@@ -119,7 +119,7 @@ struct Entry {
     id: String,
     method: axum::http::Method,
     path: String,
-    location: String,
+    location: Arc<str>,
     status: u16,
     /// Bytes stored by an upload.
     stored: Option<u64>,
@@ -156,21 +156,18 @@ impl Drop for Entry {
         );
         let m = metrics();
         m.in_flight.dec();
-        let location = std::mem::take(&mut self.location);
-        let method = self.method.as_str().to_owned();
-        m.requests
-            .get_or_create(&vec![
-                ("location", location.clone()),
-                ("method", method.clone()),
-                ("status", self.status.to_string()),
-            ])
-            .inc();
+        let mut labels = RequestLabels {
+            location: self.location.clone(),
+            method: super::method_of(&self.method).map_or("other", |m| m.as_str()),
+            status: Some(self.status),
+        };
+        m.requests.get_or_create(&labels).inc();
+        labels.status = None;
         m.duration
-            .get_or_create(&vec![("location", location.clone()), ("method", method)])
+            .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
-        m.bytes_out
-            .get_or_create(&vec![("location", location)])
-            .inc_by(self.bytes);
+        labels.method = "";
+        m.bytes_out.get_or_create(&labels).inc_by(self.bytes);
     }
 }
 

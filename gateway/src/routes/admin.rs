@@ -21,7 +21,7 @@ fn labelled(response: impl IntoResponse) -> Response {
     let mut response = response.into_response();
     response
         .extensions_mut()
-        .insert(LocationLabel("admin".into()));
+        .insert(LocationLabel(Arc::from("admin")));
     response
 }
 

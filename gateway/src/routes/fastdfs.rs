@@ -4,9 +4,9 @@
 //! → range → stream, from local disk or a storage server.
 
 use super::{insert, not_modified, respond, Location};
-use crate::config::Method;
+use crate::config::{DiskReads, Method};
 use crate::error::AppError;
-use crate::storage::fastdfs::{FdfsStore, UploadError};
+use crate::storage::fastdfs::{FdfsStore, LocalDisk, UploadError};
 use crate::storage::mogilefs::StoreError;
 use crate::web::conditional::{evaluate, if_range_allows, Precondition, Validators};
 use crate::web::range::RangeSpec;
@@ -17,7 +17,6 @@ use dfs_protocol::fastdfs::token::{parse_ts, verify, TokenPolicy};
 use dfs_protocol::fastdfs::FileId;
 use futures_util::TryStreamExt;
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 type Params = HashMap<String, String>;
 
@@ -174,7 +173,7 @@ async fn read(
 }
 
 /// Where `id` would be on this machine's disk in local-disk mode.
-fn local_path(location: &Location, id: &FileId) -> Option<PathBuf> {
+fn local_path(location: &Location, id: &FileId) -> Option<LocalDisk> {
     let paths = location.config.store_paths.as_ref()?;
     if location
         .config
@@ -185,7 +184,10 @@ fn local_path(location: &Location, id: &FileId) -> Option<PathBuf> {
         return None;
     }
     let root = paths.get(usize::from(id.store_path_index()))?;
-    Some(root.join(id.relative_path()))
+    Some(LocalDisk {
+        path: root.join(id.relative_path()),
+        inline: location.config.disk_reads == DiskReads::Inline,
+    })
 }
 
 async fn upload(

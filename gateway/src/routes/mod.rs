@@ -48,6 +48,8 @@ pub struct Location {
     pub backend: Backend,
     /// Largest accepted upload.
     pub max_body_size: u64,
+    /// Its prefix, for logs and metrics.
+    pub label: Arc<str>,
 }
 
 /// Everything handlers need, built once from the config.
@@ -118,6 +120,7 @@ impl AppState {
             .map(|l| Location {
                 backend: backends[l.upstream.as_str()].clone(),
                 max_body_size: l.max_body_size.unwrap_or(config.server.max_body_size).0,
+                label: Arc::from(l.prefix.as_str()),
                 config: l.clone(),
             })
             .collect();
@@ -179,7 +182,7 @@ impl Live {
 
 /// Which location served a request, for logs and metrics.
 #[derive(Debug, Clone)]
-pub struct LocationLabel(pub String);
+pub struct LocationLabel(pub Arc<str>);
 
 /// The router. With `admin` set, `/healthz`, `/readyz` and `/metrics` are
 /// answered here ahead of the locations; otherwise they belong to
@@ -209,7 +212,7 @@ async fn dispatch(State(live): State<Arc<Live>>, request: Request) -> Response {
     let Some(location) = state.locate(request.uri().path()) else {
         return AppError::NoLocation.into_response();
     };
-    let label = LocationLabel(location.config.prefix.clone());
+    let label = LocationLabel(location.label.clone());
     let method = match method_of(request.method()) {
         Some(m) if location.config.allows(m) => m,
         _ => return with_label(not_allowed(&location.config).into_response(), label),

@@ -14,6 +14,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
+/// Where a file would be on this machine's disk (local-disk mode).
+#[derive(Debug, Clone)]
+pub struct LocalDisk {
+    /// Its path.
+    pub path: PathBuf,
+    /// Read it on the calling thread rather than the blocking pool.
+    pub inline: bool,
+}
+
 /// What is known of a file before reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {
@@ -90,7 +99,7 @@ impl FdfsStore {
         meta: &Meta,
         range: Option<RangeSpec>,
         head: bool,
-        local: Option<PathBuf>,
+        local: Option<LocalDisk>,
     ) -> Result<Object, FdfsError> {
         let served = match range.map(|r| r.resolve(meta.size)) {
             None => Served::Full,
@@ -107,7 +116,7 @@ impl FdfsStore {
         };
         if served == Served::Unsatisfiable {
             // 416 only for a file that exists: check, as a HEAD would.
-            let source = match local.as_deref().filter(|p| p.is_file()) {
+            let source = match local.as_ref().map(|l| &l.path).filter(|p| p.is_file()) {
                 Some(path) => local_source(path),
                 None => node(self.client.file_info(id).await?.1),
             };
@@ -117,9 +126,10 @@ impl FdfsStore {
             Served::Range(r) => (r.first, r.len()),
             _ => (0, meta.size),
         };
-        if let Some(path) = local.filter(|_| !matches!(id.kind(), FileKind::Trunk(_))) {
-            match super::local::open(path.clone(), meta.size, offset, length, head).await {
-                Ok(body) => return Ok(object(body, local_source(&path))),
+        if let Some(local) = local.filter(|_| !matches!(id.kind(), FileKind::Trunk(_))) {
+            let span = (meta.size, offset, length);
+            match super::local::open(local.path.clone(), span, head, local.inline).await {
+                Ok(body) => return Ok(object(body, local_source(&local.path))),
                 // Not synced here yet (or gone): a storage server may have it.
                 Err(e) => tracing::debug!(file = %id, error = %e, "not on local disk; fetching it"),
             }

@@ -1,10 +1,12 @@
 //! Reading a file from this machine's disk (FastDFS local-disk mode).
 //!
-//! Every filesystem call blocks, so each one is a trip to tokio's blocking
-//! pool, and a trip costs more than reading a small file. So the first trip
-//! opens the file, checks its size and reads the first chunk — for most files
-//! the whole of them — and later chunks are one trip each, read at an offset
-//! (no shared file position, no seek).
+//! Every filesystem call blocks, so by default each one is a trip to tokio's
+//! blocking pool, and a trip costs more than reading a small file. So the
+//! first trip opens the file, checks its size and reads the first chunk — for
+//! most files the whole of them — and later chunks are one trip each, read at
+//! an offset (no shared file position, no seek). With `inline` the same calls
+//! run on the calling thread, as nginx does: faster from the page cache, but a
+//! read that waits for the disk stalls the thread's other work meanwhile.
 
 use super::ByteStream;
 use bytes::Bytes;
@@ -24,13 +26,12 @@ const CHUNK: u64 = 256 * 1024;
 /// A file that shrinks while being read ends the stream with an error.
 pub async fn open(
     path: PathBuf,
-    size: u64,
-    offset: u64,
-    length: u64,
+    (size, offset, length): (u64, u64, u64),
     head: bool,
+    inline: bool,
 ) -> io::Result<Option<ByteStream>> {
     let first_len = if head { 0 } else { length.min(CHUNK) };
-    let (file, first) = blocking(move || {
+    let (file, first) = run(inline, move || {
         let file = File::open(&path)?;
         let on_disk = file.metadata()?.len();
         if on_disk != size {
@@ -50,13 +51,13 @@ pub async fn open(
         return Ok(Some(Box::pin(first)));
     }
     let state = (Arc::new(file), offset + first_len, length - first_len);
-    let rest = stream::try_unfold(state, |(file, at, left)| async move {
+    let rest = stream::try_unfold(state, move |(file, at, left)| async move {
         if left == 0 {
             return Ok(None);
         }
         let n = left.min(CHUNK);
         let reader = file.clone();
-        let chunk = blocking(move || read_at(&reader, at, n)).await?;
+        let chunk = run(inline, move || read_at(&reader, at, n)).await?;
         Ok(Some((chunk, (file, at + n, left - n))))
     });
     Ok(Some(Box::pin(first.chain(rest))))
@@ -69,9 +70,14 @@ fn read_at(file: &File, at: u64, n: u64) -> io::Result<Bytes> {
     Ok(Bytes::from(buf))
 }
 
-async fn blocking<T: Send + 'static>(
+/// Runs `f` here (`inline`) or on the blocking pool.
+async fn run<T: Send + 'static>(
+    inline: bool,
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> io::Result<T> {
+    if inline {
+        return f();
+    }
     tokio::task::spawn_blocking(f)
         .await
         .map_err(io::Error::other)?
