@@ -23,6 +23,7 @@ use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tracing::Instrument;
 
 /// Connection-level limits.
 #[derive(Debug, Clone, Copy)]
@@ -168,7 +169,9 @@ pub async fn serve_workers<A: Acceptor>(
                             let stopped = async move {
                                 let _ = stop.wait_for(|s| *s).await;
                             };
-                            serve(listener, acceptor, router, limits, stopped).await
+                            serve(listener, acceptor, router, limits, stopped)
+                                .instrument(tracing::info_span!("worker", index))
+                                .await
                         })
                     });
                 let _ = done.send(served);

@@ -3,7 +3,7 @@
 //! Each request: parse and check the ID and token → metadata → preconditions
 //! → range → stream, from local disk or a storage server.
 
-use super::{insert, not_modified, respond, Location};
+use super::{content_type, insert, not_modified, respond, Location};
 use crate::config::{DiskReads, Method};
 use crate::error::AppError;
 use crate::storage::fastdfs::{FdfsStore, LocalDisk, UploadError};
@@ -114,8 +114,7 @@ async fn token_failure(location: &Location, reason: String) -> Result<Response, 
     let bytes = tokio::fs::read(path)
         .await
         .map_err(|_| AppError::Forbidden(reason.clone()))?;
-    let mime = mime_guess::from_path(path).first_or_octet_stream();
-    let mut response = ([(header::CONTENT_TYPE, mime.as_ref())], bytes).into_response();
+    let mut response = ([(header::CONTENT_TYPE, content_type(path))], bytes).into_response();
     response
         .extensions_mut()
         .insert(crate::error::ErrorDetail(format!(

@@ -276,8 +276,7 @@ pub(crate) fn respond(key: &str, mut object: Object) -> Result<Response, AppErro
     if let Served::Range(r) = object.served {
         insert(h, header::CONTENT_RANGE, &r.content_range(object.size));
     }
-    let mime = mime_guess::from_path(key).first_or_octet_stream();
-    insert(h, header::CONTENT_TYPE, mime.as_ref());
+    h.insert(header::CONTENT_TYPE, content_type(key));
     validator_headers(h, &object);
     response.extensions_mut().insert(object.source);
     Ok(response)
@@ -297,6 +296,13 @@ fn validator_headers(h: &mut HeaderMap, object: &Object) {
     if let Some(modified) = object.last_modified {
         insert(h, header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
     }
+}
+
+/// The Content-Type for a file name, by its extension (the storage node's
+/// own guess is never used, as `proxy_hide_header Content-Type` did).
+pub(crate) fn content_type(name: impl AsRef<std::path::Path>) -> HeaderValue {
+    let mime = mime_guess::from_path(name).first_raw();
+    HeaderValue::from_static(mime.unwrap_or("application/octet-stream"))
 }
 
 pub(crate) fn insert(h: &mut HeaderMap, name: header::HeaderName, value: &str) {

@@ -1,6 +1,6 @@
 //! MogileFS locations: parse → resolve → stream, for each method.
 
-use super::{insert, not_modified, respond, Location};
+use super::{content_type, insert, not_modified, respond, Location};
 use crate::config::{Method, Mode};
 use crate::error::AppError;
 use crate::storage::mogilefs::{MogStore, ReadSpec, WriteSpec};
@@ -119,8 +119,7 @@ async fn accel(location: &Location, store: &MogStore, key: &str) -> Result<Respo
     let mut response = StatusCode::OK.into_response();
     let h = response.headers_mut();
     insert(h, HeaderName::from_static("x-accel-redirect"), &target);
-    let mime = mime_guess::from_path(key).first_or_octet_stream();
-    insert(h, header::CONTENT_TYPE, mime.as_ref());
+    h.insert(header::CONTENT_TYPE, content_type(key));
     response.extensions_mut().insert(source);
     Ok(response)
 }
