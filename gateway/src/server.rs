@@ -182,14 +182,13 @@ pub async fn serve_workers<A: Acceptor>(
     let all = futures_util::future::join_all(finished);
     tokio::pin!(all, shutdown);
     let results = tokio::select! {
-        // Only an error ends a worker before the shutdown signal.
+        // Only an error ends every worker before the shutdown signal.
         results = &mut all => results,
         () = &mut shutdown => {
             let _ = stop_tx.send(true);
             all.await
         }
     };
-    let _ = stop_tx.send(true);
     for result in results {
         result.map_err(|_| io::Error::other("a worker thread panicked"))??;
     }

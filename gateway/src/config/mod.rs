@@ -451,10 +451,7 @@ impl Config {
         if !(1..=1024).contains(&self.server.workers) {
             return Err(ConfigError::Invalid {
                 key: "server.workers".into(),
-                line: text
-                    .lines()
-                    .position(|l| l.trim_start().starts_with("workers"))
-                    .map_or(1, |i| i + 1),
+                line: line_of(text, 0..text.len(), "workers"),
                 message: format!("{} is not between 1 and 1024", self.server.workers),
             });
         }

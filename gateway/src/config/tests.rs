@@ -99,3 +99,13 @@ fn tracker_addresses_take_default_ports() {
     assert_eq!(a[0].port(), 7002);
     assert!(resolve_tracker("127.0.0.1:notaport", Protocol::Mogilefs).is_err());
 }
+
+#[test]
+fn workers_out_of_range_is_an_error_with_its_line() {
+    let text = EXAMPLE.replace("[server]\n", "[server]\n# workers = 2\nworkers = 0\n");
+    let e = error_of(&text);
+    assert!(e.contains("server.workers"), "{e}");
+    assert!(e.contains("line 4"), "{e}");
+    let c = Config::parse(&EXAMPLE.replace("[server]\n", "[server]\nworkers = 3\n")).unwrap();
+    assert_eq!(c.server.workers, 3);
+}
