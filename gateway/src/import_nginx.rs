@@ -259,11 +259,13 @@ fn location_table(spec: &LocationSpec, upstream: &str) -> Table {
 }
 
 /// Warnings in order, each once (an upstream used by several locations
-/// would otherwise be reported for each).
+/// would otherwise be reported for each), control characters copied from
+/// the input escaped so they cannot act on a terminal.
 fn dedup(warnings: Vec<String>) -> Vec<String> {
     let mut seen = HashSet::new();
     warnings
         .into_iter()
+        .map(|w| emit::escape_controls(&w))
         .filter(|w| seen.insert(w.clone()))
         .collect()
 }

@@ -88,6 +88,28 @@ impl Gateway {
         Ok(())
     }
 
+    /// Loads a config with `load` and puts it in force, as SIGHUP does.
+    /// A config that does not load, cannot be built, or even panics while
+    /// being built is an error: the running config stays, and the gateway
+    /// and later reloads are unaffected (the work runs on a task of its own,
+    /// whose panic ends only that task).
+    pub async fn reload_with<F>(&self, load: F) -> Result<Config, String>
+    where
+        F: FnOnce() -> Result<Config, String> + Send + 'static,
+    {
+        let gateway = self.clone();
+        // Blocking: loading reads files and resolves tracker names.
+        let task = tokio::task::spawn_blocking(move || {
+            let config = load()?;
+            gateway.reload(&config)?;
+            Ok(config)
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(e) => Err(format!("building the new config failed: {e}")),
+        }
+    }
+
     /// Serves on `listener` (and `[server].admin_listen`) until `shutdown`.
     pub async fn serve(
         &self,

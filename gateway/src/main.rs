@@ -244,18 +244,22 @@ async fn serve(config: Config, path: PathBuf) -> ExitCode {
     }
 }
 
-/// Re-reads the config file on each SIGHUP; a bad file is logged and ignored.
+/// Re-reads the config file on each SIGHUP; a bad file is logged and
+/// ignored, and the next SIGHUP is served all the same.
 #[cfg(unix)]
 async fn reload_on_sighup(gateway: dfs_gateway::Gateway, path: PathBuf) {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        return;
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot listen for SIGHUP, so no config reloads: {e}");
+            return;
+        }
     };
     while hangups.recv().await.is_some() {
-        match Config::load(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|c| gateway.reload(&c).map(|()| c))
-        {
+        let file = path.clone();
+        let load = move || Config::load(&file).map_err(|e| e.to_string());
+        match gateway.reload_with(load).await {
             Ok(c) => tracing::info!("reloaded {}: {}", path.display(), c.summary()),
             Err(e) => tracing::error!(
                 "reload of {} rejected, keeping the running config: {e}",

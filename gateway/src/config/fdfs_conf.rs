@@ -3,6 +3,7 @@
 //! needs no rewriting. Keys the location sets itself win. What the gateway
 //! does not carry over is returned as notes for `check-config`.
 
+use super::limits::{self, MAX_STORE_PATHS};
 use super::{LocationConfig, Secs, TokenConfig};
 use crate::import_nginx::fdfs_conf::IniFile;
 use crate::import_nginx::{MODULE_ONLY, READ};
@@ -20,7 +21,7 @@ pub fn apply(path: &Path, location: &mut LocationConfig) -> Result<Vec<String>, 
         location.group = group;
     }
     if location.store_paths.is_none() {
-        let count = ini.number(None, "store_path_count").unwrap_or(1);
+        let count = store_path_count(&ini)?;
         let paths: Vec<PathBuf> = (0..count)
             .filter_map(|i| {
                 ini.get(None, &format!("store_path{i}"))
@@ -69,9 +70,28 @@ pub fn apply(path: &Path, location: &mut LocationConfig) -> Result<Vec<String>, 
     Ok(notes)
 }
 
+/// `store_path_count`, 1 when absent; FastDFS names at most
+/// [`MAX_STORE_PATHS`] in its file IDs.
+fn store_path_count(ini: &IniFile) -> Result<u64, String> {
+    let Some(entry) = ini.get(None, "store_path_count") else {
+        return Ok(1);
+    };
+    let count = ini.number(None, "store_path_count").unwrap_or(1);
+    let max = MAX_STORE_PATHS as u64;
+    limits::number(count, 0..=max).map_err(|m| {
+        let origin = &entry.origin;
+        format!("{origin}: store_path_count: {m} (file IDs name store paths M00 to MFF)")
+    })?;
+    Ok(count)
+}
+
 #[cfg(test)]
 mod tests {
+    //! - group, store paths and token read into a location; location keys win;
+    //! - a missing file, a file that includes itself and a store_path_count
+    //!   past 256 are errors, returned at once.
     use super::*;
+    use std::time::Instant;
 
     fn location() -> LocationConfig {
         toml::from_str("prefix = \"/\"\nupstream = \"fdfs\"").unwrap()
@@ -126,5 +146,33 @@ mod tests {
         assert!(apply(&dir.path().join("missing.conf"), &mut l)
             .unwrap_err()
             .contains("missing.conf"));
+    }
+
+    #[test]
+    fn huge_counts_and_self_includes_are_errors_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let huge = dir.path().join("huge.conf");
+        std::fs::write(
+            &huge,
+            "store_path_count = 18446744073709551615\nstore_path0 = /a\n",
+        )
+        .unwrap();
+        let e = apply(&huge, &mut location()).unwrap_err();
+        assert!(e.contains("huge.conf:1: store_path_count: 18446744073709551615 is out of range: allowed 0 to 256"), "{e}");
+        let looped = dir.path().join("self.conf");
+        std::fs::write(
+            &looped,
+            "group_name = g\n#include self.conf\n#include self.conf\n",
+        )
+        .unwrap();
+        let e = apply(&looped, &mut location()).unwrap_err();
+        assert!(e.contains("includes itself"), "{e}");
+        let ok = dir.path().join("ok.conf");
+        std::fs::write(&ok, "store_path_count = 256\nstore_path0 = /z\n").unwrap();
+        let mut l = location();
+        apply(&ok, &mut l).unwrap();
+        assert_eq!(l.store_paths, Some(vec![PathBuf::from("/z")]));
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 }

@@ -5,6 +5,7 @@
 //! gives one, the line.
 
 mod fdfs_conf;
+pub mod limits;
 mod units;
 
 pub use units::{Bytes, Secs};
@@ -455,6 +456,7 @@ impl Config {
                 message: format!("{} is not between 1 and 1024", self.server.workers),
             });
         }
+        limits::check(self, text)?;
         let mut names = HashSet::new();
         for (i, spanned) in self.upstreams.iter().enumerate() {
             let u = spanned.get_ref();
@@ -477,16 +479,6 @@ impl Config {
             }
             for t in &u.trackers {
                 resolve_tracker(t, u.protocol).map_err(|m| invalid("trackers", m))?;
-            }
-            for (field, value) in [
-                ("connect_timeout", u.connect_timeout),
-                ("reply_timeout", u.reply_timeout),
-                ("storage_connect_timeout", u.storage_connect_timeout),
-                ("storage_timeout", u.storage_timeout),
-            ] {
-                if value.0 == Duration::ZERO {
-                    return Err(invalid(field, "must be greater than zero".into()));
-                }
             }
         }
         if self.locations.is_empty() {

@@ -71,10 +71,26 @@ pub fn render(preamble: &[String], tables: &[Table]) -> String {
 }
 
 fn push_comment(out: &mut String, text: &str) {
-    // A comment must not smuggle a newline into the TOML.
+    // A comment must not smuggle a newline into the TOML, and TOML allows no
+    // other control character in one either (a CR from the nginx file would
+    // make the whole output unreadable).
     for line in text.lines() {
-        out.push_str(&format!("# {line}\n"));
+        out.push_str(&format!("# {}\n", escape_controls(line)));
     }
+}
+
+/// `text` with every control character written as its Rust escape (`\r`,
+/// `\u{0}`, `\u{7f}`); all else, non-ASCII letters included, as it is.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A TOML string.
@@ -100,7 +116,45 @@ pub fn size(bytes: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    //! - values, comments and whole imports are valid TOML whatever control
+    //!   characters the nginx text carried;
+    //! - tables render in order.
     use super::*;
+
+    #[test]
+    fn control_characters_from_nginx_become_escapes() {
+        let conf = "http { server {\n\
+            location \"/dl\\r\x7f/\" {\n\
+              mogilefs_tracker 127.0.0.1;\n\
+              mogilefs_domain \"im\rg\x1bs\";\n\
+              mogilefs_class \"\x01\\t\";\n\
+              mogilefs_pass { proxy_pass $mogilefs_path; }\n\
+            }\n} }\n";
+        let imported =
+            crate::import_nginx::import(conf, std::path::Path::new("/nonexistent")).unwrap();
+        let text = &imported.toml;
+        let doc: toml::Value = toml::from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let location = &doc["location"][0];
+        assert_eq!(location["prefix"].as_str(), Some("/dl\r\u{7f}/"));
+        assert_eq!(location["domain"].as_str(), Some("im\rg\u{1b}s"));
+        assert!(
+            text.contains("# nginx.conf:2: location /dl\\r\\u{7f}/"),
+            "{text}"
+        );
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        crate::config::Config::parse(text).unwrap_or_else(|e| panic!("check-config: {e}\n{text}"));
+    }
+
+    #[test]
+    fn comments_escape_every_control_character() {
+        let mut out = String::new();
+        push_comment(&mut out, "a\rb\x00c\x7fd\te\r\nf");
+        assert_eq!(out, "# a\\rb\\u{0}c\\u{7f}d\\te\n# f\n");
+        toml::from_str::<toml::Value>(&out).unwrap();
+    }
 
     #[test]
     fn values_are_valid_toml() {

@@ -196,13 +196,18 @@ fn upstream(ini: &IniFile, warnings: &mut Vec<String>) -> UpstreamSpec {
 
 /// `store_path0..N` (`store_path0` defaults to `base_path`, as in the module).
 fn store_paths(ini: &IniFile, section: Option<&str>, warnings: &mut Vec<String>) -> Vec<String> {
-    let count = ini.number(section, "store_path_count").unwrap_or(1);
+    let mut count = ini.number(section, "store_path_count").unwrap_or(1);
+    let max = crate::config::limits::MAX_STORE_PATHS as u64;
+    if count > max {
+        warnings.push(format!("{}: store_path_count is {count}, but file IDs name at most {max} store paths (M00 to MFF); only those are read", ini.file));
+        count = max;
+    }
     let mut paths = Vec::new();
     for i in 0..count {
         let key = format!("store_path{i}");
         match ini.get(section, &key).or_else(|| (i == 0).then(|| ini.get(None, "base_path")).flatten()) {
             Some(e) => paths.push(e.value.clone()),
-            None => warnings.push(format!("{}: store_path_count is {count} but {key} is not set; M{i:02} is not served from disk", ini.file)),
+            None => warnings.push(format!("{}: store_path_count is {count} but {key} is not set; M{i:02X} is not served from disk", ini.file)),
         }
     }
     paths

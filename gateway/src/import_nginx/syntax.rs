@@ -69,18 +69,31 @@ pub fn parse_config(
     let mut reader = Reader {
         base_dir,
         warnings,
-        depth: 0,
+        open: Vec::new(),
+        files: 0,
+        bytes: 0,
     };
     reader.parse_file(text, file)
 }
 
-/// Includes nest at most this deep, which stops a file including itself.
+/// Includes nest at most this deep.
 const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Most files read through `include`, counting each time a file is read
+/// (`include proxy_params;` in every location is common); bounds a fan-out of
+/// files that include others several times each.
+const MAX_INCLUDED_FILES: usize = 4096;
+
+/// Most bytes read through `include`, all files together.
+const MAX_INCLUDED_BYTES: u64 = 64 << 20;
 
 struct Reader<'a> {
     base_dir: &'a Path,
     warnings: &'a mut Vec<String>,
-    depth: usize,
+    /// Canonical paths of the included files being read, outermost first.
+    open: Vec<PathBuf>,
+    files: usize,
+    bytes: u64,
 }
 
 impl Reader<'_> {
@@ -173,30 +186,58 @@ impl Reader<'_> {
             into.push(directive);
             return Ok(());
         }
-        if self.depth >= MAX_INCLUDE_DEPTH {
-            let message = "includes nest too deep (does a file include itself?)";
-            return Err(syntax(
-                &directive.origin.file,
-                directive.origin.line,
-                message,
-            ));
+        let origin = &directive.origin;
+        let fail = |message: String| syntax(&origin.file, origin.line, &message);
+        if self.open.len() >= MAX_INCLUDE_DEPTH {
+            return Err(fail(format!(
+                "includes nest more than {MAX_INCLUDE_DEPTH} deep"
+            )));
         }
         let pattern = &directive.args[0];
-        for (name, path) in self.expand(pattern, &directive.origin) {
-            match std::fs::read_to_string(&path) {
+        for (name, path) in self.expand(pattern, origin) {
+            let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if self.open.contains(&canonical) {
+                return Err(fail(format!("include {name}: the file includes itself")));
+            }
+            match self.read_included(&path) {
                 Ok(text) => {
-                    self.depth += 1;
+                    self.open.push(canonical);
                     let included = self.parse_file(&text, &name);
-                    self.depth -= 1;
+                    self.open.pop();
                     into.extend(included?);
                 }
-                Err(e) => self.warnings.push(format!(
-                    "{}: include {name}: {e}; skipped",
-                    directive.origin
-                )),
+                Err(Some(e)) => self
+                    .warnings
+                    .push(format!("{origin}: include {name}: {e}; skipped")),
+                Err(None) => {
+                    return Err(fail(format!(
+                        "include {name}: more than {MAX_INCLUDED_FILES} files or {MAX_INCLUDED_BYTES} bytes included in all"
+                    )))
+                }
             }
         }
         Ok(())
+    }
+
+    /// An included file's text; `Err(None)` when the bounds on included
+    /// files are used up, `Err(Some(e))` when it cannot be read.
+    fn read_included(&mut self, path: &Path) -> Result<String, Option<std::io::Error>> {
+        use std::io::Read;
+        self.files += 1;
+        if self.files > MAX_INCLUDED_FILES {
+            return Err(None);
+        }
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .map_err(Some)?
+            .take(MAX_INCLUDED_BYTES - self.bytes + 1)
+            .read_to_string(&mut text)
+            .map_err(Some)?;
+        self.bytes += text.len() as u64;
+        if self.bytes > MAX_INCLUDED_BYTES {
+            return Err(None);
+        }
+        Ok(text)
     }
 
     /// The files an `include` argument names: itself, or a sorted glob
@@ -258,18 +299,34 @@ fn syntax(file: &str, line: usize, message: &str) -> ImportError {
     }
 }
 
-/// `*` and `?` wildcards over a file name.
+/// `*` and `?` wildcards over a file name. Greedy with one backtrack
+/// point (the last `*`), so a pattern of many stars stays linear-ish rather
+/// than trying every split.
 fn glob_match(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    fn matches(p: &[char], n: &[char]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some(('*', rest)) => (0..=n.len()).any(|i| matches(rest, &n[i..])),
-            Some(('?', rest)) => !n.is_empty() && matches(rest, &n[1..]),
-            Some((c, rest)) => n.first() == Some(c) && matches(rest, &n[1..]),
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ni));
+                pi += 1;
+            }
+            Some(&c) if c == '?' || c == n[ni] => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    star = Some((sp, sn + 1));
+                    pi = sp + 1;
+                    ni = sn + 1;
+                }
+                None => return false,
+            },
         }
     }
-    matches(&p, &n)
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 #[cfg(test)]
@@ -355,9 +412,45 @@ mod tests {
     }
 
     #[test]
+    fn a_file_included_many_times_over_is_an_error_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = std::time::Instant::now();
+        let thrice = "include self.conf;\n".repeat(3);
+        std::fs::write(dir.path().join("self.conf"), &thrice).unwrap();
+        let e = parse_config(&thrice, "nginx.conf", dir.path(), &mut Vec::new()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "self.conf:1: include self.conf: the file includes itself"
+        );
+        // A fan-out without a cycle: each level includes the next 8 times.
+        for level in 0..8 {
+            let text = format!("include f{}.conf;\n", level + 1).repeat(8);
+            std::fs::write(dir.path().join(format!("f{level}.conf")), text).unwrap();
+        }
+        std::fs::write(dir.path().join("f8.conf"), "a 1;\n").unwrap();
+        let e = parse_config(
+            "include f0.conf;",
+            "nginx.conf",
+            dir.path(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("more than 4096 files"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
     fn globs() {
         assert!(glob_match("*.conf", "a.conf"));
         assert!(glob_match("a?c", "abc"));
         assert!(!glob_match("*.conf", "a.conf.bak"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "aXbYbZc"));
+        assert!(!glob_match("a*b*c", "aXbYbZ"));
+        assert!(glob_match("*.c*f", "x.conf"));
+        let name = "a".repeat(255);
+        let started = std::time::Instant::now();
+        assert!(!glob_match(&format!("{}b", "*a".repeat(40)), &name));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 }

@@ -28,21 +28,23 @@ pub fn parse_time(text: &str) -> Option<Duration> {
         let unit = rest
             .find(|c: char| c.is_ascii_digit() || c == ' ')
             .unwrap_or(rest.len());
+        let secs = |per: u64| number.checked_mul(per).map(Duration::from_secs);
         let part = match &rest[..unit] {
-            "ms" => Duration::from_millis(number),
-            "" | "s" => Duration::from_secs(number),
-            "m" => Duration::from_secs(number * 60),
-            "h" => Duration::from_secs(number * 3600),
-            "d" => Duration::from_secs(number * 86_400),
-            "w" => Duration::from_secs(number * 7 * 86_400),
-            "M" => Duration::from_secs(number * 30 * 86_400),
-            "y" => Duration::from_secs(number * 365 * 86_400),
+            "ms" => Some(Duration::from_millis(number)),
+            "" | "s" => Some(Duration::from_secs(number)),
+            "m" => secs(60),
+            "h" => secs(3600),
+            "d" => secs(86_400),
+            "w" => secs(7 * 86_400),
+            "M" => secs(30 * 86_400),
+            "y" => secs(365 * 86_400),
             _ => return None,
         };
-        total += part;
+        total = total.checked_add(part?)?;
         rest = rest[unit..].trim_start();
     }
-    Some(total)
+    // Longer than the gateway takes is not a usable time either.
+    (total <= crate::config::limits::MAX_DURATION).then_some(total)
 }
 
 /// An nginx size (`ngx_parse_offset`): `1024`, `64k`, `256m`, `1g`, binary units.
@@ -161,6 +163,17 @@ mod tests {
         assert_eq!(parse_time("1h 5m"), Some(Duration::from_secs(3900)));
         assert_eq!(parse_time("5x"), None);
         assert_eq!(parse_time(""), None);
+        // Past what the arithmetic or the gateway takes: no time, no panic.
+        assert_eq!(parse_time("18446744073709551615y"), None);
+        assert_eq!(
+            parse_time("18446744073709551615s 18446744073709551615s"),
+            None
+        );
+        assert_eq!(parse_time("11y"), None);
+        assert_eq!(
+            parse_time("3650d"),
+            Some(Duration::from_secs(3650 * 86_400))
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// What serves a location.
@@ -171,12 +171,23 @@ impl Live {
 
     /// The state in force now.
     pub fn current(&self) -> Arc<AppState> {
-        self.current.read().expect("poisoned").clone()
+        // Only a whole `Arc` is ever written, so a poisoned lock still
+        // holds a usable state.
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Puts `state` in force for requests that start from now on.
     pub fn replace(&self, state: AppState) {
-        *self.current.write().expect("poisoned") = Arc::new(state);
+        let state = Arc::new(state);
+        let old = std::mem::replace(
+            &mut *self.current.write().unwrap_or_else(PoisonError::into_inner),
+            state,
+        );
+        // The old state is dropped (perhaps its last reference) outside the lock.
+        drop(old);
     }
 }
 

@@ -7,8 +7,12 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+/// Stand-in for a `fail_timeout` beyond the clock's range (30 years, as
+/// tokio caps its timers).
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
 
 /// Health of one tracker.
 #[derive(Debug)]
@@ -56,8 +60,18 @@ impl TrackerSet {
         self.members[index].addr
     }
 
+    /// The health of tracker `index`. A panic elsewhere while this was held
+    /// left nothing half-written (it is one `Option`), so a poisoned lock is
+    /// taken over rather than breaking every later request of the upstream.
+    fn down_until(&self, index: usize) -> MutexGuard<'_, Option<Instant>> {
+        self.members[index]
+            .down_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn is_up(&self, index: usize, now: Instant) -> bool {
-        let down_until = self.members[index].down_until.lock().expect("poisoned");
+        let down_until = self.down_until(index);
         down_until.is_none_or(|until| until <= now)
     }
 
@@ -83,7 +97,7 @@ impl TrackerSet {
 
     /// Records a success: the tracker is healthy again.
     pub fn mark_ok(&self, index: usize) {
-        let mut down_until = self.members[index].down_until.lock().expect("poisoned");
+        let mut down_until = self.down_until(index);
         if down_until.take().is_some() {
             tracing::info!(tracker = %self.members[index].addr, "tracker is answering again");
         }
@@ -91,11 +105,17 @@ impl TrackerSet {
 
     /// Records a failure: skip the tracker for a while.
     pub fn mark_failed(&self, index: usize) {
-        let mut down_until = self.members[index].down_until.lock().expect("poisoned");
+        let mut down_until = self.down_until(index);
         if down_until.is_none() {
             tracing::warn!(tracker = %self.members[index].addr, skip_for = ?self.fail_timeout, "tracker failed; skipping it");
         }
-        *down_until = Some(Instant::now() + self.fail_timeout);
+        // The config bounds fail_timeout; past the clock's range, "skipped
+        // for good" is what was asked for.
+        let now = Instant::now();
+        *down_until = Some(
+            now.checked_add(self.fail_timeout)
+                .unwrap_or(now + FAR_FUTURE),
+        );
     }
 }
 
@@ -129,6 +149,30 @@ mod tests {
         let mut seen: Vec<usize> = (0..2).map(|_| s.order()[0]).collect();
         seen.sort();
         assert_eq!(seen, [0, 1]);
+    }
+
+    #[test]
+    fn a_poisoned_lock_does_not_break_the_set() {
+        let s = set(2);
+        let poison = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _held = s.members[0].down_until.lock();
+            panic!("a panic while the lock is held");
+        }));
+        assert!(poison.is_err() && s.members[0].down_until.is_poisoned());
+        s.mark_failed(0);
+        assert_eq!(s.order(), [1, 0]);
+        assert!(s.any_up());
+        s.mark_ok(0);
+        assert_eq!(s.order().len(), 2);
+    }
+
+    #[test]
+    fn a_fail_timeout_beyond_the_clock_does_not_panic() {
+        let s = TrackerSet::new(vec![SocketAddr::from(([127, 0, 0, 1], 1))], Duration::MAX);
+        s.mark_failed(0);
+        assert!(!s.any_up());
+        s.mark_ok(0);
+        assert!(s.any_up());
     }
 
     #[test]
