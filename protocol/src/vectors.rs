@@ -61,8 +61,8 @@ pub fn mogilefs_exchanges() -> Vec<MogExchange> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            let v: serde_json::Value = serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("{name} line {}: {e}", i + 1));
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{name} line {}: {e}", i + 1));
             MogExchange {
                 scenario: field(&v, "scenario"),
                 kind: field(&v, "kind"),
