@@ -19,7 +19,13 @@ fn id_properties(id: &FileId) {
     assert!(path.starts_with("data"));
     assert_eq!(path.components().count(), 4);
     assert!(path.components().all(|c| matches!(c, Component::Normal(_))));
-    let _ = (id.size(), id.crc32(), id.extension(), id.kind(), id.source());
+    let _ = (
+        id.size(),
+        id.crc32(),
+        id.extension(),
+        id.kind(),
+        id.source(),
+    );
     for (prefix, ext) in [("_150x150", None), ("-x", Some("jpg")), ("", Some(""))] {
         if let Ok(slave) = id.slave(prefix, ext) {
             assert_eq!(FileId::parse(slave.as_str()), Ok(slave.clone()));

@@ -19,7 +19,12 @@ fn request<C: Command + Debug + PartialEq>(header: &Header, body: &[u8], packet:
     let encoded = parsed.encode_request();
     let (head, fixed) = encoded.split_at(HEADER_LEN);
     let head = Header::decode(head.try_into().unwrap()).expect("a valid header");
-    assert_eq!(C::parse_body(&head, fixed).as_ref(), Ok(&parsed), "{}", C::NAME);
+    assert_eq!(
+        C::parse_body(&head, fixed).as_ref(),
+        Ok(&parsed),
+        "{}",
+        C::NAME
+    );
 }
 
 fn reply<P: Payload + Debug + PartialEq>(body: &[u8]) {

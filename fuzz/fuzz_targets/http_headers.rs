@@ -22,7 +22,10 @@ fn ranges(value: &str, content_range: &str, total: u64) {
             assert_eq!(range.len(), range.last - range.first + 1);
             let printed = RangeSpec::parse(&range.header_value()).expect("a range");
             assert_eq!(printed.resolve(total), Some(range));
-            assert_eq!(parse_content_range(&range.content_range(total)), Ok((range.first, range.last, total)));
+            assert_eq!(
+                parse_content_range(&range.content_range(total)),
+                Ok((range.first, range.last, total))
+            );
         }
     }
     if let Ok((first, last, total)) = parse_content_range(content_range) {
@@ -39,7 +42,13 @@ fuzz_target!(|data: &[u8]| {
     ranges(line(0), line(1), total);
 
     let mut headers = HeaderMap::new();
-    let names = [IF_MATCH, IF_NONE_MATCH, IF_MODIFIED_SINCE, IF_UNMODIFIED_SINCE, IF_RANGE];
+    let names = [
+        IF_MATCH,
+        IF_NONE_MATCH,
+        IF_MODIFIED_SINCE,
+        IF_UNMODIFIED_SINCE,
+        IF_RANGE,
+    ];
     for (i, name) in names.into_iter().enumerate() {
         if let Ok(value) = HeaderValue::from_str(line(2 + i)) {
             if !line(2 + i).is_empty() {
@@ -47,7 +56,9 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let mtime = numbers.get(1).and_then(|&s| UNIX_EPOCH.checked_add(Duration::from_secs(s)));
+    let mtime = numbers
+        .get(1)
+        .and_then(|&s| UNIX_EPOCH.checked_add(Duration::from_secs(s)));
     let v = Validators {
         etag: Some(line(7)).filter(|e| !e.is_empty()).map(str::to_owned),
         last_modified: mtime,

@@ -34,7 +34,10 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(imported) = import_with(text, dir, &options) {
         if let Err(e) = imported.toml.parse::<toml::Table>() {
-            panic!("import-nginx wrote TOML that does not parse: {e}\n{}", imported.toml);
+            panic!(
+                "import-nginx wrote TOML that does not parse: {e}\n{}",
+                imported.toml
+            );
         }
     }
 });

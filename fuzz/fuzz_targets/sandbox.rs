@@ -6,7 +6,10 @@
 pub fn safe_paths(text: &str) -> bool {
     let starts = |i: usize| i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric();
     let dangerous = ["/dev", "/proc", "/sys", "/run"];
-    let slashes = text.match_indices('/').map(|(i, _)| i).filter(|&i| starts(i));
+    let slashes = text
+        .match_indices('/')
+        .map(|(i, _)| i)
+        .filter(|&i| starts(i));
     for at in slashes {
         let rest = &text[at..];
         if dangerous.iter().any(|d| rest.starts_with(d)) {
