@@ -2,7 +2,8 @@
 //! - create_open → PUT → create_close → get_paths → GET round trip;
 //! - replication to the class's mindevcount, on another host;
 //! - delete and overwrite remove the old copies from the nodes;
-//! - size_mismatch / size_verify_error / empty-key close leave no data;
+//! - size_mismatch / size_verify_error / empty-key close leave no data, and a
+//!   close size above i64::MAX is compared, not taken as "no size";
 //! - a stopped node: skipped by get_paths and create_open, replication
 //!   resumes when it is back; all nodes down still gives one path;
 //! - no_devices, paused replication, trackers sharing metadata;
@@ -225,6 +226,27 @@ async fn failed_closes_discard_the_upload() {
             cluster.orphans()
         );
         assert_eq!(cluster.open_uploads(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_close_size_beyond_i64_is_compared_not_ignored() {
+    bounded(async {
+        let cluster = cluster().await;
+        let mut t = tracker(&cluster).await;
+        let opened = t.call(&open("huge", false)).await.unwrap().unwrap();
+        put(
+            &opened.destinations[0].path,
+            b"27 bytes, not 2^64 - 1 ...\n",
+        )
+        .await;
+        let Err(Reply::Err { code, .. }) = t.call(&close(&opened, "huge", u64::MAX)).await.unwrap()
+        else {
+            panic!("size_mismatch expected")
+        };
+        assert_eq!(code, "size_mismatch");
+        assert!(cluster.file("imgs", "huge").is_none());
     })
     .await;
 }

@@ -10,7 +10,7 @@
 //! - stop (refused, in-flight cut) and start on the same port.
 
 use devcluster::storage_node::{StorageNode, TRACKER_USER_AGENT};
-use dfs_protocol::vectors::{mogilefs_exchanges, skip};
+use dfs_protocol::vectors::mogilefs_exchanges;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -70,10 +70,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn captured_mogstored_exchanges_replay() {
-    let Some(all) = mogilefs_exchanges() else {
-        skip("storage node replay");
-        return;
-    };
+    let all = mogilefs_exchanges();
     let (node, dir) = node().await;
     node.suffix_range_bug(true); // the capture shows Perlbal's
     std::fs::create_dir_all(dir.path().join("dev2/0/000/000")).unwrap();

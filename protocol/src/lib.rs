@@ -14,3 +14,6 @@ pub mod mogilefs;
 
 #[cfg(any(test, feature = "vectors"))]
 pub mod vectors;
+
+#[cfg(test)]
+mod hostile;

@@ -1,24 +1,23 @@
-//! Loaders for the exchanges captured from real clusters (`shared/protocol/`
-//! beside the repository), so unit tests on both sides can replay them.
+//! Loaders for the exchanges captured from real MogileFS 2.73 and FastDFS
+//! 6.16 clusters, kept in the repository under `protocol/tests/vectors/`, so
+//! unit tests on both sides can replay them.
 //!
-//! The directory is `$DFS_SHARED_DIR` when set, else `../shared` next to the
-//! workspace. When it is absent the loaders return `None` and the caller prints
-//! a loud skip message: the replay tests then prove nothing on that machine.
+//! The captures are part of the source tree: a capture that is missing or
+//! does not parse is a test failure (a panic naming the file), never a skip.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// The `shared/protocol` directory, if present.
-pub fn protocol_dir() -> Option<PathBuf> {
-    let shared = std::env::var_os("DFS_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let dir = shared.join("protocol");
-    dir.is_dir().then_some(dir)
+/// The `protocol/tests/vectors` directory.
+pub fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
-/// Prints the standard loud message for a replay test that cannot run.
-pub fn skip(what: &str) {
-    eprintln!("\n*** SKIPPED: {what}: shared/protocol not found (set DFS_SHARED_DIR) ***\n");
+/// The text of `relative` under [`vectors_dir`]; panics naming the file when
+/// it cannot be read.
+pub fn read_text(relative: impl AsRef<Path>) -> String {
+    let path = vectors_dir().join(relative);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("capture {} cannot be read: {e}", path.display()))
 }
 
 /// One captured MogileFS exchange.
@@ -46,31 +45,37 @@ impl MogExchange {
     }
 }
 
-/// Every exchange of `mogilefs/vectors/tracker-vectors.jsonl`.
-pub fn mogilefs_exchanges() -> Option<Vec<MogExchange>> {
-    let path = protocol_dir()?.join("mogilefs/vectors/tracker-vectors.jsonl");
-    let text = std::fs::read_to_string(path).ok()?;
+/// Every exchange of `mogilefs/tracker-vectors.jsonl`; panics when the file is
+/// missing, empty or holds a line that is not a JSON object.
+pub fn mogilefs_exchanges() -> Vec<MogExchange> {
+    let name = "mogilefs/tracker-vectors.jsonl";
+    let text = read_text(name);
     let field = |v: &serde_json::Value, name: &str| {
         v.get(name)
             .and_then(|f| f.as_str())
             .unwrap_or_default()
             .to_owned()
     };
-    Some(
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .map(|v| MogExchange {
+    let all: Vec<MogExchange> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{name} line {}: {e}", i + 1));
+            MogExchange {
                 scenario: field(&v, "scenario"),
                 kind: field(&v, "kind"),
                 request: field(&v, "request"),
                 response: field(&v, "response"),
-            })
-            .collect(),
-    )
+            }
+        })
+        .collect();
+    assert!(!all.is_empty(), "{name} holds no exchange");
+    all
 }
 
-/// One captured FastDFS exchange (`fastdfs/vectors/*.txt`).
+/// One captured FastDFS exchange (`fastdfs/*.txt`).
 #[derive(Debug, Clone)]
 pub struct FdfsExchange {
     /// File stem, e.g. `04a-tracker-QUERY_FETCH_ONE`.
@@ -81,16 +86,23 @@ pub struct FdfsExchange {
     pub response: Option<Vec<u8>>,
 }
 
-/// Every exchange of `fastdfs/vectors/`, sorted by name.
-pub fn fastdfs_exchanges() -> Option<Vec<FdfsExchange>> {
-    let dir = protocol_dir()?.join("fastdfs/vectors");
+/// Every exchange of `fastdfs/`, sorted by name; panics naming the file when
+/// one cannot be read or holds no hex dump.
+pub fn fastdfs_exchanges() -> Vec<FdfsExchange> {
+    let dir = vectors_dir().join("fastdfs");
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("captures {} cannot be listed: {e}", dir.display()));
     let mut all = Vec::new();
-    for entry in std::fs::read_dir(dir).ok()? {
-        let path = entry.ok()?.path();
-        let name = path.file_stem()?.to_string_lossy().into_owned();
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if path.extension().is_some_and(|e| e == "txt") && name != "INDEX" {
-            let text = std::fs::read_to_string(&path).ok()?;
-            let (request, response) = parse_fdfs_capture(&text)?;
+            let text = read_text(Path::new("fastdfs").join(path.file_name().expect("a name")));
+            let (request, response) = parse_fdfs_capture(&text)
+                .unwrap_or_else(|| panic!("capture {} has no valid hex dump", path.display()));
             all.push(FdfsExchange {
                 name,
                 request,
@@ -98,8 +110,9 @@ pub fn fastdfs_exchanges() -> Option<Vec<FdfsExchange>> {
             });
         }
     }
+    assert!(!all.is_empty(), "{} holds no capture", dir.display());
     all.sort_by(|a, b| a.name.cmp(&b.name));
-    Some(all)
+    all
 }
 
 /// Reads the "full hex" dump of each direction of one capture file.

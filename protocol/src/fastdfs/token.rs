@@ -80,14 +80,15 @@ pub fn verify(
         return Err(TokenError::Malformed);
     }
     let ttl = i64::try_from(policy.ttl).unwrap_or(i64::MAX);
-    let age = now - i64::from(ts);
+    // Saturating: a clock or ts at the ends of the range must not overflow.
+    let age = now.saturating_sub(i64::from(ts));
     if ts == 0 {
         if !policy.allow_ts_zero {
             return Err(TokenError::ZeroTimestamp);
         }
     } else if age > ttl {
         return Err(TokenError::Expired);
-    } else if -age > ttl {
+    } else if age < -ttl {
         return Err(TokenError::FromFuture);
     }
     let expected = generate(remote_name, secret, ts);
@@ -167,6 +168,20 @@ mod tests {
         );
         let near = generate(NAME, SECRET, TS + 60);
         assert_eq!(verify(NAME, SECRET, &near, TS + 60, now, POLICY), Ok(()));
+    }
+
+    #[test]
+    fn extreme_clocks_do_not_overflow() {
+        let token = generate(NAME, SECRET, TS);
+        for now in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            let refused = verify(NAME, SECRET, &token, TS, now, POLICY);
+            assert!(refused.is_err(), "{now}: {refused:?}");
+        }
+        let forever = TokenPolicy {
+            ttl: u64::MAX,
+            allow_ts_zero: false,
+        };
+        assert_eq!(verify(NAME, SECRET, &token, TS, 0, forever), Ok(()));
     }
 
     #[test]

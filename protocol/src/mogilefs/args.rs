@@ -12,6 +12,8 @@
 //! name has its values joined with a NUL byte.
 
 use percent_encoding::{percent_decode, percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::collections::HashMap;
+use std::fmt;
 
 /// Bytes that pass unescaped: `_ , - . / \ :` and space (which becomes `+`).
 const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
@@ -41,9 +43,21 @@ pub fn unescape(value: &str) -> String {
 /// An ordered list of `name=value` arguments or reply fields.
 ///
 /// Order is kept for encoding; a real tracker's replies come in random order, so
-/// readers look fields up by name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Args(Vec<(String, String)>);
+/// readers look fields up by name. Look-ups go through a hash index, so decoding
+/// a line and reading every field of it costs time linear in the line's length
+/// however many fields a peer sends.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Args {
+    fields: Vec<(String, String)>,
+    /// Position in `fields` of the first field of each name.
+    index: HashMap<String, usize>,
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.fields).finish()
+    }
+}
 
 impl Args {
     /// An empty list.
@@ -57,17 +71,21 @@ impl Args {
         self
     }
 
-    /// Appends `name=value`.
+    /// Appends `name=value`; a repeated name is kept (and encoded) twice, and
+    /// [`Args::get`] returns the first value.
     pub fn push(&mut self, name: &str, value: impl Into<String>) {
-        self.0.push((name.to_owned(), value.into()));
+        self.insert(name.to_owned(), value.into());
+    }
+
+    fn insert(&mut self, name: String, value: String) {
+        self.index.entry(name.clone()).or_insert(self.fields.len());
+        self.fields.push((name, value));
     }
 
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        let &at = self.index.get(name)?;
+        Some(self.fields[at].1.as_str())
     }
 
     /// The value of `name` when present and non-empty.
@@ -77,23 +95,23 @@ impl Args {
 
     /// All fields in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     /// Number of fields.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.fields.len()
     }
 
     /// True when there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.fields.is_empty()
     }
 
     /// Encodes as `a=1&b=x+y`, every name and value escaped.
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        for (i, (name, value)) in self.0.iter().enumerate() {
+        for (i, (name, value)) in self.fields.iter().enumerate() {
             if i > 0 {
                 out.push('&');
             }
@@ -104,19 +122,21 @@ impl Args {
         out
     }
 
-    /// Decodes an argument string with the tracker's own rules (see the module docs).
+    /// Decodes an argument string with the tracker's own rules (see the module
+    /// docs), in time linear in its length.
     pub fn decode(encoded: &str) -> Self {
         let mut args = Args::new();
         for pair in encoded.split('&').filter(|p| !p.is_empty()) {
             let mut fields = pair.split('=');
             let name = unescape(fields.next().unwrap_or_default());
             let value = unescape(fields.next().unwrap_or_default());
-            match args.0.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, existing)) => {
+            match args.index.get(&name) {
+                Some(&at) => {
+                    let existing = &mut args.fields[at].1;
                     existing.push('\0');
                     existing.push_str(&value);
                 }
-                None => args.0.push((name, value)),
+                None => args.insert(name, value),
             }
         }
         args
@@ -125,7 +145,11 @@ impl Args {
 
 impl FromIterator<(String, String)> for Args {
     fn from_iter<T: IntoIterator<Item = (String, String)>>(iter: T) -> Self {
-        Args(iter.into_iter().collect())
+        let mut args = Args::new();
+        for (name, value) in iter {
+            args.insert(name, value);
+        }
+        args
     }
 }
 

@@ -42,12 +42,41 @@ fn field<'a>(args: &'a Args, name: &'static str) -> Result<&'a str, ProtocolErro
     args.get(name).ok_or(ProtocolError::MissingField(name))
 }
 
+/// Most paths a `get_paths` reply may list; a file has one per replica.
+pub const MAX_PATHS: u64 = 1024;
+/// Most destinations a `create_open` reply may list (the tracker sends 3).
+pub const MAX_DESTINATIONS: u64 = 1024;
+/// Most keys a `list_keys` reply may list (the tracker caps `limit` at 1000).
+pub const MAX_KEYS: u64 = 1000;
+
+/// A [`ProtocolError::BadField`] quoting at most 64 bytes of `value`, so a
+/// hostile reply cannot put a megabyte into a log line.
+fn bad_field(field: &'static str, value: &str) -> ProtocolError {
+    let mut end = value.len().min(64);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    ProtocolError::BadField {
+        field,
+        value: value[..end].to_owned(),
+    }
+}
+
 fn number(args: &Args, name: &'static str) -> Result<u64, ProtocolError> {
     let value = field(args, name)?;
-    value.parse().map_err(|_| ProtocolError::BadField {
-        field: name,
-        value: value.to_owned(),
-    })
+    value.parse().map_err(|_| bad_field(name, value))
+}
+
+/// A count of numbered fields (`paths`, `dev_count`, `key_count`): at most
+/// `max`, and at most the number of fields the reply carries, so that reading
+/// the numbered fields takes time bounded by the reply's length whatever
+/// number a tracker sends.
+fn count(args: &Args, name: &'static str, max: u64) -> Result<u64, ProtocolError> {
+    let n = number(args, name)?;
+    if n > max || n > args.len() as u64 {
+        return Err(bad_field(name, field(args, name)?));
+    }
+    Ok(n)
 }
 
 fn flag(args: &Args, name: &str) -> bool {
@@ -121,8 +150,10 @@ impl Command for GetPaths {
     }
 
     /// Paths in the tracker's order (`path1` first); empty paths are skipped.
+    /// A `paths` count above [`MAX_PATHS`] or above the number of fields is
+    /// an error.
     fn parse_reply(args: &Args) -> Result<Vec<String>, ProtocolError> {
-        let count = number(args, "paths")?;
+        let count = count(args, "paths", MAX_PATHS)?;
         Ok((1..=count)
             .filter_map(|i| args.get_nonempty(&format!("path{i}")).map(str::to_owned))
             .collect())
@@ -213,7 +244,7 @@ impl Command for CreateOpen {
         let fid = number(args, "fid")?;
         let multi_dest = args.get("dev_count").is_some();
         let destinations = if multi_dest {
-            let count = number(args, "dev_count")?;
+            let count = count(args, "dev_count", MAX_DESTINATIONS)?;
             (1..=count)
                 .map(|i| {
                     let devid = args
@@ -463,12 +494,7 @@ impl Command for FileInfo {
             Some(list) => Some(
                 list.split(',')
                     .filter(|s| !s.is_empty())
-                    .map(|s| {
-                        s.parse().map_err(|_| ProtocolError::BadField {
-                            field: "devids",
-                            value: list.to_owned(),
-                        })
-                    })
+                    .map(|s| s.parse().map_err(|_| bad_field("devids", list)))
                     .collect::<Result<Vec<u64>, _>>()?,
             ),
         };
@@ -543,7 +569,7 @@ impl Command for ListKeys {
     }
 
     fn parse_reply(args: &Args) -> Result<KeyPage, ProtocolError> {
-        let count = number(args, "key_count")?;
+        let count = count(args, "key_count", MAX_KEYS)?;
         let keys = (1..=count)
             .map(|i| {
                 args.get(&format!("key_{i}"))

@@ -101,12 +101,9 @@ async fn verify(
     checksum: Option<&Checksum>,
     args: &Args,
 ) -> Result<u64, Reply> {
-    // A size of 0 or none means "don't compare", so empty files work.
-    let expected = if close.size == 0 {
-        -1
-    } else {
-        close.size as i64
-    };
+    // A size of 0 or none means "don't compare" (-1 in the tracker's
+    // messages), so empty files work.
+    let expected = (close.size > 0).then_some(close.size);
     let path = &close.path;
     let size = match shared.http.size(path).await {
         Ok(Some(size)) => size,
@@ -120,7 +117,7 @@ async fn verify(
         }
         Err(e) => return Err(size_verify_error(expected, "cantreach", path, &e)),
     };
-    if expected > -1 && expected as u64 != size {
+    if let Some(expected) = expected.filter(|&e| e != size) {
         let text = format!("Expected: {expected}; actual: {size}; path: {path}");
         return Err(refuse_with("size_mismatch", text));
     }
@@ -133,7 +130,8 @@ async fn verify(
     Ok(size)
 }
 
-fn size_verify_error(expected: i64, kind: &str, path: &str, error: &str) -> Reply {
+fn size_verify_error(expected: Option<u64>, kind: &str, path: &str, error: &str) -> Reply {
+    let expected = expected.map_or("-1".to_owned(), |e| e.to_string());
     let text = format!("Expected: {expected}; actual: 0 ({kind}); path: {path}; error: {error}");
     refuse_with("size_verify_error", text)
 }
@@ -165,7 +163,7 @@ impl Checksum {
             return Ok(());
         }
         let digest = shared.http.md5(path).await;
-        let digest = digest.map_err(|e| size_verify_error(-1, "cantreach", path, &e))?;
+        let digest = digest.map_err(|e| size_verify_error(None, "cantreach", path, &e))?;
         let actual: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         if actual == self.hex {
             return Ok(());
