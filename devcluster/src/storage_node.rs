@@ -14,6 +14,10 @@
 //! 400; a PUT outside this node's devices 404; `/devN/usage` generated like
 //! mogstored's disk-usage file.
 //!
+//! Two ways of speaking HTTP ([`NodeMode`]): `Http11`, served by hyper, and
+//! `Perlbal`, mogstored's HTTP/1.0 keep-alive server with its quirks (see
+//! [`perlbal`]), the default of the MogileFS dev cluster.
+//!
 //! The handle is cheap to clone and carries the test controls: injected faults
 //! (builder style, see [`StorageNode::fail_next`]), counters
 //! ([`StorageNode::stats`]), and [`StorageNode::stop`] / [`StorageNode::start`]
@@ -21,6 +25,7 @@
 
 mod faults;
 mod get;
+mod perlbal;
 mod put;
 pub mod range;
 mod routes;
@@ -38,8 +43,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How a storage node speaks HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NodeMode {
+    /// HTTP/1.1 by hyper; PUTs land whole or not at all; suffix ranges right.
+    #[default]
+    Http11,
+    /// Like mogstored's Perlbal 1.80: HTTP/1.0 replies with keep-alive, a
+    /// PUT without length or exact `chunked` stores an empty file, chunked
+    /// quirks, PUTs written in place, `bytes=-N` served as `0-N`.
+    Perlbal,
+}
+
 /// Everything a request handler needs; shared by the handle and its connections.
 pub(crate) struct NodeState {
+    mode: NodeMode,
     root: PathBuf,
     devids: Vec<u64>,
     faults: Faults,
@@ -91,19 +109,33 @@ impl StorageNode {
     /// Creates `<root>/devN` for each device and serves `root` on a free
     /// 127.0.0.1 port.
     pub async fn bind(root: impl Into<PathBuf>, devids: &[u64]) -> io::Result<StorageNode> {
+        Self::bind_with(root, devids, NodeMode::Http11).await
+    }
+
+    /// As [`StorageNode::bind`], speaking HTTP the `mode` way.
+    pub async fn bind_with(
+        root: impl Into<PathBuf>,
+        devids: &[u64],
+        mode: NodeMode,
+    ) -> io::Result<StorageNode> {
         let root = root.into();
         for devid in devids {
             tokio::fs::create_dir_all(root.join(format!("dev{devid}"))).await?;
         }
         let state = Arc::new(NodeState {
+            mode,
             root,
             devids: devids.to_vec(),
             faults: Faults::default(),
             counters: Counters::default(),
-            suffix_bug: AtomicBool::new(false),
+            suffix_bug: AtomicBool::new(mode == NodeMode::Perlbal),
         });
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        let service = Service::bind(addr, handler(state.clone()))?;
+        let handler = match mode {
+            NodeMode::Http11 => handler(state.clone()),
+            NodeMode::Perlbal => perlbal::handler(state.clone()),
+        };
+        let service = Service::bind(addr, handler)?;
         Ok(StorageNode {
             state,
             service: Arc::new(service),
@@ -123,6 +155,11 @@ impl StorageNode {
     /// The directory served.
     pub fn root(&self) -> &Path {
         &self.state.root
+    }
+
+    /// How the node speaks HTTP.
+    pub fn mode(&self) -> NodeMode {
+        self.state.mode
     }
 
     /// The devices this node holds.
@@ -149,7 +186,9 @@ impl StorageNode {
     }
 
     /// Client GET bodies longer than `after_bytes` are cut off there by
-    /// aborting the connection (the client sees a truncated body).
+    /// aborting the connection (the client sees a truncated body). In Perlbal
+    /// mode client PUTs too: the node keeps the first `after_bytes` in the
+    /// file and resets the connection instead of replying.
     pub fn reset_mid_body(&self, after_bytes: u64) -> &Self {
         self.state.faults.reset_mid_body(after_bytes);
         self
@@ -162,7 +201,8 @@ impl StorageNode {
         self
     }
 
-    /// Serve `Range: bytes=-N` as `bytes=0-N` like Perlbal does; off by default.
+    /// Serve `Range: bytes=-N` as `bytes=0-N` like Perlbal does; off by
+    /// default, on in Perlbal mode.
     pub fn suffix_range_bug(&self, yes: bool) -> &Self {
         self.state.suffix_bug.store(yes, Ordering::Relaxed);
         self

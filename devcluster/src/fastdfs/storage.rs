@@ -10,7 +10,9 @@
 //!   of another group or store path, and a download offset at or past the end
 //!   of the file (so a 0-byte file cannot be downloaded);
 //! - a download length past the end is clamped, 0 means "to the end";
-//! - any other command is answered EINVAL.
+//! - any other command is answered EINVAL;
+//! - an upload refused before its data is answered early, and its unread
+//!   data is then parsed as the next request (see [`super::upload`]).
 
 use super::faults::Faults;
 use super::service::{Handler, Service};
@@ -159,8 +161,9 @@ impl StorageHandle {
         &self.state().faults
     }
 
-    /// Answers the next request with error `status` (an upload's data is
-    /// not read: the connection is closed after the reply).
+    /// Answers the next request with error `status`. An upload gets it as
+    /// the real storage answers errors: after its first 256 KiB, the rest of
+    /// its data then being read as the next request (see [`super::upload`]).
     pub fn fail_next(&self, status: u8) -> &Self {
         self.faults().fail_next(status);
         self

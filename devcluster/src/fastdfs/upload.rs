@@ -2,16 +2,23 @@
 //! then name it as a FastDFS storage does and move it into `data/XX/YY/`.
 //!
 //! The name encodes this storage's address, the time, the size, the crc32
-//! and random bits, so `fdfs_file_info` decodes it like a real one. An
-//! error before the data (bad fields, injected failure) is answered and the
-//! connection closed: the data that follows cannot be told from a header.
+//! and random bits, so `fdfs_file_info` decodes it like a real one.
+//!
+//! An error found before the data (bad fields, an injected failure) is
+//! answered the way the real storage does: as soon as the first network
+//! buffer ([`BUFF_SIZE`] bytes of packet, header included) is in, and the
+//! rest of the request's data, if any, is then **read as the next request**
+//! (the real storage logs `unknown cmd` for it). A request that fits in the
+//! buffer is thus wholly consumed and its connection stays usable; a larger
+//! one leaves its data to be misread. A client must stop sending at the
+//! error and close the connection.
 
 use super::state::Counters;
 use super::storage::StorageCtx;
 use super::sync::{self, SyncOp};
 use super::wire::ServerConn;
 use dfs_protocol::fastdfs::storage::{UploadFile, ANY_STORE_PATH};
-use dfs_protocol::fastdfs::{status, Command, FileId, FileRef, Header, NewName};
+use dfs_protocol::fastdfs::{status, Command, FileId, FileRef, Header, NewName, HEADER_LEN};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
@@ -38,8 +45,13 @@ pub(crate) async fn upload(
         .filter(acceptable);
     let failure = ctx.me().faults.take_failure();
     let Some(request) = request.filter(|_| failure.is_none()) else {
-        conn.error(failure.unwrap_or(status::EINVAL)).await?;
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "upload refused"));
+        return refuse(
+            conn,
+            header,
+            fixed.len() as u64,
+            failure.unwrap_or(status::EINVAL),
+        )
+        .await;
     };
     let tmp = temp_path(&ctx.me().store_path);
     let crc32 = match receive(conn, &tmp, request.size).await {
@@ -61,6 +73,20 @@ pub(crate) async fn upload(
             conn.error(status::EIO).await
         }
     }
+}
+
+/// The real storage's network buffer (`buff_size`, 256 KiB by default): the
+/// part of a request it has read when it answers an error.
+pub(crate) const BUFF_SIZE: u64 = 256 * 1024;
+
+/// Answers an error once the first buffer of the request is in (`read` body
+/// bytes are already), leaving any data past it unread: the connection's
+/// next "request" starts there, as on the real storage.
+async fn refuse(conn: &mut ServerConn, header: &Header, read: u64, status: u8) -> io::Result<()> {
+    let buffered = header.pkg_len.min(BUFF_SIZE - HEADER_LEN as u64);
+    let mut rest = conn.data().take(buffered.saturating_sub(read));
+    tokio::io::copy(&mut rest, &mut tokio::io::sink()).await?;
+    conn.error(status).await
 }
 
 /// One store path, and an extension a file name can carry.

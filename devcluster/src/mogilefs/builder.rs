@@ -7,7 +7,7 @@ use super::nginx::NginxNode;
 use super::service::Service;
 use super::state::Shared;
 use super::{tracker, workers};
-use crate::storage_node::StorageNode;
+use crate::storage_node::{NodeMode, StorageNode};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -22,6 +22,7 @@ pub struct MogClusterBuilder {
     classes: Vec<(String, String, u32)>,
     data_dir: Option<PathBuf>,
     nginx: bool,
+    node_mode: NodeMode,
 }
 
 impl Default for MogClusterBuilder {
@@ -34,6 +35,7 @@ impl Default for MogClusterBuilder {
             classes: Vec::new(),
             data_dir: None,
             nginx: false,
+            node_mode: NodeMode::Perlbal,
         }
     }
 }
@@ -75,6 +77,13 @@ impl MogClusterBuilder {
     /// owned temporary directory removed when the cluster is dropped.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// How the in-process storage nodes speak HTTP (default
+    /// [`NodeMode::Perlbal`], as mogstored does).
+    pub fn node_mode(mut self, mode: NodeMode) -> Self {
+        self.node_mode = mode;
         self
     }
 
@@ -133,7 +142,8 @@ impl MogClusterBuilder {
                     let work = root.join(format!("nginx{}", i + 1));
                     storage.push_nginx(NginxNode::start(binary, &node_root, work, &devids).await?)
                 }
-                None => storage.push_node(StorageNode::bind(&node_root, &devids).await?),
+                None => storage
+                    .push_node(StorageNode::bind_with(&node_root, &devids, self.node_mode).await?),
             };
             storage.addrs.push(addr);
             storage.roots.push(node_root);

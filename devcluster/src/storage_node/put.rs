@@ -4,9 +4,16 @@
 //! or the complete new one. A client that disconnects mid-body (or a node
 //! stopped mid-upload) leaves nothing behind: the temporary file is removed by
 //! a drop guard unless the rename happened.
+//!
+//! In Perlbal mode the body goes straight into the target, truncated first,
+//! as Perlbal does: a PUT cut off keeps what it got, and the
+//! `reset_mid_body` fault makes the node fail after that many body bytes,
+//! keeping them, with a reset instead of a reply.
 
+use super::faults::RequestFaults;
+use super::perlbal::AbortConnection;
 use super::routes::{devid_of, html};
-use super::NodeState;
+use super::{NodeMode, NodeState};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -24,7 +31,12 @@ use tokio::io::AsyncWriteExt;
 pub(super) const PARTIAL_SUFFIX: &str = ".partial";
 
 /// Stores the request body at `segments`.
-pub(super) async fn store(state: &NodeState, segments: &[String], request: Request) -> Response {
+pub(super) async fn store(
+    state: &NodeState,
+    segments: &[String],
+    request: Request,
+    faults: &RequestFaults,
+) -> Response {
     if !valid_name(segments) {
         return html(StatusCode::BAD_REQUEST, "Invalid filename");
     }
@@ -36,6 +48,9 @@ pub(super) async fn store(state: &NodeState, segments: &[String], request: Reque
         Err(()) => return html(StatusCode::BAD_REQUEST, "Invalid Content-MD5"),
     };
     let target = state.root.join(segments.join("/"));
+    if state.mode == NodeMode::Perlbal {
+        return store_in_place(&target, request.into_body(), expected_md5, faults).await;
+    }
     let upload = match receive(&target, request.into_body(), expected_md5.is_some()).await {
         Ok(upload) => upload,
         Err(error) => {
@@ -43,15 +58,8 @@ pub(super) async fn store(state: &NodeState, segments: &[String], request: Reque
             return html(StatusCode::INTERNAL_SERVER_ERROR, "");
         }
     };
-    if let (Some(expected), Some(actual)) = (expected_md5, upload.md5) {
-        if expected != actual {
-            let detail = format!(
-                "Content-MD5 mismatch, expected: {} actual: {}",
-                STANDARD_NO_PAD.encode(expected),
-                STANDARD_NO_PAD.encode(actual)
-            );
-            return html(StatusCode::BAD_REQUEST, &detail);
-        }
+    if let Some(refusal) = md5_refusal(expected_md5, upload.md5) {
+        return refusal;
     }
     let verified = upload.md5.is_some();
     match upload.commit(&target).await {
@@ -60,6 +68,91 @@ pub(super) async fn store(state: &NodeState, segments: &[String], request: Reque
         Ok(()) => html(StatusCode::OK, ""),
         Err(_) => html(StatusCode::INTERNAL_SERVER_ERROR, ""),
     }
+}
+
+/// The 400 for a body whose MD5 is not the one the client declared.
+fn md5_refusal(expected: Option<[u8; 16]>, actual: Option<[u8; 16]>) -> Option<Response> {
+    let (expected, actual) = (expected?, actual?);
+    (expected != actual).then(|| {
+        let detail = format!(
+            "Content-MD5 mismatch, expected: {} actual: {}",
+            STANDARD_NO_PAD.encode(expected),
+            STANDARD_NO_PAD.encode(actual)
+        );
+        html(StatusCode::BAD_REQUEST, &detail)
+    })
+}
+
+/// Perlbal mode: the body written into the target itself.
+async fn store_in_place(
+    target: &Path,
+    body: Body,
+    expected_md5: Option<[u8; 16]>,
+    faults: &RequestFaults,
+) -> Response {
+    let written = write_in_place(target, body, expected_md5.is_some(), faults.reset_after).await;
+    match written {
+        Ok(InPlace::Complete(md5)) => match md5_refusal(expected_md5, md5) {
+            Some(refusal) => {
+                let _ = tokio::fs::remove_file(target).await;
+                refusal
+            }
+            None if md5.is_some() => created(),
+            None => html(StatusCode::OK, ""),
+        },
+        Ok(InPlace::Reset) => {
+            let mut response = html(StatusCode::INTERNAL_SERVER_ERROR, "");
+            response.extensions_mut().insert(AbortConnection);
+            response
+        }
+        Err(error) => {
+            tracing::debug!(%error, path = %target.display(), "PUT cut off; keeping what arrived");
+            html(StatusCode::INTERNAL_SERVER_ERROR, "")
+        }
+    }
+}
+
+/// How an in-place PUT ended.
+enum InPlace {
+    /// The whole body is in the file (and its MD5, when asked).
+    Complete(Option<[u8; 16]>),
+    /// The injected reset hit after `reset_after` bytes.
+    Reset,
+}
+
+async fn write_in_place(
+    target: &Path,
+    body: Body,
+    hash: bool,
+    reset_after: Option<u64>,
+) -> io::Result<InPlace> {
+    let dir = target.parent().ok_or(io::ErrorKind::InvalidInput)?;
+    tokio::fs::create_dir_all(dir).await?;
+    let mut file = tokio::fs::File::create(target).await?;
+    let mut hasher = hash.then(Md5::new);
+    let mut stream = body.into_data_stream();
+    let mut got = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let mut chunk = chunk.map_err(io::Error::other)?;
+        if let Some(limit) = reset_after {
+            chunk.truncate(
+                usize::try_from(limit - got)
+                    .unwrap_or(usize::MAX)
+                    .min(chunk.len()),
+            );
+        }
+        got += chunk.len() as u64;
+        if let Some(h) = hasher.as_mut() {
+            h.update(&chunk);
+        }
+        file.write_all(&chunk).await?;
+        if reset_after.is_some_and(|limit| got >= limit) {
+            file.flush().await?;
+            return Ok(InPlace::Reset);
+        }
+    }
+    file.flush().await?;
+    Ok(InPlace::Complete(hasher.map(|h| h.finalize().into())))
 }
 
 /// Perlbal's rule: `(/[\w\-.]+)*/[\w\-.]+`.

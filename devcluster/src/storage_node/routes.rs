@@ -37,7 +37,7 @@ async fn handle(State(state): State<Arc<NodeState>>, request: Request) -> Respon
             let read = get::Read::of(&request, from_tracker);
             get::serve(&state, &segments, read, faults).await
         }
-        Method::PUT => put::store(&state, &segments, request).await,
+        Method::PUT => put::store(&state, &segments, request, &faults).await,
         Method::DELETE => delete(&state, &segments).await,
         // Perlbal does not implement MKCOL; trackers then skip it for the device.
         _ => html(StatusCode::BAD_REQUEST, ""),

@@ -3,16 +3,15 @@
 //! failover, uploading and deleting.
 
 use super::body::{BodyFault, ByteStream, UploadBody};
+use super::spool::{spool, SpoolError};
 use super::{Object, Served, Source};
 use crate::trackers::fastdfs::{FdfsClient, FdfsError, Uploaded};
 use crate::web::range::RangeSpec;
 use dfs_protocol::fastdfs::{FileId, FileKind};
-use futures_util::TryStreamExt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 /// Where a file would be on this machine's disk (local-disk mode).
 #[derive(Debug, Clone)]
@@ -168,7 +167,14 @@ impl FdfsStore {
     ) -> Result<(Uploaded, u64), UploadError> {
         let (size, body) = match length {
             Some(size) => (size, body),
-            None => spool(body, limit).await?,
+            None => {
+                let spooled = spool(body, limit).await.map_err(|e| match e {
+                    SpoolError::TooLarge(limit) => UploadError::TooLarge(limit),
+                    SpoolError::ClientBody(_) => UploadError::ClientBody,
+                    SpoolError::Io(e) => UploadError::Spool(e),
+                })?;
+                (spooled.size, spooled.body)
+            }
         };
         let body = UploadBody::new(body, limit);
         let mut attempt = 0;
@@ -178,7 +184,7 @@ impl FdfsStore {
             match (result, body.fault()) {
                 (_, Some(BodyFault::TooLarge)) => return Err(UploadError::TooLarge(limit)),
                 (_, Some(BodyFault::Client)) => return Err(UploadError::ClientBody),
-                (Ok(uploaded), None) => return Ok((uploaded, size)),
+                (Ok(uploaded), None) => return self.confirm(uploaded, size, body.sent()).await,
                 // Another storage may take it, if the body can be sent again.
                 (Err(e), None) if attempt < 3 && body.can_restart() && e.is_retryable() => {
                     tracing::warn!(error = %e, "upload failed; trying again");
@@ -186,6 +192,30 @@ impl FdfsStore {
                 (Err(e), None) => return Err(e.into()),
             }
         }
+    }
+
+    /// The invariant of every upload answered 2xx: the bytes taken from the
+    /// client are the size sent to (and stored by) the storage. Otherwise
+    /// the new file is deleted (best effort) and the upload fails.
+    async fn confirm(
+        &self,
+        uploaded: Uploaded,
+        size: u64,
+        received: u64,
+    ) -> Result<(Uploaded, u64), UploadError> {
+        if received == size {
+            return Ok((uploaded, size));
+        }
+        tracing::error!(file = %uploaded.id, received, size, "upload size differs from the bytes received; deleting it");
+        if let Err(e) = self.client.delete(&uploaded.id).await {
+            tracing::warn!(file = %uploaded.id, error = %e, "could not delete the mis-sized upload");
+        }
+        Err(UploadError::Fdfs(FdfsError::SizeMismatch {
+            storage: uploaded.storage,
+            file: uploaded.id.to_string(),
+            sent: received,
+            stored: size,
+        }))
     }
 
     /// Deletes `id`; returns the storage that did it.
@@ -206,31 +236,4 @@ fn local_source(path: &Path) -> Source {
         tracker: None,
         node: Some(format!("disk:{}", path.display())),
     }
-}
-
-/// Writes a body of unknown length to a temporary file (deleted when the
-/// stream returned is dropped), refusing more than `limit` bytes.
-async fn spool(mut body: ByteStream, limit: u64) -> Result<(u64, ByteStream), UploadError> {
-    let temp = tempfile::NamedTempFile::new().map_err(UploadError::Spool)?;
-    let (std_file, path) = temp.into_parts();
-    let mut file = tokio::fs::File::from_std(std_file);
-    let mut size = 0u64;
-    while let Some(chunk) = body.try_next().await.map_err(|_| UploadError::ClientBody)? {
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(UploadError::TooLarge(limit));
-        }
-        file.write_all(&chunk).await.map_err(UploadError::Spool)?;
-    }
-    file.flush().await.map_err(UploadError::Spool)?;
-    file.seek(io::SeekFrom::Start(0))
-        .await
-        .map_err(UploadError::Spool)?;
-    // The path guard travels with the stream: the file is removed after the upload.
-    let stream =
-        tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024).map_ok(move |chunk| {
-            let _keep = &path;
-            chunk
-        });
-    Ok((size, Box::pin(stream)))
 }

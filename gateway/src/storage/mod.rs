@@ -6,6 +6,8 @@
 //! - [`node`]: HTTP to storage nodes (mogstored, nginx WebDAV, devcluster).
 //! - [`mogilefs`]: keys in a MogileFS domain.
 //! - [`fastdfs`]: FastDFS file IDs, from local disk or storage servers.
+//! - [`spool`]: upload bodies of unknown length, read to their end (memory,
+//!   then a temporary file) so that both back ends get their exact size.
 //! - [`local`]: files on this machine's disk, read off the async threads.
 
 pub mod body;
@@ -13,6 +15,7 @@ pub mod fastdfs;
 pub mod local;
 pub mod mogilefs;
 pub mod node;
+pub mod spool;
 
 use crate::web::range::ByteRange;
 use std::net::SocketAddr;

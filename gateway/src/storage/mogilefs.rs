@@ -3,6 +3,7 @@
 
 use super::body::{BodyFault, ByteStream, UploadBody};
 use super::node::{node_of, NodeClient, NodeError};
+use super::spool::{spool, SpoolError};
 use super::{Object, Source};
 use crate::trackers::mogilefs::{MogClient, MogError};
 use crate::web::range::RangeSpec;
@@ -104,7 +105,8 @@ pub struct WriteSpec<'a> {
     pub key: &'a str,
     /// Replication class, or the domain default.
     pub class: Option<&'a str>,
-    /// Content-Length of the upload, when the client sent one.
+    /// Content-Length of the upload, when the client sent one (else the
+    /// body is spooled to learn its size).
     pub length: Option<u64>,
     /// Largest body accepted.
     pub limit: u64,
@@ -242,36 +244,45 @@ impl MogStore {
 
     /// Stores `body` under a key. Returns once the tracker has committed it;
     /// on any failure no new version of the key is visible.
+    ///
+    /// A body of unknown length is spooled first (storage nodes get an exact
+    /// `Content-Length`, see [`super::node`]). The upload is committed only
+    /// when the bytes read from the client, the bytes the storage node took
+    /// and the size given to `create_close` are one number.
     pub async fn write(
         &self,
         spec: &WriteSpec<'_>,
         body: ByteStream,
     ) -> Result<Written, StoreError> {
+        let (length, body) = sized(spec, body).await?;
         let open = CreateOpen {
             domain: spec.domain.to_owned(),
             key: spec.key.to_owned(),
             class: spec.class.map(str::to_owned),
             multi_dest: true,
-            size: spec.length,
+            size: Some(length),
         };
         let (reply, tracker) = self.client.call(&open).await?;
-        let mut guard = Discard::new(
-            self.clone(),
-            spec.domain,
-            reply.fid,
-            reply.destinations[0].clone(),
-        );
+        let Some(first) = reply.destinations.first() else {
+            return Err(StoreError::UploadFailed {
+                tried: "the tracker returned no destination".into(),
+                timed_out: false,
+            });
+        };
+        let mut guard = Discard::new(self.clone(), spec.domain, reply.fid, first.clone());
         let body = UploadBody::new(body, spec.limit);
-        let dest = self
-            .put_any(&reply.destinations, &body, spec, &mut guard)
+        let (dest, stored) = self
+            .put_any(&reply.destinations, &body, length, spec, &mut guard)
             .await?;
+        // On a mismatch the guard, still armed, discards the new version.
+        same_sizes(spec.key, body.sent(), stored, length)?;
         let close = CreateClose {
             domain: spec.domain.to_owned(),
             key: spec.key.to_owned(),
             fid: reply.fid,
             devid: dest.devid,
             path: dest.path.clone(),
-            size: body.sent(),
+            size: length,
             checksum: None,
         };
         // From here on the tracker owns the fid: it deletes it itself if the
@@ -295,27 +306,30 @@ impl MogStore {
         })
     }
 
-    /// PUTs the body to the first destination that takes it. A destination
-    /// that fails before reading any byte hands the body on to the next.
+    /// PUTs the body to the first destination that takes it; returns it and
+    /// the bytes it took. A destination that fails within the replay window
+    /// hands the body on to the next, and what it may have kept of the body
+    /// is deleted (best effort); the last one tried is the guard's to clean.
     async fn put_any(
         &self,
         dests: &[Destination],
         body: &UploadBody,
+        length: u64,
         spec: &WriteSpec<'_>,
         guard: &mut Discard,
-    ) -> Result<Destination, StoreError> {
+    ) -> Result<(Destination, u64), StoreError> {
         let mut failures = Vec::new();
         for dest in self.nodes.healthy_first(dests, |d| d.path.as_str()) {
             if !body.can_restart() {
                 break;
             }
+            if !failures.is_empty() {
+                // The previous destination is left behind: remove its partial file.
+                self.remove_partial(guard.dest.path.clone());
+            }
             guard.dest = dest.clone();
-            match self
-                .nodes
-                .put(&dest.path, body.attempt(), spec.length)
-                .await
-            {
-                Ok(()) => return Ok(dest.clone()),
+            match self.nodes.put(&dest.path, body.attempt(), length).await {
+                Ok(stored) => return Ok((dest.clone(), stored)),
                 Err(e) => {
                     match body.fault() {
                         Some(BodyFault::TooLarge) => {
@@ -334,6 +348,16 @@ impl MogStore {
             timed_out: failures.iter().all(NodeError::is_timeout),
             tried: describe(&failures, dests.is_empty()),
         })
+    }
+
+    /// Deletes what a failed PUT may have left at `path`, in the background.
+    fn remove_partial(&self, path: String) {
+        let nodes = self.nodes.clone();
+        tokio::spawn(async move {
+            if let Err(e) = nodes.delete(&path).await {
+                tracing::debug!(path, error = %e, "could not remove partial upload");
+            }
+        });
     }
 
     /// `create_close`, resolving the one ambiguous outcome: when the reply was
@@ -378,6 +402,44 @@ impl MogStore {
             node: None,
         })
     }
+}
+
+/// The body's exact length: the client's `Content-Length`, or that of the
+/// body read to its end (spooled) when the client did not declare one.
+async fn sized(spec: &WriteSpec<'_>, body: ByteStream) -> Result<(u64, ByteStream), StoreError> {
+    if let Some(length) = spec.length {
+        return Ok((length, body));
+    }
+    match spool(body, spec.limit).await {
+        Ok(spooled) => Ok((spooled.size, spooled.body)),
+        Err(SpoolError::TooLarge(limit)) => Err(StoreError::TooLarge { limit }),
+        Err(SpoolError::ClientBody(_)) => Err(StoreError::ClientBody),
+        Err(e @ SpoolError::Io(_)) => Err(StoreError::UploadFailed {
+            tried: e.to_string(),
+            timed_out: false,
+        }),
+    }
+}
+
+/// The invariant of an upload answered 2xx: bytes from the client, bytes
+/// the node took, and the size committed are one number.
+fn same_sizes(key: &str, received: u64, stored: u64, length: u64) -> Result<(), StoreError> {
+    if received == length && stored == length {
+        return Ok(());
+    }
+    tracing::error!(
+        key,
+        received,
+        stored,
+        length,
+        "upload sizes differ; discarding the new version"
+    );
+    Err(StoreError::UploadFailed {
+        tried: format!(
+            "{received} bytes received from the client, {stored} taken by the storage node, {length} expected"
+        ),
+        timed_out: false,
+    })
 }
 
 fn not_found_if_unknown(e: MogError) -> StoreError {

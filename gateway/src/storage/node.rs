@@ -5,6 +5,35 @@
 //! So the node is asked for what the client wants, and its answer is checked
 //! against what was asked: the bytes sent on are always exactly the resolved
 //! range, cut from whatever the node returned, or asked for again precisely.
+//!
+//! # PUT: always with a Content-Length
+//!
+//! mogstored (Perlbal 1.80) answers every request in HTTP/1.0, with
+//! `Connection: keep-alive`. hyper's pooled client then treats the kept
+//! connection as HTTP/1.0: its next request goes out as `HTTP/1.0` (with
+//! `Connection: keep-alive`, which Perlbal honours), and a body of unknown
+//! length, which HTTP/1.0 cannot frame, is sent as **no body at all**.
+//! Perlbal stores an empty file for such a PUT and answers 200, so a chunked
+//! upload would be lost while looking stored. Perlbal's own chunked parser is
+//! fragile besides (a final CRLF in a later packet, `Chunked` spelt with a
+//! capital C, a request behind the zero chunk: each loses a reply or a
+//! body). Hence [`NodeClient::put`] takes the exact length, always sent as
+//! `Content-Length`: bodies of unknown length are spooled first
+//! ([`super::spool`]). A `Content-Length` body is framed the same in HTTP/1.0
+//! and 1.1, so reusing a kept connection, on the downgraded terms hyper
+//! applies to an HTTP/1.0 peer, is safe. The bytes the connection took are
+//! counted, and a 2xx for another count than the length is a failure.
+//!
+//! Idle pooled connections are dropped after 20 s, before Perlbal's 30 s
+//! keep-alive expiry, so that a reused connection is not one it is closing.
+//!
+//! # Time-outs
+//!
+//! `storage_timeout` bounds waiting for the node, never a transfer that is
+//! moving (see [`progress`]): a PUT may take as long as its body takes, and a
+//! slow or failing *client* body never marks the node as failed.
+
+mod progress;
 
 use super::body::{ByteStream, IdleTimeout, Window};
 use super::{Object, Served, Source};
@@ -17,13 +46,17 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use progress::{Metered, Progress, Stalled, Watchdog};
 use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 type Response = hyper::Response<Incoming>;
+
+/// How long an idle pooled connection is kept: less than Perlbal's 30 s.
+const POOL_IDLE: Duration = Duration::from_secs(20);
 
 /// How one storage node failed a request.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +135,10 @@ impl NodeHealth {
         if !self.any_bad.load(Ordering::Relaxed) {
             return false;
         }
-        let bad = self.bad_until.lock().expect("poisoned");
+        let bad = self
+            .bad_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         bad.get(node_of(url)).is_some_and(|until| *until > now)
     }
 
@@ -111,7 +147,10 @@ impl NodeHealth {
             return;
         }
         let node = node_of(url);
-        let mut bad = self.bad_until.lock().expect("poisoned");
+        let mut bad = self
+            .bad_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if ok {
             if bad.remove(node).is_some() {
                 tracing::info!(node, "storage node is answering again");
@@ -144,7 +183,7 @@ impl NodeClient {
         let http = (0..workers.max(1))
             .map(|_| {
                 Client::builder(TokioExecutor::new())
-                    .pool_idle_timeout(Duration::from_secs(30))
+                    .pool_idle_timeout(POOL_IDLE)
                     .pool_max_idle_per_host(32)
                     .pool_timer(TokioTimer::new())
                     .build(connector.clone())
@@ -175,14 +214,15 @@ impl NodeClient {
         good.into_iter().chain(bad).collect()
     }
 
-    /// Sends `method url` with `headers` and `body`, waiting for the
-    /// response head at most the head time-out.
+    /// Sends `method url` with `headers` and `body` (whose progress is
+    /// `progress`), waiting for the node at most the head time-out at a time.
     async fn send(
         &self,
         method: Method,
         url: &str,
         headers: &[(axum::http::HeaderName, HeaderValue)],
         body: Body,
+        progress: Progress,
     ) -> Result<Response, NodeError> {
         let uri: Uri = url.parse().map_err(|e| NodeError::Unreachable {
             url: url.to_owned(),
@@ -194,18 +234,18 @@ impl NodeClient {
         for (name, value) in headers {
             request.headers_mut().insert(name, value.clone());
         }
-        let is_put = request.method() == Method::PUT;
-        let outcome = tokio::time::timeout(self.head_timeout, self.pool().request(request)).await;
+        let watchdog = Watchdog::new(progress.clone(), self.head_timeout);
+        let outcome = watchdog.run(self.pool().request(request)).await;
         match &outcome {
             Ok(Ok(response)) => self
                 .health
                 .record(url, !response.status().is_server_error()),
-            // A PUT that breaks after connecting may be the client's body failing.
-            Ok(Err(e)) if is_put && !e.is_connect() => {}
+            // The client's body failed: nothing is known of the node.
+            Ok(Err(_)) if progress.client_failed() => {}
             _ => self.health.record(url, false),
         }
         match outcome {
-            Err(_) => Err(NodeError::Timeout {
+            Err(Stalled) => Err(NodeError::Timeout {
                 url: url.to_owned(),
                 timeout: self.head_timeout,
             }),
@@ -215,6 +255,17 @@ impl NodeClient {
             }),
             Ok(Ok(response)) => Ok(response),
         }
+    }
+
+    /// A request without a body.
+    async fn send_empty(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(axum::http::HeaderName, HeaderValue)],
+    ) -> Result<Response, NodeError> {
+        self.send(method, url, headers, Body::empty(), Progress::new())
+            .await
     }
 
     /// Opens `url` for reading `range` (or all of it); `head` asks for metadata only.
@@ -266,9 +317,7 @@ impl NodeClient {
             (Some(spec), false) => range_header(&spec.header_value()),
             _ => None,
         };
-        let response = self
-            .send(method, url, headers.as_slice(), Body::empty())
-            .await?;
+        let response = self.send_empty(method, url, headers.as_slice()).await?;
         match response.status() {
             StatusCode::OK => full_response(url, response, range, head, self.head_timeout),
             StatusCode::PARTIAL_CONTENT if range.is_some() => {
@@ -326,7 +375,7 @@ impl NodeClient {
     ) -> Result<Object, NodeError> {
         let headers = range_header(&wanted.header_value());
         let response = self
-            .send(Method::GET, url, headers.as_slice(), Body::empty())
+            .send_empty(Method::GET, url, headers.as_slice())
             .await?;
         let (first, last, node_total) = match response.status() {
             StatusCode::PARTIAL_CONTENT => content_range(url, &response)?,
@@ -358,37 +407,36 @@ impl NodeClient {
         ))
     }
 
-    /// Streams `body` to `url` with PUT; `length` is sent as Content-Length when
-    /// known (mogstored stores an empty file for a PUT with neither length nor
-    /// chunked encoding, so a known length is always declared).
-    pub async fn put(
-        &self,
-        url: &str,
-        body: ByteStream,
-        length: Option<u64>,
-    ) -> Result<(), NodeError> {
-        let headers = length.map(|n| (CONTENT_LENGTH, HeaderValue::from(n)));
+    /// Streams `body`, exactly `length` bytes, to `url` with PUT and
+    /// `Content-Length: length` (never chunked: see the module docs).
+    /// Returns the bytes the connection took, which a success guarantees to
+    /// be `length`.
+    pub async fn put(&self, url: &str, body: ByteStream, length: u64) -> Result<u64, NodeError> {
+        let progress = Progress::new();
+        let body = Body::from_stream(Metered::new(body, progress.clone()));
+        let headers = [(CONTENT_LENGTH, HeaderValue::from(length))];
         let response = self
-            .send(
-                Method::PUT,
-                url,
-                headers.as_slice(),
-                Body::from_stream(body),
-            )
+            .send(Method::PUT, url, &headers, body, progress.clone())
             .await?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(NodeError::Status {
+        let status = response.status();
+        if !status.is_success() {
+            return Err(NodeError::Status {
                 url: url.to_owned(),
-                status: response.status(),
-            })
+                status,
+            });
+        }
+        match progress.sent() {
+            sent if sent == length => Ok(sent),
+            sent => Err(NodeError::BadResponse {
+                url: url.to_owned(),
+                detail: format!("answered {status} after {sent} of {length} body bytes"),
+            }),
         }
     }
 
     /// Deletes `url` (best effort: for cleaning up after a failed upload).
     pub async fn delete(&self, url: &str) -> Result<(), NodeError> {
-        let response = self.send(Method::DELETE, url, &[], Body::empty()).await?;
+        let response = self.send_empty(Method::DELETE, url, &[]).await?;
         match response.status() {
             s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
             status => Err(NodeError::Status {

@@ -3,7 +3,10 @@
 //! Both allow one request in flight per socket, so a connection serves one
 //! exchange at a time and goes back to its pool only after a complete reply:
 //! one whose body was not read to the end is dropped, never reused, because
-//! its next bytes would be the rest of that body.
+//! its next bytes would be the rest of that body. A connection that carried
+//! file data (an upload) and got an error answer is never reused either: the
+//! storage may have answered before reading the data, and it then reads the
+//! rest of the data as requests (see [`Connection::send_unless_answered`]).
 //!
 //! The 10-byte header is decoded on its own (`Header::decode`); what follows
 //! is either a small reply body, read whole, or file data, streamed from the
@@ -67,6 +70,46 @@ impl Connection {
             .await
             .map_err(|_| CallError::Timeout(timeout))?
             .map_err(CallError::Send)
+    }
+
+    /// Writes file data unless the server starts answering first: `Ok(true)`
+    /// when all of `bytes` went out, `Ok(false)` when a reply (or a close)
+    /// arrived before, in which case the rest is not written. A storage that
+    /// refuses an upload answers before it has read the data and then parses
+    /// the unread data as the next request, so none may follow its answer.
+    pub async fn send_unless_answered(
+        &mut self,
+        bytes: &[u8],
+        timeout: Duration,
+    ) -> Result<bool, CallError> {
+        if !self.stream.buffer().is_empty() {
+            return Ok(false);
+        }
+        let (mut reader, mut writer) = self.stream.get_mut().split();
+        let mut probe = [0u8; 1];
+        tokio::select! {
+            biased;
+            _ = reader.peek(&mut probe) => Ok(false),
+            written = tokio::time::timeout(timeout, writer.write_all(bytes)) => match written {
+                Err(_) => Err(CallError::Timeout(timeout)),
+                Ok(done) => done.map(|()| true).map_err(CallError::Send),
+            },
+        }
+    }
+
+    /// Resolves once the server has sent something (or closed, or failed):
+    /// while waiting for more upload data, an early answer ends the wait.
+    pub async fn answered(&self) {
+        if self.stream.buffer().is_empty() {
+            let _ = self.stream.get_ref().peek(&mut [0u8; 1]).await;
+        }
+    }
+
+    /// Closes the connection with a reset, so that request bytes still queued
+    /// on this side are dropped rather than delivered and read by the server
+    /// as a next request. For connections whose exchange went wrong.
+    pub fn abort(self) {
+        let _ = self.stream.get_ref().set_zero_linger();
     }
 
     /// Reads a reply header within `timeout`.

@@ -9,6 +9,7 @@
 //!     timed out                  504
 //!     otherwise                  502
 //! Tracker, Storage (errno)       502
+//! SizeMismatch                   502
 //! Body, BodyLength               the client's fault (400; 413 is the limit layer's)
 //! ```
 
@@ -104,6 +105,19 @@ pub enum FdfsError {
         expected: u64,
         /// Bytes the body had (at least).
         got: u64,
+    },
+    /// A storage stored another size than was sent: the new file was
+    /// deleted (best effort) and the upload failed.
+    #[error("storage {storage} stored {file} as {stored} bytes, {sent} were sent")]
+    SizeMismatch {
+        /// Which storage.
+        storage: SocketAddr,
+        /// The file ID it returned.
+        file: String,
+        /// Bytes sent to it.
+        sent: u64,
+        /// Bytes it says it stored.
+        stored: u64,
     },
 }
 

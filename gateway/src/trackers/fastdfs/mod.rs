@@ -26,6 +26,8 @@ pub mod storage_ops;
 // with the `demo` feature (on by default).
 #[cfg(all(test, feature = "demo"))]
 mod tests;
+#[cfg(all(test, feature = "demo"))]
+mod upload_tests;
 
 pub use client::{FdfsClient, FdfsTimeouts};
 pub use connection::CallError;

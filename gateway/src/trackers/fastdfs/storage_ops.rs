@@ -123,6 +123,12 @@ impl FdfsClient {
     }
 
     /// UPLOAD_FILE of `size` bytes from `body` to `target`; never re-sent.
+    ///
+    /// The storage may refuse it (ENOSPC, EINVAL...) before reading the data,
+    /// and then reads the rest of the data as the next request: sending stops
+    /// at its first answer byte and the connection is closed after any error
+    /// answer, never pooled. A stored size other than `size` (the new ID
+    /// encodes it) fails the upload and deletes the new file.
     pub async fn upload_to<S>(
         &self,
         target: &StoreTarget,
@@ -144,8 +150,14 @@ impl FdfsClient {
         conn.send(&request.encode_request(), self.timeouts.io)
             .await
             .map_err(fail)?;
-        if let Err(e) = self.send_body(&mut conn, body, size).await {
-            return Err(self.early_refusal(&mut conn, storage).await.unwrap_or(e));
+        match self.send_body(&mut conn, body, size).await {
+            Ok(Sent::All) => {}
+            Ok(Sent::Answered) => return Err(self.refusal(conn, storage).await),
+            Err(e) => {
+                let e = self.early_refusal(&mut conn, storage).await.unwrap_or(e);
+                conn.abort();
+                return Err(e);
+            }
         }
         let unconfirmed = |source| FdfsError::Unconfirmed {
             addr: storage,
@@ -158,30 +170,42 @@ impl FdfsClient {
             .map_err(unconfirmed)?;
         let stored = match answer {
             Ok(stored) => stored,
-            // A storage that refused an upload may close the connection
-            // (and may not have read all of the data): do not reuse it.
             Err(status) => {
+                conn.abort();
                 return Err(FdfsError::Storage {
                     storage,
                     command: UploadFile::NAME,
                     status,
-                })
+                });
             }
         };
         self.pool.put(conn);
-        FileId::from_parts(&stored.group, &stored.remote_name)
-            .map_err(|e| unconfirmed(CallError::BadReply(format!("new file id {stored}: {e}"))))
+        let id = FileId::from_parts(&stored.group, &stored.remote_name)
+            .map_err(|e| unconfirmed(CallError::BadReply(format!("new file id {stored}: {e}"))))?;
+        self.check_stored_size(storage, id, size).await
     }
 
-    /// Streams exactly `size` bytes of `body`.
-    async fn send_body<S>(&self, conn: &mut Connection, body: S, size: u64) -> Result<(), FdfsError>
+    /// Streams exactly `size` bytes of `body`, unless the storage answers
+    /// first (while the data is being written or awaited from the client).
+    async fn send_body<S>(
+        &self,
+        conn: &mut Connection,
+        body: S,
+        size: u64,
+    ) -> Result<Sent, FdfsError>
     where
         S: Stream<Item = io::Result<Bytes>> + Send,
     {
         let storage = conn.addr();
         let mut body = std::pin::pin!(body);
         let mut sent = 0u64;
-        while let Some(chunk) = body.next().await {
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = conn.answered() => return Ok(Sent::Answered),
+                next = body.next() => next,
+            };
+            let Some(chunk) = next else { break };
             let chunk = chunk.map_err(FdfsError::Body)?;
             let got = sent + chunk.len() as u64;
             if got > size {
@@ -190,9 +214,13 @@ impl FdfsClient {
                     got,
                 });
             }
-            conn.send(&chunk, self.timeouts.io)
+            let all = conn
+                .send_unless_answered(&chunk, self.timeouts.io)
                 .await
                 .map_err(|e| FdfsError::call(storage, UploadFile::NAME, e))?;
+            if !all {
+                return Ok(Sent::Answered);
+            }
             sent = got;
         }
         if sent != size {
@@ -201,7 +229,27 @@ impl FdfsClient {
                 got: sent,
             });
         }
-        Ok(())
+        Ok(Sent::All)
+    }
+
+    /// The answer of a storage that replied before taking all the data; the
+    /// connection is closed whatever it said.
+    async fn refusal(&self, mut conn: Connection, storage: SocketAddr) -> FdfsError {
+        let header = conn.read_header(self.timeouts.reply).await;
+        conn.abort();
+        match header {
+            Ok(h) if !h.is_ok() => FdfsError::Storage {
+                storage,
+                command: UploadFile::NAME,
+                status: h.status,
+            },
+            Ok(_) => FdfsError::call(
+                storage,
+                UploadFile::NAME,
+                CallError::BadReply("upload answered before its data was sent".into()),
+            ),
+            Err(e) => FdfsError::call(storage, UploadFile::NAME, e),
+        }
     }
 
     /// A storage may refuse an upload (ENOSPC...) and close before taking
@@ -214,4 +262,35 @@ impl FdfsClient {
             status: header.status,
         })
     }
+
+    /// Checks the size encoded in a new file's ID against the bytes sent; on
+    /// a mismatch the file is deleted (best effort) and the upload fails.
+    async fn check_stored_size(
+        &self,
+        storage: SocketAddr,
+        id: FileId,
+        sent: u64,
+    ) -> Result<FileId, FdfsError> {
+        let Some(stored) = id.size().filter(|&stored| stored != sent) else {
+            return Ok(id);
+        };
+        tracing::error!(%storage, file = %id, sent, stored, "storage stored another size than was sent; deleting it");
+        if let Err(e) = self.delete_from(storage, &id).await {
+            tracing::warn!(%storage, file = %id, error = %e, "could not delete the mis-sized upload");
+        }
+        Err(FdfsError::SizeMismatch {
+            storage,
+            file: id.to_string(),
+            sent,
+            stored,
+        })
+    }
+}
+
+/// How sending an upload's data ended (without a local failure).
+enum Sent {
+    /// Every byte went out.
+    All,
+    /// The storage answered first; the rest was not sent.
+    Answered,
 }
