@@ -8,13 +8,34 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Health of one tracker.
 #[derive(Debug)]
 struct Member {
     addr: SocketAddr,
     down_until: Mutex<Option<Instant>>,
+    seen: Mutex<Seen>,
+}
+
+/// What was last observed of a tracker, for the status page.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    last_error: Option<(String, SystemTime)>,
+    latency: Option<Duration>,
+}
+
+/// A tracker's health as the gateway sees it now.
+#[derive(Debug, Clone)]
+pub struct TrackerHealth {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Not currently skipped after a failure.
+    pub up: bool,
+    /// The last failure and when it happened.
+    pub last_error: Option<(String, SystemTime)>,
+    /// The last measured round trip.
+    pub latency: Option<Duration>,
 }
 
 /// The trackers of one upstream.
@@ -34,6 +55,7 @@ impl TrackerSet {
                 .map(|addr| Member {
                     addr,
                     down_until: Mutex::new(None),
+                    seen: Mutex::new(Seen::default()),
                 })
                 .collect(),
             next: AtomicUsize::new(0),
@@ -89,6 +111,28 @@ impl TrackerSet {
         }
     }
 
+    /// Remembers why tracker `index` last failed.
+    pub fn record_error(&self, index: usize, error: &dyn std::fmt::Display) {
+        let mut seen = self.members[index].seen.lock().expect("poisoned");
+        seen.last_error = Some((error.to_string(), SystemTime::now()));
+    }
+
+    /// Remembers a measured round trip of tracker `index`.
+    pub fn record_latency(&self, index: usize, latency: Duration) {
+        self.members[index].seen.lock().expect("poisoned").latency = Some(latency);
+    }
+
+    /// The health of tracker `index`.
+    pub fn health(&self, index: usize) -> TrackerHealth {
+        let seen = self.members[index].seen.lock().expect("poisoned").clone();
+        TrackerHealth {
+            addr: self.members[index].addr,
+            up: self.is_up(index, Instant::now()),
+            last_error: seen.last_error,
+            latency: seen.latency,
+        }
+    }
+
     /// Records a failure: skip the tracker for a while.
     pub fn mark_failed(&self, index: usize) {
         let mut down_until = self.members[index].down_until.lock().expect("poisoned");
@@ -129,6 +173,21 @@ mod tests {
         let mut seen: Vec<usize> = (0..2).map(|_| s.order()[0]).collect();
         seen.sort();
         assert_eq!(seen, [0, 1]);
+    }
+
+    #[test]
+    fn health_reports_errors_and_latency() {
+        let s = set(1);
+        assert!(s.health(0).up && s.health(0).last_error.is_none());
+        s.mark_failed(0);
+        s.record_error(0, &"connect: refused");
+        s.record_latency(0, Duration::from_millis(3));
+        let h = s.health(0);
+        assert!(!h.up);
+        assert_eq!(h.last_error.unwrap().0, "connect: refused");
+        assert_eq!(h.latency, Some(Duration::from_millis(3)));
+        s.mark_ok(0);
+        assert!(s.health(0).up, "up again; the last error stays on record");
     }
 
     #[test]
