@@ -15,6 +15,8 @@
 //! - [`server`]: the accept loop, connection limits and graceful shutdown.
 //! - [`tls`]: TLS termination with certificate reload.
 //! - [`metrics`]: the Prometheus registry.
+//! - [`status`]: the cluster status report (`/_status`, `dfs-gateway status`).
+//! - [`fid_info`]: `fid-info`, a FastDFS file ID decoded offline.
 //! - [`demo`]: the one-command demo cluster.
 //! - [`import_nginx`]: `import-nginx`, nginx module configs turned into gateway TOML.
 
@@ -22,10 +24,12 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+pub mod fid_info;
 pub mod import_nginx;
 pub mod metrics;
 pub mod routes;
 pub mod server;
+pub mod status;
 pub mod storage;
 pub mod tls;
 pub mod trackers;

@@ -61,6 +61,21 @@ enum Command {
         #[arg(long)]
         ts: Option<i32>,
     },
+    /// Print the cluster status (trackers, hosts and devices, groups and
+    /// storages) by asking the trackers of a config's upstreams.
+    Status {
+        /// Path of the TOML config.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decode a FastDFS file ID offline: source, create time, size, crc32, kind.
+    FidInfo {
+        /// The file ID, `group1/M00/00/00/...`.
+        file_id: String,
+    },
     /// Start an in-process demo cluster with the gateway in front of it.
     #[cfg(feature = "demo")]
     Demo {
@@ -133,6 +148,8 @@ async fn main() -> ExitCode {
             init_logging(config.server.log_format);
             serve(config, path).await
         }
+        Command::Status { config, json } => print_result(status(&config, json).await),
+        Command::FidInfo { file_id } => print_result(dfs_gateway::fid_info::describe(&file_id)),
         Command::ImportNginx { file, fastdfs_conf } => import_nginx(&file, fastdfs_conf),
         #[cfg(feature = "demo")]
         Command::Demo { listen, data_dir } => {
@@ -149,6 +166,31 @@ async fn main() -> ExitCode {
 }
 
 /// Prints the imported TOML on stdout and each warning on stderr.
+/// Prints a command's output, or its error on stderr with exit code 1.
+fn print_result(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("dfs-gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn status(path: &std::path::Path, json: bool) -> Result<String, String> {
+    let config = Config::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let sources = dfs_gateway::status::sources_from_config(&config)?;
+    let report = dfs_gateway::status::build(&sources).await;
+    if json {
+        serde_json::to_string_pretty(&report).map(|j| j + "\n").map_err(|e| e.to_string())
+    } else {
+        Ok(dfs_gateway::status::table::render(&report))
+    }
+}
+
 fn import_nginx(file: &std::path::Path, fastdfs_conf: PathBuf) -> ExitCode {
     use dfs_gateway::import_nginx::{import_with, ImportOptions};
     let text = match std::fs::read_to_string(file) {

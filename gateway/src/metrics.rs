@@ -1,8 +1,20 @@
 //! Prometheus metrics, one process-wide registry.
 //!
-//! Recorded where the facts are known — the access log for requests, the
-//! tracker client and storage layer for their errors, the caches for hits —
-//! and rendered in the text exposition format on `/metrics`.
+//! Recorded where the facts are known — the access log for requests and
+//! bytes, the tracker client and storage layer for their errors, the caches
+//! for hits — and rendered on `/metrics` as OpenMetrics, or as the text
+//! format 0.0.4 for scrapers that ask for it ([`text004`]).
+//!
+//! Labels mean one thing everywhere: `location` is a location's prefix (or
+//! `admin`), `upstream` an upstream's name, `tracker` and `node` an address.
+//!
+//! - [`process`]: `process_*` figures read from `/proc/self` at scrape time.
+//! - [`text004`]: OpenMetrics text turned into the 0.0.4 text format.
+//! - [`recent`]: request and error counts of the last minute, for the status page.
+
+pub mod process;
+pub mod recent;
+pub mod text004;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
@@ -11,7 +23,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -44,16 +58,20 @@ impl EncodeLabelSet for RequestLabels {
 /// Every metric the gateway exports.
 pub struct Metrics {
     registry: Registry,
+    /// When the process started (first use of the metrics).
+    pub started: Instant,
     /// Requests by location, method and status.
     pub requests: Family<RequestLabels, Counter>,
     /// Request duration (until the body ended) by location and method.
     pub duration: Family<RequestLabels, Histogram>,
     /// Body bytes sent to clients, by location.
     pub bytes_out: Family<RequestLabels, Counter>,
-    /// Body bytes stored by uploads, by upstream.
-    pub bytes_in: Family<Labels, Counter>,
+    /// Body bytes received and stored by uploads, by location.
+    pub bytes_in: Family<RequestLabels, Counter>,
     /// Tracker failures (connect, time-out, bad reply) by tracker address.
     pub tracker_errors: Family<Labels, Counter>,
+    /// 1 when the gateway considers a tracker up, by upstream and tracker.
+    pub tracker_up: Family<Labels, Gauge>,
     /// Storage node failures by node.
     pub storage_errors: Family<Labels, Counter>,
     /// Look-up cache results by upstream and result (`hit` / `miss`).
@@ -62,6 +80,10 @@ pub struct Metrics {
     pub in_flight: Gauge,
     /// Requests refused because too many were in flight.
     pub shed: Counter,
+    /// The last minute's requests and errors.
+    pub recent: recent::Recent,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
 }
 
 fn new_histogram() -> Histogram {
@@ -71,78 +93,83 @@ fn new_histogram() -> Histogram {
 
 impl Metrics {
     fn new() -> Self {
-        let mut registry = Registry::with_prefix("dfs_gateway");
-        let requests = Family::<RequestLabels, Counter>::default();
-        let duration = Family::<RequestLabels, Histogram>::new_with_constructor(
-            new_histogram as fn() -> Histogram,
-        );
-        let bytes_out = Family::<RequestLabels, Counter>::default();
-        let bytes_in = Family::<Labels, Counter>::default();
-        let tracker_errors = Family::<Labels, Counter>::default();
-        let storage_errors = Family::<Labels, Counter>::default();
-        let cache = Family::<Labels, Counter>::default();
-        let in_flight = Gauge::default();
-        let shed = Counter::default();
-        registry.register(
-            "requests",
-            "HTTP requests by location, method and status",
-            requests.clone(),
-        );
-        registry.register(
-            "request_duration_seconds",
-            "Time until the response body ended",
-            duration.clone(),
-        );
-        registry.register(
-            "response_bytes",
-            "Body bytes sent to clients",
-            bytes_out.clone(),
-        );
-        registry.register(
-            "request_bytes",
-            "Body bytes received from clients",
-            bytes_in.clone(),
-        );
-        registry.register(
-            "tracker_errors",
-            "Tracker connect, time-out and reply failures",
-            tracker_errors.clone(),
-        );
-        registry.register(
-            "storage_errors",
-            "Storage node failures",
-            storage_errors.clone(),
-        );
-        registry.register("cache_lookups", "Look-up cache results", cache.clone());
-        registry.register(
-            "in_flight_requests",
-            "Requests being served",
-            in_flight.clone(),
-        );
-        registry.register(
-            "shed_requests",
-            "Requests refused with 503 because too many were in flight",
-            shed.clone(),
-        );
+        let mut root = Registry::default();
+        root.register_collector(Box::new(process::ProcessCollector));
+        let m = Metrics {
+            registry: Registry::default(),
+            started: Instant::now(),
+            requests: Family::default(),
+            duration: Family::new_with_constructor(new_histogram as fn() -> Histogram),
+            bytes_out: Family::default(),
+            bytes_in: Family::default(),
+            tracker_errors: Family::default(),
+            tracker_up: Family::default(),
+            storage_errors: Family::default(),
+            cache: Family::default(),
+            in_flight: Gauge::default(),
+            shed: Counter::default(),
+            recent: recent::Recent::default(),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
+        };
+        m.register(root.sub_registry_with_prefix("dfs_gateway"));
         Metrics {
-            registry,
-            requests,
-            duration,
-            bytes_out,
-            bytes_in,
-            tracker_errors,
-            storage_errors,
-            cache,
-            in_flight,
-            shed,
+            registry: root,
+            ..m
         }
     }
 
-    /// The text exposition of every metric.
+    fn register(&self, r: &mut Registry) {
+        let build_info = Family::<Labels, Gauge>::default();
+        build_info
+            .get_or_create(&vec![("version", env!("CARGO_PKG_VERSION").to_owned())])
+            .set(1);
+        r.register("build_info", "The gateway's version; always 1", build_info);
+        let requests = "HTTP requests by location, method and status";
+        r.register("requests", requests, self.requests.clone());
+        let duration = "Time until the response body ended, by location and method";
+        r.register("request_duration_seconds", duration, self.duration.clone());
+        let out = "Body bytes sent to clients, by location";
+        r.register("response_bytes", out, self.bytes_out.clone());
+        let stored = "Body bytes received from clients and stored by uploads, by location";
+        r.register("request_bytes", stored, self.bytes_in.clone());
+        let te = "Tracker connect, time-out and reply failures, by tracker";
+        r.register("tracker_errors", te, self.tracker_errors.clone());
+        let up = "1 when the gateway considers the tracker up, 0 while it skips it";
+        r.register("tracker_up", up, self.tracker_up.clone());
+        let se = "Storage node failures (connect, time-out, refusal), by node";
+        r.register("storage_errors", se, self.storage_errors.clone());
+        r.register("cache_lookups", "Look-up cache results by upstream", self.cache.clone());
+        r.register("in_flight_requests", "Requests being served", self.in_flight.clone());
+        let shed = "Requests refused with 503 because too many were in flight";
+        r.register("shed_requests", shed, self.shed.clone());
+    }
+
+    /// The OpenMetrics exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+
+    /// The text format 0.0.4 exposition of every metric.
+    pub fn render_text004(&self) -> String {
+        text004::from_openmetrics(&self.render())
+    }
+
+    /// Counts a finished request for the recent figures.
+    pub fn request_done(&self, status: u16) {
+        self.recent.record(status >= 500);
+    }
+
+    /// Sets the tracker up/down gauges to `health` (upstream, tracker, up),
+    /// forgetting trackers no longer configured.
+    pub fn set_tracker_health(&self, health: impl IntoIterator<Item = (String, String, bool)>) {
+        self.tracker_up.clear();
+        for (upstream, tracker, up) in health {
+            let labels = vec![("upstream", upstream), ("tracker", tracker)];
+            self.tracker_up.get_or_create(&labels).set(i64::from(up));
+        }
     }
 
     /// Counts a tracker failure.
@@ -162,12 +189,25 @@ impl Metrics {
     /// Counts a cache hit or miss.
     pub fn cache_lookup(&self, upstream: &str, hit: bool) {
         let result = if hit { "hit" } else { "miss" };
+        let total = if hit {
+            &self.cache_hits
+        } else {
+            &self.cache_misses
+        };
+        total.fetch_add(1, Ordering::Relaxed);
         self.cache
             .get_or_create(&vec![
                 ("upstream", upstream.to_owned()),
                 ("result", result.to_owned()),
             ])
             .inc();
+    }
+
+    /// Hits over lookups since start, `None` before the first lookup.
+    pub fn cache_hit_ratio(&self) -> Option<f64> {
+        let hits = self.cache_hits.load(Ordering::Relaxed);
+        let all = hits + self.cache_misses.load(Ordering::Relaxed);
+        (all > 0).then(|| hits as f64 / all as f64)
     }
 }
 
@@ -178,47 +218,4 @@ pub fn metrics() -> &'static Metrics {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renders_text_exposition() {
-        let m = metrics();
-        m.tracker_error("127.0.0.1:7001");
-        m.cache_lookup("mog", true);
-        m.requests
-            .get_or_create(&RequestLabels {
-                location: "/images/".into(),
-                method: "GET",
-                status: Some(200),
-            })
-            .inc();
-        m.bytes_out
-            .get_or_create(&RequestLabels {
-                location: "/images/".into(),
-                method: "",
-                status: None,
-            })
-            .inc_by(5);
-        let text = m.render();
-        assert!(
-            text.contains("dfs_gateway_tracker_errors_total{tracker=\"127.0.0.1:7001\"}"),
-            "{text}"
-        );
-        assert!(
-            text.contains("dfs_gateway_cache_lookups_total{upstream=\"mog\",result=\"hit\"}"),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                "dfs_gateway_requests_total{location=\"/images/\",method=\"GET\",status=\"200\"}"
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains("dfs_gateway_response_bytes_total{location=\"/images/\"} 5"),
-            "{text}"
-        );
-        assert!(text.contains("# EOF"));
-    }
-}
+mod tests;

@@ -32,6 +32,7 @@
 //!   stoppable listener, connection I/O.
 
 mod faults;
+pub mod monitor;
 mod service;
 mod state;
 pub mod storage;

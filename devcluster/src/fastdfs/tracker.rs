@@ -1,15 +1,18 @@
 //! A FastDFS tracker: where to upload, where to read, where to delete.
 //!
 //! Answers QUERY_STORE_{WITHOUT,WITH}_GROUP_{ONE,ALL}, QUERY_FETCH_ONE,
-//! QUERY_FETCH_ALL, QUERY_UPDATE and ACTIVE_TEST with the real error
+//! QUERY_FETCH_ALL, QUERY_UPDATE, ACTIVE_TEST and the monitoring listings
+//! SERVER_LIST_ONE_GROUP/ALL_GROUPS/STORAGE (see [`super::monitor`]) with the real error
 //! statuses: ENOENT for an unknown group or a group without an active
 //! storage, EINVAL for a malformed body or file name. Like the real one it
 //! never checks that a file exists. QUIT closes the connection silently.
 
 use super::faults::Faults;
+use super::monitor;
 use super::service::{Handler, Service};
 use super::state::{ClusterState, Counters, GroupState, ServerStats};
 use super::wire::ServerConn;
+use dfs_protocol::fastdfs::monitor::{ListAllGroups, ListOneGroup, ListStorage};
 use dfs_protocol::fastdfs::tracker::{
     ActiveTest, QueryFetchAll, QueryFetchOne, QueryStoreWithGroupAll, QueryStoreWithGroupOne,
     QueryStoreWithoutGroupAll, QueryStoreWithoutGroupOne, QueryUpdate, StorageLocation,
@@ -161,6 +164,24 @@ async fn dispatch(
             .await
         }
         cmd::ACTIVE_TEST => answer(conn, header, body, |_: ActiveTest| Ok(())).await,
+        cmd::SERVER_LIST_ONE_GROUP => {
+            answer(conn, header, body, |q: ListOneGroup| {
+                monitor::list_one_group(cluster, &q)
+            })
+            .await
+        }
+        cmd::SERVER_LIST_ALL_GROUPS => {
+            answer(conn, header, body, |_: ListAllGroups| {
+                Ok(monitor::list_all_groups(cluster))
+            })
+            .await
+        }
+        cmd::SERVER_LIST_STORAGE => {
+            answer(conn, header, body, |q: ListStorage| {
+                monitor::list_storage(cluster, &q)
+            })
+            .await
+        }
         _ => conn.error(status::EINVAL).await,
     }
 }

@@ -72,6 +72,10 @@ pub struct ServerConfig {
     /// one per CPU.
     #[serde(default = "defaults::workers")]
     pub workers: usize,
+    /// Path of the cluster status page, served beside `/metrics` (and its
+    /// JSON form at the same path plus `.json`). Default `/_status`.
+    #[serde(default = "crate::status::default_path")]
+    pub status_path: String,
 }
 
 /// How log lines are written.
@@ -457,6 +461,13 @@ impl Config {
             });
         }
         limits::check(self, text)?;
+        if let Err(message) = crate::status::check_path(&self.server.status_path) {
+            return Err(ConfigError::Invalid {
+                key: "server.status_path".into(),
+                line: line_of(text, 0..text.len(), "status_path"),
+                message,
+            });
+        }
         let mut names = HashSet::new();
         for (i, spanned) in self.upstreams.iter().enumerate() {
             let u = spanned.get_ref();

@@ -168,6 +168,10 @@ impl Drop for Entry {
             .observe(elapsed.as_secs_f64());
         labels.method = "";
         m.bytes_out.get_or_create(&labels).inc_by(self.bytes);
+        if let Some(stored) = self.stored {
+            m.bytes_in.get_or_create(&labels).inc_by(stored);
+        }
+        m.request_done(self.status);
     }
 }
 

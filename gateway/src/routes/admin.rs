@@ -1,20 +1,25 @@
 //! Operational endpoints: `/healthz` (the process answers), `/readyz` (every
-//! upstream has a tracker considered alive) and `/metrics` (Prometheus text).
+//! upstream has a tracker considered alive), `/metrics` (OpenMetrics, or the
+//! 0.0.4 text format when the scraper asks for `text/plain`) and the cluster
+//! status page (`server.status_path`, default `/_status`, and its `.json`).
 
 use super::{Live, LocationLabel};
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
 
-/// Adds the admin routes to `router`.
-pub fn routes(router: Router<Arc<Live>>) -> Router<Arc<Live>> {
+/// Adds the admin routes to `router`, the status page at `status_path`
+/// (checked by the config's validation).
+pub fn routes(router: Router<Arc<Live>>, status_path: &str) -> Router<Arc<Live>> {
     router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route(status_path, get(status_page))
+        .route(&format!("{status_path}.json"), get(status_json))
 }
 
 fn labelled(response: impl IntoResponse) -> Response {
@@ -43,13 +48,52 @@ async fn readyz(State(live): State<Arc<Live>>) -> Response {
     }
 }
 
-async fn metrics() -> Response {
-    let body = crate::metrics::metrics().render();
+/// True when the scraper asks for the 0.0.4 text format rather than
+/// OpenMetrics: it names `text/plain` and not `application/openmetrics-text`.
+fn wants_text004(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_ascii_lowercase();
+    accept.contains("text/plain") && !accept.contains("application/openmetrics-text")
+}
+
+async fn metrics(State(live): State<Arc<Live>>, headers: HeaderMap) -> Response {
+    let m = crate::metrics::metrics();
+    m.set_tracker_health(live.current().tracker_health());
+    let (content_type, body) = if wants_text004(&headers) {
+        ("text/plain; version=0.0.4; charset=utf-8", m.render_text004())
+    } else {
+        let om = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+        (om, m.render())
+    };
+    labelled(([(header::CONTENT_TYPE, content_type)], body))
+}
+
+async fn status_page(State(live): State<Arc<Live>>) -> Response {
+    let report = crate::status::build(live.current().status_sources()).await;
+    let page = crate::status::html::render(&report);
     labelled((
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        page,
+    ))
+}
+
+async fn status_json(State(live): State<Arc<Live>>) -> Response {
+    let report = crate::status::build(live.current().status_sources()).await;
+    let mut body = serde_json::to_string_pretty(&report).unwrap_or_default();
+    body.push('\n');
+    labelled((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         body,
     ))
 }

@@ -5,7 +5,7 @@
 //! - [`fastdfs`]: GET/HEAD of file IDs, POST uploads, DELETE.
 //! - [`access_log`]: request ids, the in-flight limit, and one log line and
 //!   metrics per request, written when its body ends.
-//! - `admin`: `/healthz`, `/readyz`, `/metrics`.
+//! - `admin`: `/healthz`, `/readyz`, `/metrics`, the status page.
 
 pub mod access_log;
 mod admin;
@@ -61,6 +61,10 @@ pub struct AppState {
     upstreams: Vec<(String, Arc<TrackerSet>)>,
     /// Bounds the requests served at once.
     limiter: Arc<Semaphore>,
+    /// What the status page asks, per upstream.
+    status: Vec<crate::status::Source>,
+    /// Where the status page is served.
+    status_path: String,
 }
 
 impl AppState {
@@ -68,6 +72,7 @@ impl AppState {
     pub fn from_config(config: &Config) -> Result<Self, String> {
         let mut backends: HashMap<&str, Backend> = HashMap::new();
         let mut upstreams = Vec::new();
+        let mut status = Vec::new();
         for upstream in config.upstreams.iter().map(|u| u.get_ref()) {
             let mut addrs = Vec::new();
             for t in &upstream.trackers {
@@ -75,6 +80,7 @@ impl AppState {
             }
             let trackers = Arc::new(TrackerSet::new(addrs, upstream.fail_timeout.0));
             upstreams.push((upstream.name.clone(), trackers.clone()));
+            status.push(crate::status::Source::new(upstream, trackers.clone()));
             let timeouts = TrackerTimeouts {
                 connect: upstream.connect_timeout.0,
                 reply: upstream.reply_timeout.0,
@@ -129,6 +135,8 @@ impl AppState {
             locations,
             upstreams,
             limiter: Arc::new(Semaphore::new(config.server.max_concurrent_requests.max(1))),
+            status,
+            status_path: config.server.status_path.clone(),
         })
     }
 
@@ -146,6 +154,22 @@ impl AppState {
             .filter(|(_, set)| !set.any_up())
             .map(|(name, _)| name.as_str())
             .collect()
+    }
+
+    /// What the status page asks, per upstream.
+    pub fn status_sources(&self) -> &[crate::status::Source] {
+        &self.status
+    }
+
+    /// Each tracker's health: (upstream, tracker, up).
+    pub fn tracker_health(&self) -> Vec<(String, String, bool)> {
+        let mut out = Vec::new();
+        for (name, set) in &self.upstreams {
+            for i in 0..set.len() {
+                out.push((name.clone(), set.addr(i).to_string(), set.health(i).up));
+            }
+        }
+        out
     }
 
     /// A permit to serve one request, or `None` when too many are in flight.
@@ -201,7 +225,7 @@ pub struct LocationLabel(pub Arc<str>);
 pub fn app(live: Arc<Live>, admin: bool) -> Router {
     let mut router = Router::new();
     if admin {
-        router = admin::routes(router);
+        router = admin::routes(router, &live.current().status_path);
     }
     router
         .fallback(dispatch)
@@ -214,7 +238,8 @@ pub fn app(live: Arc<Live>, admin: bool) -> Router {
 
 /// The admin endpoints alone, for a separate listener.
 pub fn admin_app(live: Arc<Live>) -> Router {
-    admin::routes(Router::new()).with_state(live)
+    let status_path = live.current().status_path.clone();
+    admin::routes(Router::new(), &status_path).with_state(live)
 }
 
 /// Finds the location, checks the method, and hands over to the protocol.

@@ -292,10 +292,6 @@ impl MogStore {
         // Whatever the outcome, cached paths of the key may now be stale.
         self.forget(spec.domain, spec.key).await;
         closed?;
-        crate::metrics::metrics()
-            .bytes_in
-            .get_or_create(&vec![("upstream", self.name.to_string())])
-            .inc_by(close.size);
         Ok(Written {
             fid: reply.fid,
             size: close.size,

@@ -10,4 +10,4 @@ pub mod mogilefs;
 mod set;
 
 pub use call::{spawn_prober, CallError};
-pub use set::TrackerSet;
+pub use set::{TrackerHealth, TrackerSet};

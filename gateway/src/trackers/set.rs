@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Stand-in for a `fail_timeout` beyond the clock's range (30 years, as
 /// tokio caps its timers).
@@ -19,6 +19,27 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
 struct Member {
     addr: SocketAddr,
     down_until: Mutex<Option<Instant>>,
+    seen: Mutex<Seen>,
+}
+
+/// What was last observed of a tracker, for the status page.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    last_error: Option<(String, SystemTime)>,
+    latency: Option<Duration>,
+}
+
+/// A tracker's health as the gateway sees it now.
+#[derive(Debug, Clone)]
+pub struct TrackerHealth {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Not currently skipped after a failure.
+    pub up: bool,
+    /// The last failure and when it happened.
+    pub last_error: Option<(String, SystemTime)>,
+    /// The last measured round trip.
+    pub latency: Option<Duration>,
 }
 
 /// The trackers of one upstream.
@@ -38,6 +59,7 @@ impl TrackerSet {
                 .map(|addr| Member {
                     addr,
                     down_until: Mutex::new(None),
+                    seen: Mutex::new(Seen::default()),
                 })
                 .collect(),
             next: AtomicUsize::new(0),
@@ -100,6 +122,28 @@ impl TrackerSet {
         let mut down_until = self.down_until(index);
         if down_until.take().is_some() {
             tracing::info!(tracker = %self.members[index].addr, "tracker is answering again");
+        }
+    }
+
+    /// Remembers why tracker `index` last failed.
+    pub fn record_error(&self, index: usize, error: &dyn std::fmt::Display) {
+        let mut seen = self.members[index].seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.last_error = Some((error.to_string(), SystemTime::now()));
+    }
+
+    /// Remembers a measured round trip of tracker `index`.
+    pub fn record_latency(&self, index: usize, latency: Duration) {
+        self.members[index].seen.lock().unwrap_or_else(PoisonError::into_inner).latency = Some(latency);
+    }
+
+    /// The health of tracker `index`.
+    pub fn health(&self, index: usize) -> TrackerHealth {
+        let seen = self.members[index].seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        TrackerHealth {
+            addr: self.members[index].addr,
+            up: self.is_up(index, Instant::now()),
+            last_error: seen.last_error,
+            latency: seen.latency,
         }
     }
 
@@ -173,6 +217,21 @@ mod tests {
         assert!(!s.any_up());
         s.mark_ok(0);
         assert!(s.any_up());
+    }
+
+    #[test]
+    fn health_reports_errors_and_latency() {
+        let s = set(1);
+        assert!(s.health(0).up && s.health(0).last_error.is_none());
+        s.mark_failed(0);
+        s.record_error(0, &"connect: refused");
+        s.record_latency(0, Duration::from_millis(3));
+        let h = s.health(0);
+        assert!(!h.up);
+        assert_eq!(h.last_error.unwrap().0, "connect: refused");
+        assert_eq!(h.latency, Some(Duration::from_millis(3)));
+        s.mark_ok(0);
+        assert!(s.health(0).up, "up again; the last error stays on record");
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! - [`fields`]: fixed-width strings, 8-byte integers and the group + file name pair.
 //! - [`tracker`]: one type per tracker command, both directions.
 //! - [`storage`]: one type per storage command, both directions.
+//! - [`monitor`]: the tracker's group and storage listings (`fdfs_monitor`).
 //! - [`file_name`]: the 27-character base64 block of a file name and what it encodes.
 //! - [`file_id`]: strict parsing of `group/Mxx/XX/YY/name`, minting, on-disk path.
 //! - [`token`]: the anti-steal token of fastdfs-nginx-module.
@@ -29,6 +30,7 @@ pub mod fields;
 pub mod file_id;
 pub mod file_name;
 pub mod header;
+pub mod monitor;
 pub mod storage;
 pub mod token;
 pub mod tracker;

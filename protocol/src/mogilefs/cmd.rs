@@ -9,6 +9,8 @@ use super::args::Args;
 use super::line::Request;
 use super::ProtocolError;
 
+pub mod admin;
+
 /// A tracker command and its reply.
 pub trait Command: Sized {
     /// The command word on the wire.

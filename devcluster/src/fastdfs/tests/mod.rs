@@ -9,6 +9,7 @@
 //!
 //! `tracker.rs` covers the tracker and the captured exchanges.
 
+mod monitor;
 mod tracker;
 
 use super::*;

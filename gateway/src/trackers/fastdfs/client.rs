@@ -109,6 +109,7 @@ impl FdfsClient {
                 }
                 Err(e) => {
                     self.trackers.mark_failed(index);
+                    self.trackers.record_error(index, &e);
                     crate::metrics::metrics().tracker_error(addr);
                     tracing::warn!(tracker = %addr, command = C::NAME, error = %e, "tracker call failed");
                     tried.push(format!("{addr}: {e}"));

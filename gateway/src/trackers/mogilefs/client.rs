@@ -170,6 +170,7 @@ impl MogClient {
                 }
                 Err(e) => {
                     self.trackers.mark_failed(index);
+                    self.trackers.record_error(index, &e);
                     crate::metrics::metrics().tracker_error(addr);
                     tracing::warn!(tracker = %addr, command = C::NAME, error = %e, "tracker call failed");
                     if !C::IDEMPOTENT && !e.request_unseen() {

@@ -8,4 +8,4 @@ mod client;
 mod connection;
 
 pub use client::{MogClient, MogError, TrackerTimeouts};
-pub use connection::CallError;
+pub use connection::{CallError, Connection};

@@ -1,0 +1,68 @@
+//! The registry renders every family with HELP, in both formats:
+//! - OpenMetrics with `# EOF`, counters as `_total` samples;
+//! - 0.0.4 with `_total` family names, no `# EOF`, `build_info` and `process_*`;
+//! - tracker up/down gauges follow the last health given, forgetting old trackers.
+
+use super::*;
+
+#[test]
+fn renders_both_formats() {
+    let m = metrics();
+    m.tracker_error("127.0.0.1:7001");
+    m.cache_lookup("mog", true);
+    m.requests
+        .get_or_create(&RequestLabels {
+            location: "/images/".into(),
+            method: "GET",
+            status: Some(200),
+        })
+        .inc();
+    m.bytes_out
+        .get_or_create(&RequestLabels {
+            location: "/images/".into(),
+            method: "",
+            status: None,
+        })
+        .inc_by(5);
+    let text = m.render();
+    for wanted in [
+        "dfs_gateway_tracker_errors_total{tracker=\"127.0.0.1:7001\"}",
+        "dfs_gateway_cache_lookups_total{upstream=\"mog\",result=\"hit\"}",
+        "dfs_gateway_requests_total{location=\"/images/\",method=\"GET\",status=\"200\"}",
+        "dfs_gateway_response_bytes_total{location=\"/images/\"} 5",
+        "# TYPE dfs_gateway_requests counter",
+        "# EOF",
+    ] {
+        assert!(text.contains(wanted), "{wanted} missing from\n{text}");
+    }
+    let old = m.render_text004();
+    for wanted in [
+        "# TYPE dfs_gateway_requests_total counter",
+        "# HELP dfs_gateway_requests_total HTTP requests",
+        "dfs_gateway_build_info{version=\"",
+        "# TYPE process_cpu_seconds_total counter",
+        "process_resident_memory_bytes ",
+        "process_open_fds ",
+        "process_start_time_seconds ",
+    ] {
+        assert!(old.contains(wanted), "{wanted} missing from\n{old}");
+    }
+    assert!(!old.contains("# EOF") && !old.contains("# UNIT"));
+    let families = old.lines().filter(|l| l.starts_with("# TYPE ")).count();
+    let helps = old.lines().filter(|l| l.starts_with("# HELP ")).count();
+    assert_eq!(families, helps, "every family has HELP");
+}
+
+#[test]
+fn tracker_health_gauges_follow_the_latest_view() {
+    let m = metrics();
+    let up = |t: &str, v| ("up-test".to_owned(), t.to_owned(), v);
+    m.set_tracker_health([up("127.0.0.1:1", true), up("127.0.0.1:2", false)]);
+    let text = m.render();
+    assert!(text.contains("tracker_up{upstream=\"up-test\",tracker=\"127.0.0.1:1\"} 1"));
+    assert!(text.contains("tracker_up{upstream=\"up-test\",tracker=\"127.0.0.1:2\"} 0"));
+    m.set_tracker_health([up("127.0.0.1:2", true)]);
+    let text = m.render();
+    assert!(!text.contains("tracker=\"127.0.0.1:1\""), "forgotten once gone");
+    assert!(text.contains("tracker_up{upstream=\"up-test\",tracker=\"127.0.0.1:2\"} 1"));
+}
