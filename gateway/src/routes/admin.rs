@@ -9,12 +9,16 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
 
-/// Adds the admin routes to `router`.
-pub fn routes(router: Router<Arc<Live>>) -> Router<Arc<Live>> {
+/// Adds the admin routes to `router`, behind `[server.access.admin]`.
+pub fn routes(router: Router<Arc<Live>>, live: &Arc<Live>) -> Router<Arc<Live>> {
     router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            live.clone(),
+            crate::access::admin::guard,
+        ))
 }
 
 fn labelled(response: impl IntoResponse) -> Response {
