@@ -1,0 +1,51 @@
+//! Finds the external tools some end-to-end tests drive and tells the tests
+//! with a cfg each (`has_chromium`, `has_nginx`, `has_wrk`, `has_promtool`).
+//! A test that needs one carries
+//! `#[cfg_attr(not(has_chromium), ignore = "chromium not installed")]`, so
+//! `cargo test` lists it as ignored, with the reason, where the tool is absent.
+
+use std::path::{Path, PathBuf};
+
+/// cfg name and the executables that provide it.
+const TOOLS: &[(&str, &[&str])] = &[
+    ("has_chromium", &["chromium", "chromium-browser"]),
+    ("has_nginx", &["nginx"]),
+    ("has_wrk", &["wrk"]),
+    ("has_promtool", &["promtool"]),
+];
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=PATH");
+    let dirs = search_path();
+    // Installing a tool changes its directory: look again then.
+    for dir in dirs.iter().filter(|d| d.is_dir()) {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
+    for (cfg, names) in TOOLS {
+        println!("cargo:rustc-check-cfg=cfg({cfg})");
+        if names
+            .iter()
+            .any(|n| dirs.iter().any(|d| is_executable(&d.join(n))))
+        {
+            println!("cargo:rustc-cfg={cfg}");
+        }
+    }
+}
+
+/// `PATH`, plus the sbin directories where Debian puts nginx.
+fn search_path() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    for extra in ["/usr/sbin", "/usr/local/sbin"] {
+        if !dirs.iter().any(|d| d == Path::new(extra)) {
+            dirs.push(PathBuf::from(extra));
+        }
+    }
+    dirs
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
