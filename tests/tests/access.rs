@@ -257,3 +257,60 @@ async fn env_denied_admin() -> MogEnv {
     )
     .await
 }
+
+#[tokio::test]
+async fn htpasswd_is_reread_on_reload() {
+    let cluster = MogEnv::cluster(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let htpasswd = dir.path().join("htpasswd");
+    std::fs::write(&htpasswd, "alice:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\n").unwrap();
+    let access = format!("htpasswd = {:?}", htpasswd.display().to_string());
+    let options = MogOptions {
+        extra_tables: format!(
+            "[[location]]\nprefix = \"/w/\"\nupstream = \"mog\"\ndomain = \"imgs\"\nmethods = [\"PUT\"]\n[location.access]\n{access}\n"
+        ),
+        ..MogOptions::default()
+    };
+    let text = dfs_e2e::mog_config(&cluster.tracker_addrs(), &options);
+    let config = dfs_gateway::config::Config::parse(&text).unwrap();
+    let gateway = dfs_gateway::Gateway::new(&config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/w/reload.txt", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = {
+        let (gateway, config) = (gateway.clone(), config.clone());
+        tokio::spawn(async move {
+            gateway
+                .serve(listener, &config, async {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
+    let http = dfs_e2e::client();
+    let put = |password: &'static str| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let r = http
+                .put(url)
+                .basic_auth("alice", Some(password))
+                .body("x")
+                .send();
+            r.await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!(put("secret").await, 201);
+    // `htpasswd -s` for "hunter2", in force after the reload SIGHUP does.
+    std::fs::write(&htpasswd, "alice:{SHA}87u9ZqY9S/F0eUBXjsPQEDUw4h0=\n").unwrap();
+    gateway
+        .reload(&dfs_gateway::config::Config::parse(&text).unwrap())
+        .unwrap();
+    assert_eq!(put("secret").await, 403);
+    assert_eq!(put("hunter2").await, 201);
+    // A broken file is refused at reload; the running rules stay.
+    std::fs::write(&htpasswd, "alice:$apr1$x$y\n").unwrap();
+    assert!(dfs_gateway::config::Config::parse(&text).is_err());
+    assert_eq!(put("hunter2").await, 201);
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+}

@@ -166,7 +166,7 @@ pub fn verify(
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if text.len() & 1 == 1 {
         return None;
     }
     (0..text.len())

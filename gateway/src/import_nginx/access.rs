@@ -63,7 +63,8 @@ fn parse_rate(text: &str) -> Option<(u32, bool)> {
         return n.parse().ok().filter(|n| *n > 0).map(|n| (n, false));
     }
     let per_minute: u32 = text.strip_suffix("r/m")?.parse().ok().filter(|n| *n > 0)?;
-    Some(((per_minute / 60).max(1), per_minute % 60 != 0))
+    let whole = per_minute / 60;
+    Some((whole.max(1), whole * 60 != per_minute))
 }
 
 fn arg<'a>(d: &'a Directive, key: &str) -> Option<&'a str> {
