@@ -8,6 +8,7 @@
 //! this module shares equal upstreams, checks prefixes and renders the file
 //! through [`emit`].
 
+mod access;
 mod emit;
 mod fastdfs;
 pub(crate) mod fdfs_conf;
@@ -92,6 +93,7 @@ pub fn import_with(
                 .unwrap_or_else(|| DEFAULT_FASTDFS_CONF.into());
             fastdfs::settings(&path, &mut warnings)
         });
+    let zones = access::zones(&tree, &mut warnings);
     let mut specs = Vec::new();
     for found in &scan.found {
         let spec = match (found.module, &fdfs) {
@@ -99,7 +101,11 @@ pub fn import_with(
             (Module::FastDfs, Some(settings)) => fastdfs::convert(found, settings, &mut warnings),
             (Module::FastDfs, None) => None,
         };
-        specs.extend(spec);
+        let access_lines = access::lines(found.location, &zones, &mut warnings);
+        specs.extend(spec.map(|mut s| {
+            s.lines.extend(access_lines);
+            s
+        }));
     }
     let servers: Vec<&Directive> = scan.found.iter().filter_map(|f| f.server).collect();
     let mut tables = vec![server_table(&servers)];

@@ -5,6 +5,8 @@
 //! buffering them.
 //!
 //! # Layout
+//! - [`access`]: access control — client addresses, credentials, signed
+//!   URLs, CORS, caching headers, rate limits.
 //! - [`config`]: the TOML configuration, parsed and validated.
 //! - [`trackers`]: tracker clients, one module per protocol; no HTTP types.
 //! - [`storage`]: the facade saying what reading, writing and deleting a key
@@ -20,6 +22,7 @@
 //! - [`demo`]: the one-command demo cluster.
 //! - [`import_nginx`]: `import-nginx`, nginx module configs turned into gateway TOML.
 
+pub mod access;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;

@@ -76,6 +76,30 @@ enum Command {
         /// The file ID, `group1/M00/00/00/...`.
         file_id: String,
     },
+    /// Print a signed URL (see the README's "Access control" section for the formula).
+    Sign {
+        /// The method it allows (`GET` also allows `HEAD`).
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// The path, percent-encoded as the client will send it, e.g. `/upload/a.jpg`.
+        #[arg(long)]
+        path: String,
+        /// How long it stays valid, e.g. `10m`.
+        #[arg(long, default_value = "10m")]
+        expires: String,
+        /// Largest upload it allows, e.g. `5MiB` (bound into the signature).
+        #[arg(long)]
+        max_size: Option<String>,
+        /// The signing secret; or take it from `--config`.
+        #[arg(long, conflicts_with = "config")]
+        secret: Option<String>,
+        /// A config whose location serving `--path` has `signed = {...}`.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Put this in front, e.g. `https://files.example.com`.
+        #[arg(long, default_value = "")]
+        base_url: String,
+    },
     /// Start an in-process demo cluster with the gateway in front of it.
     #[cfg(feature = "demo")]
     Demo {
@@ -130,6 +154,24 @@ async fn main() -> ExitCode {
         } => match mint_token(&file_id, secret, config, location, ts) {
             Ok(query) => {
                 println!("{query}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Sign {
+            method,
+            path,
+            expires,
+            max_size,
+            secret,
+            config,
+            base_url,
+        } => match sign_url(&method, &path, &expires, max_size, secret, config) {
+            Ok(url) => {
+                println!("{base_url}{url}");
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -252,6 +294,60 @@ fn mint_token(
     });
     let token = dfs_protocol::fastdfs::token::generate(id.remote_name(), secret.as_bytes(), ts);
     Ok(format!("token={token}&ts={ts}"))
+}
+
+/// `path?expires=...&sig=...` for `dfs-gateway sign`.
+fn sign_url(
+    method: &str,
+    path: &str,
+    expires: &str,
+    max_size: Option<String>,
+    secret: Option<String>,
+    config: Option<PathBuf>,
+) -> Result<String, String> {
+    if !path.starts_with('/')
+        || path.contains(['?', '#'])
+        || !path.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(format!(
+            "--path {path:?}: give the path alone, starting with '/', percent-encoded"
+        ));
+    }
+    let ttl =
+        humantime::parse_duration(expires).map_err(|e| format!("--expires {expires:?}: {e}"))?;
+    let max_size = max_size
+        .map(|m| dfs_gateway::config::Bytes::parse(&m).map(|b| b.0))
+        .transpose()
+        .map_err(|e| format!("--max-size: {e}"))?;
+    let secret = match (secret, config) {
+        (Some(secret), _) => secret,
+        (None, Some(file)) => {
+            let config = Config::load(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            config
+                .locations
+                .iter()
+                .map(|l| l.get_ref())
+                .filter(|l| path.starts_with(&l.prefix))
+                .max_by_key(|l| l.prefix.len())
+                .and_then(|l| l.access.signed.as_ref().map(|s| s.secret.clone()))
+                .ok_or_else(|| {
+                    format!(
+                        "{}: the location serving {path} has no signed = {{...}}",
+                        file.display()
+                    )
+                })?
+        }
+        (None, None) => return Err("give --secret or --config".into()),
+    };
+    let expires_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .saturating_add(ttl)
+        .as_secs();
+    let method = method.to_ascii_uppercase();
+    let query =
+        dfs_gateway::access::signed::sign(secret.as_bytes(), &method, path, expires_at, max_size);
+    Ok(format!("{path}?{query}"))
 }
 
 async fn serve(config: Config, path: PathBuf) -> ExitCode {

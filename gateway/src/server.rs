@@ -12,6 +12,8 @@
 //! [`worker_index`]): on a small machine, tokio's work-stealing scheduler
 //! spent more time waking threads than serving a 4 KiB file.
 
+use axum::extract::ConnectInfo;
+use axum::http::Request;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
@@ -111,6 +113,11 @@ pub async fn serve<A: Acceptor>(
                     return;
                 }
             };
+            // The peer address, for access rules and the log (axum's `ConnectInfo`).
+            let router = tower::ServiceExt::map_request(router, move |mut r: Request<_>| {
+                r.extensions_mut().insert(ConnectInfo(peer));
+                r
+            });
             let service = TowerToHyperService::new(router);
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
             if let Err(e) = watcher.watch(connection.into_owned()).await {

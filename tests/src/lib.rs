@@ -1,6 +1,7 @@
 //! Shared harness for the end-to-end tests: devcluster and the gateway in this
 //! process on ephemeral 127.0.0.1 ports, driven by a real HTTP client.
 
+pub mod browser;
 pub mod fastdfs;
 pub mod fault_proxy;
 pub mod nginx;

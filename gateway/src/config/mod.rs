@@ -4,6 +4,7 @@
 //! silently falls back to a default. Errors name the key and, where the file
 //! gives one, the line.
 
+pub mod access;
 mod fdfs_conf;
 pub mod limits;
 mod units;
@@ -76,6 +77,9 @@ pub struct ServerConfig {
     /// JSON form at the same path plus `.json`). Default `/_status`.
     #[serde(default = "crate::status::default_path")]
     pub status_path: String,
+    /// Trusted proxies, the rate limiters' table, the admin side.
+    #[serde(default)]
+    pub access: access::ServerAccess,
 }
 
 /// How log lines are written.
@@ -252,6 +256,10 @@ pub struct LocationConfig {
     /// anti-steal settings from an existing `mod_fastdfs.conf` (and the
     /// `http.conf` it includes). Keys set here in the location win.
     pub fastdfs_conf: Option<std::path::PathBuf>,
+    /// Who may do what here: addresses, credentials, signed URLs, CORS,
+    /// caching, rate limits.
+    #[serde(default)]
+    pub access: access::LocationAccess,
 }
 
 /// `token = { secret = "...", ttl = "900s" }`
@@ -468,6 +476,7 @@ impl Config {
                 message,
             });
         }
+        access::validate_server(&self.server.access, text)?;
         let mut names = HashSet::new();
         for (i, spanned) in self.upstreams.iter().enumerate() {
             let u = spanned.get_ref();
@@ -528,6 +537,7 @@ impl Config {
             if l.methods.is_empty() {
                 return Err(invalid("methods", "at least one method is required".into()));
             }
+            access::validate_location(i, spanned, text)?;
             if upstream.protocol == Protocol::Fastdfs {
                 if l.methods.contains(&Method::Put) {
                     return Err(invalid("methods", "FastDFS uploads use POST (the storage names the file); PUT is for MogileFS".into()));

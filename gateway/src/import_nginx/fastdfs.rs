@@ -304,7 +304,8 @@ pub fn convert(
     let location = found.location;
     let prefix = prefix(found, settings.url_have_group_name, warnings)?;
     for d in location.children() {
-        if !BUILT_IN.contains(&d.name.as_str()) {
+        let access = super::access::DIRECTIVES.contains(&d.name.as_str());
+        if !BUILT_IN.contains(&d.name.as_str()) && !access {
             warnings.push(not_carried(d, "not carried over"));
         }
     }

@@ -68,7 +68,10 @@ pub fn convert(
     for d in location.children() {
         if d.name == "mogilefs_pass" {
             settings.extend(pass_block(d, warnings));
-        } else if !HANDLED.contains(&d.name.as_str()) && !is_built_in(d) {
+        } else if !HANDLED.contains(&d.name.as_str())
+            && !is_built_in(d)
+            && !super::access::DIRECTIVES.contains(&d.name.as_str())
+        {
             warnings.push(not_carried(d, "not carried over"));
         }
     }

@@ -1,10 +1,15 @@
 //! The edge of every request: its id, the in-flight limit, and one log line
 //! plus metrics when it ends.
 //!
-//! The log line (method, path, status, bytes, duration, tracker, storage node)
-//! is written when the response body has been sent or abandoned, so bytes and
+//! The log line (client address, method, path, status, bytes, duration,
+//! tracker, storage node) is written when the response body has been sent or abandoned, so bytes and
 //! duration cover the whole transfer. The in-flight permit is held as long:
 //! a slow download counts against the limit until its last byte.
+//!
+//! The client address is the one access rules judged (a trusted proxy's
+//! `X-Forwarded-For` applied), else the TCP peer. The query string is never
+//! logged, nor any header: signed-URL signatures, FastDFS tokens and
+//! credentials stay out of the log.
 
 use super::{Live, LocationLabel};
 use crate::error::ErrorDetail;
@@ -62,9 +67,11 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
     let id = request_id(&request);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let peer = crate::access::peer_of(&request).map(|p| p.ip());
     let Some(permit) = live.current().admit() else {
         metrics().shed.inc();
-        tracing::warn!(target: "access", %id, %method, %path, "too many requests in flight; refused");
+        let client = display_client(peer);
+        tracing::warn!(target: "access", %id, %client, %method, %path, "too many requests in flight; refused");
         let mut response = (
             StatusCode::SERVICE_UNAVAILABLE,
             "503 Service Unavailable: too many requests in flight\n",
@@ -94,6 +101,10 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
         source: parts.extensions.remove::<Source>().unwrap_or_default(),
         error: parts.extensions.remove::<ErrorDetail>(),
         id: id.clone(),
+        client: parts
+            .extensions
+            .remove::<crate::access::ClientAddr>()
+            .map_or(peer, |c| c.0),
         method,
         path,
         status: parts.status.as_u16(),
@@ -114,9 +125,14 @@ fn set_id(response: &mut Response, id: &str) {
     }
 }
 
+fn display_client(client: Option<std::net::IpAddr>) -> String {
+    client.map_or_else(|| "-".into(), |c| c.to_string())
+}
+
 struct Entry {
     start: Instant,
     id: String,
+    client: Option<std::net::IpAddr>,
     method: axum::http::Method,
     path: String,
     location: Arc<str>,
@@ -143,6 +159,7 @@ impl Drop for Entry {
         tracing::info!(
             target: "access",
             id = %self.id,
+            client = %display_client(self.client),
             method = %self.method,
             path = %self.path,
             status = self.status,

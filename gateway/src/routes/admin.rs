@@ -12,14 +12,22 @@ use axum::Router;
 use std::sync::Arc;
 
 /// Adds the admin routes to `router`, the status page at `status_path`
-/// (checked by the config's validation).
-pub fn routes(router: Router<Arc<Live>>, status_path: &str) -> Router<Arc<Live>> {
+/// (checked by the config's validation), all behind `[server.access.admin]`.
+pub fn routes(
+    router: Router<Arc<Live>>,
+    live: &Arc<Live>,
+    status_path: &str,
+) -> Router<Arc<Live>> {
     router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route(status_path, get(status_page))
         .route(&format!("{status_path}.json"), get(status_json))
+        .route_layer(axum::middleware::from_fn_with_state(
+            live.clone(),
+            crate::access::admin::guard,
+        ))
 }
 
 fn labelled(response: impl IntoResponse) -> Response {

@@ -12,6 +12,7 @@ mod admin;
 pub mod fastdfs;
 pub mod mogilefs;
 
+use crate::access::RequestInfo as AccessInfo;
 use crate::config::{Config, LocationConfig, Method, Protocol};
 use crate::error::AppError;
 use crate::storage::fastdfs::FdfsStore;
@@ -50,6 +51,8 @@ pub struct Location {
     pub max_body_size: u64,
     /// Its prefix, for logs and metrics.
     pub label: Arc<str>,
+    /// Who may do what here.
+    pub access: crate::access::Policy,
 }
 
 /// Everything handlers need, built once from the config.
@@ -65,6 +68,8 @@ pub struct AppState {
     status: Vec<crate::status::Source>,
     /// Where the status page is served.
     status_path: String,
+    /// Who may reach the admin endpoints.
+    admin_access: crate::access::admin::AdminPolicy,
 }
 
 impl AppState {
@@ -123,13 +128,16 @@ impl AppState {
             .locations
             .iter()
             .map(|l| l.get_ref())
-            .map(|l| Location {
-                backend: backends[l.upstream.as_str()].clone(),
-                max_body_size: l.max_body_size.unwrap_or(config.server.max_body_size).0,
-                label: Arc::from(l.prefix.as_str()),
-                config: l.clone(),
+            .map(|l| {
+                Ok(Location {
+                    backend: backends[l.upstream.as_str()].clone(),
+                    max_body_size: l.max_body_size.unwrap_or(config.server.max_body_size).0,
+                    label: Arc::from(l.prefix.as_str()),
+                    access: crate::access::Policy::new(l, &config.server.access)?,
+                    config: l.clone(),
+                })
             })
-            .collect();
+            .collect::<Result<_, String>>()?;
         locations.sort_by_key(|l| std::cmp::Reverse(l.config.prefix.len()));
         Ok(AppState {
             locations,
@@ -137,7 +145,13 @@ impl AppState {
             limiter: Arc::new(Semaphore::new(config.server.max_concurrent_requests.max(1))),
             status,
             status_path: config.server.status_path.clone(),
+            admin_access: crate::access::admin::AdminPolicy::new(&config.server.access),
         })
+    }
+
+    /// The admin side's access rules.
+    pub fn admin_access(&self) -> &crate::access::admin::AdminPolicy {
+        &self.admin_access
     }
 
     /// The location with the longest prefix of `path`.
@@ -225,7 +239,8 @@ pub struct LocationLabel(pub Arc<str>);
 pub fn app(live: Arc<Live>, admin: bool) -> Router {
     let mut router = Router::new();
     if admin {
-        router = admin::routes(router, &live.current().status_path);
+        let status_path = live.current().status_path.clone();
+        router = admin::routes(router, &live, &status_path);
     }
     router
         .fallback(dispatch)
@@ -239,7 +254,7 @@ pub fn app(live: Arc<Live>, admin: bool) -> Router {
 /// The admin endpoints alone, for a separate listener.
 pub fn admin_app(live: Arc<Live>) -> Router {
     let status_path = live.current().status_path.clone();
-    admin::routes(Router::new(), &status_path).with_state(live)
+    admin::routes(Router::new(), &live, &status_path).with_state(live)
 }
 
 /// Finds the location, checks the method, and hands over to the protocol.
@@ -249,15 +264,20 @@ async fn dispatch(State(live): State<Arc<Live>>, request: Request) -> Response {
         return AppError::NoLocation.into_response();
     };
     let label = LocationLabel(location.label.clone());
+    let granted = match location.access.check(AccessInfo::of(&request)).await {
+        Ok(granted) => granted,
+        Err(answer) => return with_label(answer, label),
+    };
+    let finish = |response| with_label(location.access.finish(&granted, response), label);
     let method = match method_of(request.method()) {
         Some(m) if location.config.allows(m) => m,
-        _ => return with_label(not_allowed(&location.config).into_response(), label),
+        _ => return finish(not_allowed(&location.config).into_response()),
     };
     let result = match &location.backend {
         Backend::Mogilefs(store) => mogilefs::handle(location, store, method, request).await,
         Backend::Fastdfs(store) => fastdfs::handle(location, store, method, request).await,
     };
-    with_label(result.unwrap_or_else(IntoResponse::into_response), label)
+    finish(result.unwrap_or_else(IntoResponse::into_response))
 }
 
 fn with_label(mut response: Response, label: LocationLabel) -> Response {

@@ -1,0 +1,149 @@
+//! CORS for one location (the Fetch standard's CORS protocol).
+//!
+//! - A preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`)
+//!   is answered here: 204 with the allow headers when the origin, method and
+//!   every requested header are allowed, otherwise 403 with no CORS header at
+//!   all, so the browser blocks the request.
+//! - Other requests from an allowed origin get `Access-Control-Allow-Origin`
+//!   (and `-Allow-Credentials`, `-Expose-Headers`); a disallowed origin gets
+//!   none. Responses carry `Vary: Origin` whenever they depend on it, so a
+//!   shared cache never serves one origin's answer to another.
+
+use crate::config::access::CorsConfig;
+use crate::config::Method;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// A location's CORS rules, ready to apply.
+#[derive(Debug, Clone)]
+pub struct Cors {
+    any_origin: bool,
+    origins: Vec<String>,
+    methods: Vec<&'static str>,
+    headers: Vec<String>,
+    expose: Option<HeaderValue>,
+    max_age: HeaderValue,
+    credentials: bool,
+}
+
+impl Cors {
+    /// From the config; methods default to the location's.
+    pub fn new(config: &CorsConfig, location_methods: &[Method]) -> Self {
+        let mut methods: Vec<&'static str> = config
+            .methods
+            .as_deref()
+            .unwrap_or(location_methods)
+            .iter()
+            .map(|m| m.as_str())
+            .collect();
+        if methods.contains(&"GET") && !methods.contains(&"HEAD") {
+            methods.push("HEAD");
+        }
+        Cors {
+            any_origin: config.origins.iter().any(|o| o == "*"),
+            origins: config.origins.clone(),
+            methods,
+            headers: config
+                .headers
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            expose: (!config.expose_headers.is_empty())
+                .then(|| HeaderValue::from_str(&config.expose_headers.join(", ")).ok())
+                .flatten(),
+            max_age: HeaderValue::from(config.max_age.0.as_secs()),
+            credentials: config.credentials,
+        }
+    }
+
+    fn allows_origin(&self, origin: &str) -> bool {
+        self.any_origin || self.origins.iter().any(|o| o == origin)
+    }
+
+    /// `*` can stand for every origin only without credentials.
+    fn varies(&self) -> bool {
+        !self.any_origin || self.credentials
+    }
+
+    /// The answer to a preflight request, or `None` when `headers` are not one.
+    pub fn preflight(&self, method: &axum::http::Method, headers: &HeaderMap) -> Option<Response> {
+        if method != axum::http::Method::OPTIONS {
+            return None;
+        }
+        let origin = headers.get(header::ORIGIN)?;
+        let asked = headers.get(header::ACCESS_CONTROL_REQUEST_METHOD)?;
+        let ok = origin.to_str().is_ok_and(|o| self.allows_origin(o))
+            && asked.to_str().is_ok_and(|m| self.methods.contains(&m))
+            && self.allows_headers(headers);
+        let mut response = if ok {
+            StatusCode::NO_CONTENT.into_response()
+        } else {
+            (
+                StatusCode::FORBIDDEN,
+                "403 Forbidden: CORS preflight refused\n",
+            )
+                .into_response()
+        };
+        let h = response.headers_mut();
+        if self.varies() {
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
+        }
+        if ok {
+            self.allow_origin(h, origin);
+            let methods = self.methods.join(", ");
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_str(&methods).ok()?,
+            );
+            if let Some(asked) = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+                h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
+            }
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
+        }
+        Some(response)
+    }
+
+    fn allows_headers(&self, headers: &HeaderMap) -> bool {
+        let Some(asked) = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) else {
+            return true;
+        };
+        let Ok(asked) = asked.to_str() else {
+            return false;
+        };
+        asked
+            .split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .all(|h| self.headers.contains(&h))
+    }
+
+    fn allow_origin(&self, h: &mut HeaderMap, origin: &HeaderValue) {
+        let value = if self.varies() {
+            origin.clone()
+        } else {
+            HeaderValue::from_static("*")
+        };
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        if self.credentials {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+    }
+
+    /// Adds the CORS headers of an actual (non-preflight) response.
+    pub fn apply(&self, origin: Option<&HeaderValue>, h: &mut HeaderMap) {
+        if self.varies() {
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
+        }
+        let Some(origin) = origin.filter(|o| o.to_str().is_ok_and(|o| self.allows_origin(o)))
+        else {
+            return;
+        };
+        self.allow_origin(h, origin);
+        if let Some(expose) = &self.expose {
+            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());
+        }
+    }
+}
