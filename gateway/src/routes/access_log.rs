@@ -62,7 +62,12 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
     let id = request_id(&request);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let Some(permit) = live.current().admit() else {
+    let state = live.current();
+    let permit = if state.unlimited(&path) {
+        None
+    } else if let Some(permit) = state.admit() {
+        Some(permit)
+    } else {
         metrics().shed.inc();
         tracing::warn!(target: "access", %id, %method, %path, "too many requests in flight; refused");
         let mut response = (
@@ -76,6 +81,7 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
         set_id(&mut response, &id);
         return response;
     };
+    drop(state);
     metrics().in_flight.inc();
     let span = tracing::info_span!("request", %id);
     let response = next.run(request).instrument(span).await;
@@ -130,7 +136,7 @@ struct Entry {
     error: Option<ErrorDetail>,
     bytes: u64,
     outcome: &'static str,
-    _permit: OwnedSemaphorePermit,
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Drop for Entry {

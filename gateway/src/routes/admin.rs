@@ -9,6 +9,9 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
 
+/// The paths served here.
+pub const PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
 /// Adds the admin routes to `router`.
 pub fn routes(router: Router<Arc<Live>>) -> Router<Arc<Live>> {
     router
