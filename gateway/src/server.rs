@@ -212,7 +212,7 @@ async fn serve_shared<A: Acceptor>(
             };
             let activity = Activity::new();
             let service = Tracked::new(router, activity.clone());
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+            let connection = builder.serve_connection(TokioIo::new(io), service);
             tokio::select! {
                 served = watcher.watch(connection.into_owned()) => {
                     if let Err(e) = served {
