@@ -50,7 +50,10 @@ async fn status(url: &str) -> u16 {
 async fn until_full(url: &str) {
     let start = Instant::now();
     while status(url).await != 503 {
-        assert!(start.elapsed() < Duration::from_secs(3), "the limit never filled");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "the limit never filled"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -67,7 +70,11 @@ async fn check_stalls(gateway: &Gateway, mut stalled: Vec<TcpStream>, probe: &st
         let reply = String::from_utf8_lossy(&reply);
         assert!(reply.starts_with("HTTP/1.1 408 "), "{reply}");
     }
-    assert_ne!(status(&gateway.url(probe)).await, 503, "places are free again");
+    assert_ne!(
+        status(&gateway.url(probe)).await,
+        503,
+        "places are free again"
+    );
 }
 
 const LIMITS: &str = "max_concurrent_requests = 4\nclient_body_timeout = \"2s\"\nworkers = 1";
@@ -220,9 +227,15 @@ fn client_limits_are_range_checked() {
     let parse = |lines: &str| dfs_gateway::config::Config::parse(&with_server(&base, lines));
     for (line, key) in [
         ("client_body_timeout = \"0s\"", "server.client_body_timeout"),
-        ("client_body_timeout = \"2days\"", "server.client_body_timeout"),
+        (
+            "client_body_timeout = \"2days\"",
+            "server.client_body_timeout",
+        ),
         ("max_connections = 0", "server.max_connections"),
-        ("max_connections = 9223372036854775807", "server.max_connections"),
+        (
+            "max_connections = 9223372036854775807",
+            "server.max_connections",
+        ),
     ] {
         let err = parse(line)
             .err()
@@ -235,7 +248,10 @@ fn client_limits_are_range_checked() {
     assert_eq!(ok.server.max_connections, 100);
     assert!(ok.server.h2c);
     let defaults = parse("").unwrap();
-    assert_eq!(defaults.server.client_body_timeout.0, Duration::from_secs(60));
+    assert_eq!(
+        defaults.server.client_body_timeout.0,
+        Duration::from_secs(60)
+    );
     assert_eq!(defaults.server.max_connections, 4096);
     assert!(!defaults.server.h2c);
 }

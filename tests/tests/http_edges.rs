@@ -90,14 +90,19 @@ async fn http11_without_host_is_400() {
     bounded(Duration::from_secs(30), async {
         let env = MogEnv::start().await;
         let addr = env.gateway.addr;
-        let (status, text) = raw_http(addr, b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+        let (status, text) =
+            raw_http(addr, b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n").await;
         assert_eq!(status, 400, "{text}");
-        let (status, text) = raw_http(addr, b"GET /images/x HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+        let (status, text) =
+            raw_http(addr, b"GET /images/x HTTP/1.1\r\nConnection: close\r\n\r\n").await;
         assert_eq!(status, 400, "{text}");
         let (status, text) = raw_http(addr, b"GET /healthz HTTP/1.0\r\n\r\n").await;
         assert_eq!(status, 200, "{text}");
-        let (status, text) =
-            raw_http(addr, b"GET /healthz HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n").await;
+        let (status, text) = raw_http(
+            addr,
+            b"GET /healthz HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert_eq!(status, 200, "{text}");
     })
     .await;

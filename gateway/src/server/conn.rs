@@ -68,7 +68,8 @@ impl Busy {
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.update(|s| *s = (s.0.saturating_sub(1), Instant::now()));
+        self.0
+            .update(|s| *s = (s.0.saturating_sub(1), Instant::now()));
     }
 }
 

@@ -23,6 +23,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Largest read buffer of a storage connection, and so the largest body
+/// chunk: a slow client pins at most about this much per download.
+const STORAGE_READ_BUF: usize = 8 * 1024;
+
 type Response = hyper::Response<Incoming>;
 
 /// How one storage node failed a request.
@@ -147,6 +151,9 @@ impl NodeClient {
                     .pool_idle_timeout(Duration::from_secs(30))
                     .pool_max_idle_per_host(32)
                     .pool_timer(TokioTimer::new())
+                    // Bounds what one response holds while its client reads
+                    // slowly (hyper's default lets it grow to ~400 KiB).
+                    .http1_max_buf_size(STORAGE_READ_BUF)
                     .build(connector.clone())
             })
             .collect();

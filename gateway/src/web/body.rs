@@ -83,7 +83,9 @@ impl HttpBody for IdleBody {
                 }
                 timer
             }
-            None => this.timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
+            None => this
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
         };
         this.waiting = true;
         match timer.as_mut().poll(cx) {
