@@ -267,8 +267,8 @@ fn rss_lines(rss: &Rss) -> String {
 
 fn slow_table(slow: &[crate::slow::SlowReaders]) -> String {
     let mib = |b: u64| b as f64 / crate::objects::MIB_F;
-    let mut out = format!(
-        "\n| memory | readers | extra RSS | per reader | target | read in all | errors |\n|---|---:|---:|---:|---:|---:|---:|\n"
+    let mut out = String::from(
+        "\n| memory | readers | extra RSS | per reader | target | read in all | errors |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for s in slow {
         let _ = writeln!(
@@ -293,7 +293,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

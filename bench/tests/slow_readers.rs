@@ -53,7 +53,7 @@ where
         r.readers,
         RATE >> 10,
         r.extra_bytes() as f64 / f64::from(1 << 20),
-        r.extra_bytes() / READERS as u64 >> 10,
+        (r.extra_bytes() / READERS as u64) >> 10,
         r.read_bytes as f64 / f64::from(1 << 20),
         r.least_read_bytes >> 10,
     );

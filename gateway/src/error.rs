@@ -96,7 +96,7 @@ impl AppError {
     /// path: those go to the log only.
     fn public_message(&self) -> String {
         match self {
-            AppError::Store(e) => store_message(e).into(),
+            AppError::Store(e) => store_message(e),
             AppError::Fdfs(e) => fdfs_message(e),
             AppError::Internal(_) => "the gateway failed; the log has the details".into(),
             AppError::BodyTimeout { limit, .. } => {
