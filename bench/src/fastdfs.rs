@@ -31,11 +31,11 @@ const LOCAL: &str = "/fdfs-local/";
 /// The same with `disk_reads = "inline"`.
 const INLINE: &str = "/fdfs-inline/";
 /// Gateway read location over the network.
-const NETWORK: &str = "/fdfs-net/";
+pub(crate) const NETWORK: &str = "/fdfs-net/";
 /// Gateway upload location.
 const UPLOAD: &str = "/fdfs-up/";
 /// The group of every file.
-const GROUP: &str = "group1";
+pub(crate) const GROUP: &str = "group1";
 
 /// Row names.
 pub const GATEWAY_LOCAL: &str = "fastdfs-gateway-local";
@@ -108,7 +108,7 @@ impl FdfsSetup<'_> {
 }
 
 /// The FastDFS upstream and its four locations.
-fn config_tables(tracker: SocketAddr, store: &Path) -> String {
+pub(crate) fn config_tables(tracker: SocketAddr, store: &Path) -> String {
     let store = store
         .display()
         .to_string()
@@ -154,6 +154,11 @@ async fn upload(base: &str, class: &SizeClass) -> Result<Vec<String>> {
         .buffered(8)
         .try_collect()
         .await
+}
+
+/// POSTs one generated file of `size` bytes through the gateway; its ID.
+pub(crate) async fn upload_one(base: &str, size: u64) -> Result<String> {
+    post(&crate::client(), &format!("{base}{UPLOAD}?ext=bin"), size).await
 }
 
 async fn post(client: &reqwest::Client, url: &str, size: u64) -> Result<String> {

@@ -20,6 +20,7 @@
 //! - [`wrk`]: the load generator and its Lua script.
 //! - [`measure`]: one row — check, warm up, load, figures.
 //! - [`rss`]: the gateway's memory while streaming large objects.
+//! - [`slow`]: the gateway's memory while many clients read at a trickle.
 //! - [`fastdfs`]: FastDFS reads — gateway local-disk and network, nginx static.
 //! - [`report`] and [`targets`]: the table, ratios, JSON and target checks.
 //! - [`procs`]: child processes, ports, `/proc` readings.
@@ -34,6 +35,7 @@ pub mod procs;
 pub mod proxy;
 pub mod report;
 pub mod rss;
+pub mod slow;
 pub mod targets;
 pub mod wrk;
 
@@ -66,6 +68,8 @@ pub struct Plan {
     pub stream_clients: usize,
     /// Bytes each streaming client sends and receives.
     pub stream_bytes: u64,
+    /// The slow-reader memory test.
+    pub slow: slow::SlowPlan,
     /// The gateway binary (default: built next to this one).
     pub gateway: Option<PathBuf>,
 }
@@ -111,6 +115,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
         rows: Vec::new(),
         ratios: Vec::new(),
         rss: None,
+        slow: Vec::new(),
         checks: Vec::new(),
     };
     let setup = scenarios::Setup {
@@ -131,6 +136,10 @@ pub async fn run(plan: &Plan) -> Result<Report> {
             plan.stream_bytes,
         );
         report.rss = Some(rss.await?);
+    }
+    if plan.slow.readers > 0 {
+        let tracker = cluster.tracker_addrs()[0];
+        report.slow = slow::measure(&binary, tracker, work.path(), plan.slow).await?;
     }
     cluster.shutdown().await;
     report.loadavg[1] = loadavg();

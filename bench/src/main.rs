@@ -40,6 +40,10 @@ struct Options {
     /// Skip the streaming memory test.
     #[arg(long)]
     no_stream: bool,
+    /// Slow readers per protocol in the slow-reader memory test (default
+    /// 1000; 200 with --quick; 0 skips it).
+    #[arg(long)]
+    slow_readers: Option<usize>,
     /// Where to write the JSON results.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results/latest.json"))]
     out: PathBuf,
@@ -65,6 +69,13 @@ impl Options {
             },
             stream_clients: if self.no_stream { 0 } else { 4 },
             stream_bytes: if self.quick { 64 << 20 } else { 1 << 30 },
+            slow: dfs_bench::slow::SlowPlan {
+                readers: self
+                    .slow_readers
+                    .unwrap_or(if self.quick { 200 } else { 1000 }),
+                object_bytes: 100_000_000,
+                hold: Duration::from_secs(if self.quick { 5 } else { 10 }),
+            },
             gateway: self.gateway.clone(),
         }
     }

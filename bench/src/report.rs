@@ -99,6 +99,8 @@ pub struct Report {
     pub ratios: Vec<Ratios>,
     /// The streaming memory test, when it ran.
     pub rss: Option<Rss>,
+    /// The slow-reader memory test, one entry per protocol, when it ran.
+    pub slow: Vec<crate::slow::SlowReaders>,
     /// Targets checked.
     pub checks: Vec<Check>,
 }
@@ -186,6 +188,9 @@ impl Report {
         if let Some(rss) = &self.rss {
             out.push_str(&rss_lines(rss));
         }
+        if !self.slow.is_empty() {
+            out.push_str(&slow_table(&self.slow));
+        }
         out.push_str("\nTargets:\n");
         for check in &self.checks {
             let mark = match check.pass {
@@ -258,6 +263,42 @@ fn rss_lines(rss: &Rss) -> String {
         rss.errors.len(),
         if rss.errors.is_empty() { String::new() } else { format!(": {}", rss.errors.join("; ")) }
     )
+}
+
+fn slow_table(slow: &[crate::slow::SlowReaders]) -> String {
+    let mib = |b: u64| b as f64 / crate::objects::MIB_F;
+    let mut out = String::from(
+        "\n| memory | readers | extra RSS | per reader | target | read in all | errors |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for s in slow {
+        let _ = writeln!(
+            out,
+            "| extra RSS, {} slow readers ({} KiB/s), {} | {} | {:.1} MiB | {:.0} KiB | {:.0} MiB | {:.1} MiB | {} |",
+            thousands(s.readers),
+            crate::slow::RATE >> 10,
+            s.protocol,
+            s.readers,
+            mib(s.extra_bytes()),
+            s.extra_bytes() as f64 / 1024.0 / s.readers.max(1) as f64,
+            mib(crate::slow::TARGET_BYTES),
+            mib(s.read_bytes),
+            s.errors.len()
+        );
+    }
+    out
+}
+
+/// `1000` as `1,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn ratio(r: Option<f64>) -> String {

@@ -65,6 +65,26 @@ pub fn check(report: &Report) -> Vec<Check> {
         },
         zero_errors(report),
     ]
+    .into_iter()
+    .chain(report.slow.iter().map(slow_readers))
+    .collect()
+}
+
+/// The slow-reader target of one protocol: extra RSS below the target, and
+/// every reader served.
+fn slow_readers(s: &crate::slow::SlowReaders) -> Check {
+    let mib = s.extra_bytes() as f64 / crate::objects::MIB_F;
+    let limit = crate::slow::TARGET_BYTES as f64 / crate::objects::MIB_F;
+    Check {
+        target: format!(
+            "extra gateway RSS, {} slow readers, {}: < {limit:.0} MiB, no reader failed ({} failed)",
+            s.readers,
+            s.protocol,
+            s.errors.len()
+        ),
+        measured: Some(mib),
+        pass: Some(mib < limit && s.errors.is_empty()),
+    }
 }
 
 fn at_least(target: &str, measured: Option<f64>, limit: f64) -> Check {

@@ -2,7 +2,8 @@
 //! 4 KiB objects, 1 s per target, one small stream each way. Covers:
 //! - the cluster, the gateway process and the nginx proxy start and answer;
 //! - every read and write target is checked, loaded and measured;
-//! - no errors are counted anywhere, and the report renders.
+//! - no errors are counted anywhere, and the report renders;
+//! - the slow-reader memory test runs for both protocols, every reader served.
 //!
 //! The figures mean nothing (a debug gateway, a busy machine). Skips with a
 //! loud line when nginx or wrk is not installed.
@@ -41,6 +42,11 @@ async fn a_tiny_bench_runs_without_errors() {
         write_sizes: vec![class],
         stream_clients: 1,
         stream_bytes: 4 << 20,
+        slow: dfs_bench::slow::SlowPlan {
+            readers: 20,
+            object_bytes: 8 << 20,
+            hold: Duration::from_secs(2),
+        },
         gateway: None,
     };
     let report = dfs_bench::run(&plan).await.expect("the bench runs");
@@ -55,6 +61,12 @@ async fn a_tiny_bench_runs_without_errors() {
         .iter()
         .find(|c| c.target.starts_with("zero errors"));
     assert_eq!(errors.and_then(|c| c.pass), Some(true), "{text}");
+    assert_eq!(report.slow.len(), 2, "{text}");
+    for slow in &report.slow {
+        assert!(slow.errors.is_empty(), "{:?}\n{text}", slow.errors);
+        assert!(slow.read_bytes > 0, "{text}");
+    }
+    assert!(text.contains("slow readers"), "{text}");
     assert!(
         report.rss.as_ref().is_some_and(|r| r.peak_rss_bytes > 0),
         "{text}"

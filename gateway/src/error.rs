@@ -58,6 +58,17 @@ pub enum AppError {
     /// Something on this machine failed (e.g. a temporary file).
     #[error("internal error: {0}")]
     Internal(String),
+    /// An HTTP/1.1 request without a `Host` header.
+    #[error("HTTP/1.1 request without a Host header")]
+    MissingHost,
+    /// The client stopped sending its request body.
+    #[error("request body stalled for {limit:?} (server.client_body_timeout): {failure}")]
+    BodyTimeout {
+        /// `[server].client_body_timeout`.
+        limit: std::time::Duration,
+        /// The failure the stall caused in the handler.
+        failure: String,
+    },
 }
 
 impl AppError {
@@ -75,33 +86,82 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Fdfs(e) => fdfs_status(e),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::MissingHost => StatusCode::BAD_REQUEST,
+            AppError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
-    /// What the client is told: specific for its own mistakes, generic for ours.
+    /// What the client is told: specific for its own mistakes, generic for
+    /// ours. Never an address of a tracker or storage node, nor a local
+    /// path: those go to the log only.
     fn public_message(&self) -> String {
         match self {
-            AppError::Store(StoreError::Tracker(MogError::Tracker { code, .. }))
-                if code == "no_devices" =>
-            {
-                "no storage device has room for the file".into()
-            }
-            AppError::Store(StoreError::Tracker(MogError::Tracker { code, .. })) => {
-                format!("the tracker refused the request ({code})")
-            }
-            AppError::Store(StoreError::Tracker(MogError::NoTracker { .. })) => {
-                "no tracker is answering".into()
-            }
-            AppError::Store(StoreError::Tracker(_)) => "the tracker failed".into(),
-            AppError::Store(StoreError::NoReplica { .. }) => {
-                "no replica of the file could be read".into()
-            }
-            AppError::Store(StoreError::UploadFailed { .. }) => {
-                "no storage node accepted the file".into()
+            AppError::Store(e) => store_message(e),
+            AppError::Fdfs(e) => fdfs_message(e),
+            AppError::Internal(_) => "the gateway failed; the log has the details".into(),
+            AppError::BodyTimeout { limit, .. } => {
+                format!("no request body bytes arrived for {limit:?}")
             }
             other => other.to_string(),
         }
     }
+}
+
+fn store_message(e: &StoreError) -> String {
+    match e {
+        StoreError::Tracker(MogError::Tracker { code, .. }) if code == "no_devices" => {
+            "no storage device has room for the file".into()
+        }
+        StoreError::Tracker(MogError::Tracker { code, .. }) => {
+            format!("the tracker refused the request ({code})")
+        }
+        StoreError::Tracker(MogError::NoTracker { .. }) => "no tracker is answering".into(),
+        StoreError::Tracker(_) => "the tracker failed".into(),
+        StoreError::NoReplica { .. } => "no replica of the file could be read".into(),
+        StoreError::UploadFailed { .. } => "no storage node accepted the file".into(),
+        StoreError::NotFound => "unknown key".into(),
+        StoreError::TooLarge { limit } => format!("upload body exceeds {limit} bytes"),
+        StoreError::ClientBody => "the upload body was cut off by the client".into(),
+    }
+}
+
+fn fdfs_message(e: &FdfsError) -> String {
+    let status_name = dfs_protocol::fastdfs::status::name;
+    match e {
+        FdfsError::NotFound { file } => format!("{file} not found"),
+        e if is_bad_file(e) => "no such file".into(),
+        FdfsError::NoTracker { .. } => "no tracker is answering".into(),
+        FdfsError::NoStorage { .. } => "no storage server can take the file".into(),
+        FdfsError::Tracker { status, .. } => {
+            format!("the tracker refused the request ({})", status_name(*status))
+        }
+        FdfsError::Storage { status, .. } => format!(
+            "the storage server refused the request ({})",
+            status_name(*status)
+        ),
+        e if e.is_timeout() => "a FastDFS server did not answer in time".into(),
+        FdfsError::Call { .. } => "a FastDFS server failed".into(),
+        FdfsError::Unavailable { .. } => "no storage server could serve the file".into(),
+        FdfsError::Unconfirmed { .. } => {
+            "the storage server did not confirm the operation; it may or may not have happened"
+                .into()
+        }
+        FdfsError::Body(_) => "the upload body could not be read".into(),
+        FdfsError::BodyLength { expected, got } => {
+            format!("upload body has {got} bytes, {expected} announced")
+        }
+    }
+}
+
+/// A storage's EINVAL for a file the client named (a store path such as
+/// `M99` the storage lacks, a name it cannot address): the file is not
+/// there, whatever the reason, so 404 rather than a gateway failure.
+fn is_bad_file(e: &FdfsError) -> bool {
+    use dfs_protocol::fastdfs::storage::{DeleteFile, DownloadFile, QueryFileInfo};
+    use dfs_protocol::fastdfs::Command;
+    matches!(e, FdfsError::Storage { status, command, .. }
+        if *status == dfs_protocol::fastdfs::status::EINVAL
+            && [QueryFileInfo::NAME, DownloadFile::NAME, DeleteFile::NAME].contains(command))
 }
 
 fn store_status(e: &StoreError) -> StatusCode {
@@ -127,6 +187,7 @@ fn store_status(e: &StoreError) -> StatusCode {
 fn fdfs_status(e: &FdfsError) -> StatusCode {
     match e {
         FdfsError::NotFound { .. } => StatusCode::NOT_FOUND,
+        e if is_bad_file(e) => StatusCode::NOT_FOUND,
         FdfsError::NoTracker { .. } | FdfsError::NoStorage { .. } => {
             StatusCode::SERVICE_UNAVAILABLE
         }
@@ -162,11 +223,122 @@ impl IntoResponse for AppError {
             AppError::Store(_) | AppError::Fdfs(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
+            // The rest of the body is never read: the connection cannot go on.
+            AppError::BodyTimeout { .. } => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             _ => {}
         }
         response
             .extensions_mut()
             .insert(ErrorDetail(self.to_string()));
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trackers::fastdfs::CallError;
+    use std::net::SocketAddr;
+
+    const ADDR: &str = "10.9.8.7:23000";
+
+    async fn body_of(e: AppError) -> (StatusCode, String) {
+        let response = e.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    fn every_fdfs_error() -> Vec<FdfsError> {
+        let addr: SocketAddr = ADDR.parse().unwrap();
+        let call = || CallError::Timeout(std::time::Duration::from_secs(3));
+        vec![
+            FdfsError::NoTracker {
+                tried: format!("{addr}: connection refused"),
+            },
+            FdfsError::NoStorage {
+                tracker: addr,
+                status: 28,
+            },
+            FdfsError::Tracker {
+                tracker: addr,
+                command: "QUERY_FETCH_ONE",
+                status: 5,
+            },
+            FdfsError::Storage {
+                storage: addr,
+                command: "UPLOAD_FILE",
+                status: 5,
+            },
+            FdfsError::Call {
+                addr,
+                command: "DOWNLOAD_FILE",
+                source: call(),
+            },
+            FdfsError::Call {
+                addr,
+                command: "DOWNLOAD_FILE",
+                source: CallError::BadReply(format!("garbage from {addr}")),
+            },
+            FdfsError::Unavailable {
+                file: "group1/M00/00/00/x.jpg".into(),
+                tried: format!("{addr}: reset"),
+                timed_out: false,
+            },
+            FdfsError::Unconfirmed {
+                addr,
+                command: "DELETE_FILE",
+                source: call(),
+            },
+        ]
+    }
+
+    #[tokio::test]
+    async fn fastdfs_error_bodies_name_no_server() {
+        for e in every_fdfs_error() {
+            let detail = e.to_string();
+            assert!(detail.contains("10.9.8.7"), "the log keeps the address");
+            let (status, body) = body_of(AppError::Fdfs(e)).await;
+            assert!(!body.contains("10.9.8.7"), "{status}: {body}");
+        }
+        let (status, body) = body_of(AppError::Internal("/var/tmp/spool-1: full".into())).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body.contains("/var/tmp"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_store_path_the_storage_lacks_is_not_found() {
+        let storage: SocketAddr = ADDR.parse().unwrap();
+        for command in ["QUERY_FILE_INFO", "DOWNLOAD_FILE", "DELETE_FILE"] {
+            let e = FdfsError::Storage {
+                storage,
+                command,
+                status: dfs_protocol::fastdfs::status::EINVAL,
+            };
+            let (status, body) = body_of(AppError::Fdfs(e)).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{command}");
+            assert!(!body.contains("10.9.8.7"), "{body}");
+        }
+        let upload = FdfsError::Storage {
+            storage,
+            command: "UPLOAD_FILE",
+            status: dfs_protocol::fastdfs::status::EINVAL,
+        };
+        assert_eq!(AppError::Fdfs(upload).status(), StatusCode::BAD_GATEWAY);
+    }
+
+    #[test]
+    fn a_stalled_body_is_408_and_closes_the_connection() {
+        let e = AppError::BodyTimeout {
+            limit: std::time::Duration::from_secs(60),
+            failure: "upload body: stalled".into(),
+        };
+        let response = e.into_response();
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(response.headers()[header::CONNECTION], "close");
     }
 }

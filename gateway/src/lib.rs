@@ -124,11 +124,7 @@ impl Gateway {
         config: &Config,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        let limits = server::Limits {
-            header_read_timeout: config.server.header_read_timeout.0,
-            max_header_size: config.server.max_header_size.0 as usize,
-            shutdown_grace: config.server.shutdown_grace.0,
-        };
+        let limits = server::Limits::from_config(&config.server);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = move || {
             let mut rx = stop_rx.clone();

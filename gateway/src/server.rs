@@ -1,9 +1,10 @@
-//! The accept loop: HTTP/1.1 and HTTP/2 connections served by hyper with
-//! bounded header size and header read time, and a graceful shutdown that
-//! stops accepting, lets in-flight requests finish, and gives up after a grace
-//! period.
+//! The accept loop: HTTP/1.1 (and HTTP/2 over TLS, or h2c when enabled)
+//! connections served by hyper with bounded header size and header read
+//! time, an idle time-out per connection, a cap on open connections, and a
+//! graceful shutdown that stops accepting, lets in-flight requests finish,
+//! and gives up after a grace period.
 //!
-//! axum's own `serve` exposes neither limit, hence this small loop.
+//! axum's own `serve` exposes none of these limits, hence this small loop.
 //!
 //! The main listener is served by [`serve_workers`]: a few threads, each with
 //! a single-threaded runtime accepting from the same socket, like nginx's
@@ -11,31 +12,64 @@
 //! last byte, storage connections included (each worker keeps its own, see
 //! [`worker_index`]): on a small machine, tokio's work-stealing scheduler
 //! spent more time waking threads than serving a 4 KiB file.
+//!
+//! - `conn`: a connection's idle time-out.
+//! - `throttle`: warnings written at most once per period.
 
-use axum::extract::ConnectInfo;
-use axum::http::Request;
+mod conn;
+mod throttle;
+
 use axum::Router;
+use conn::{Activity, Tracked};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use std::cell::Cell;
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
+use throttle::Throttle;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
+
+/// Streams one HTTP/2 client may have open at once.
+pub const MAX_H2_STREAMS: u32 = 100;
+/// Bytes of response data hyper queues per HTTP/2 stream.
+const H2_SEND_BUF: usize = 64 * 1024;
+/// Longest pause between two failed accepts (out of file descriptors...).
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Connection-level limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Longest time a client may take to send a request head.
+    /// Longest time a client may take to send a request head; also how long
+    /// a connection with no request in progress stays open (HTTP/1 keep-alive,
+    /// HTTP/2 without open streams), and the HTTP/2 ping interval and time-out.
     pub header_read_timeout: Duration,
     /// Largest request head (HTTP/1 read buffer; at least 8 KiB).
     pub max_header_size: usize,
     /// How long in-flight requests may go on after shutdown begins.
     pub shutdown_grace: Duration,
+    /// Client connections open at once (all workers of a listener together).
+    pub max_connections: usize,
+    /// Speak HTTP/2 without TLS (h2c prior knowledge) on plain listeners.
+    pub h2c: bool,
+}
+
+impl Limits {
+    /// The limits `[server]` sets.
+    pub fn from_config(server: &crate::config::ServerConfig) -> Self {
+        Limits {
+            header_read_timeout: server.header_read_timeout.0,
+            max_header_size: server.max_header_size.0 as usize,
+            shutdown_grace: server.shutdown_grace.0,
+            max_connections: server.max_connections,
+            h2c: server.h2c,
+        }
+    }
 }
 
 /// Something that turns an accepted TCP stream into a served connection's I/O
@@ -43,6 +77,9 @@ pub struct Limits {
 pub trait Acceptor: Clone + Send + Sync + 'static {
     /// The I/O type handed to hyper.
     type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    /// Whether HTTP/2 is agreed on during the accept (TLS ALPN), so that it
+    /// is served whatever [`Limits::h2c`] says.
+    const NEGOTIATES_H2: bool = false;
     /// Completes the accept (e.g. the TLS handshake).
     fn accept(
         &self,
@@ -61,15 +98,45 @@ impl Acceptor for Plain {
     }
 }
 
-fn builder(limits: &Limits) -> Builder<TokioExecutor> {
+fn builder(limits: &Limits, h2: bool) -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_size.max(8192));
-    builder.http2().timer(TokioTimer::new());
     builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.header_read_timeout)
+        .keep_alive_timeout(limits.header_read_timeout)
+        .max_concurrent_streams(MAX_H2_STREAMS)
+        .max_header_list_size(u32::try_from(limits.max_header_size).unwrap_or(u32::MAX))
+        .max_send_buf_size(H2_SEND_BUF);
+    if h2 {
+        builder
+    } else {
+        builder.http1_only()
+    }
+}
+
+/// What the workers of one listener share: the open-connection cap and the
+/// throttled warnings.
+#[derive(Debug, Clone)]
+struct Shared {
+    connections: Arc<Semaphore>,
+    full: Arc<Throttle>,
+    accept_failed: Arc<Throttle>,
+}
+
+impl Shared {
+    fn new(limits: &Limits) -> Self {
+        Shared {
+            connections: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+            full: Arc::default(),
+            accept_failed: Arc::default(),
+        }
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.
@@ -80,8 +147,21 @@ pub async fn serve<A: Acceptor>(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
-    let builder = builder(&limits);
+    let shared = Shared::new(&limits);
+    serve_shared(listener, acceptor, router, limits, shared, shutdown).await
+}
+
+async fn serve_shared<A: Acceptor>(
+    listener: TcpListener,
+    acceptor: A,
+    router: Router,
+    limits: Limits,
+    shared: Shared,
+    shutdown: impl Future<Output = ()> + Send,
+) -> io::Result<()> {
+    let builder = builder(&limits, A::NEGOTIATES_H2 || limits.h2c);
     let graceful = GracefulShutdown::new();
+    let mut backoff = Duration::ZERO;
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -89,12 +169,28 @@ pub async fn serve<A: Acceptor>(
                 Ok(pair) => pair,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    backoff = (backoff * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
+                    shared.accept_failed.hit(|skipped| {
+                        tracing::warn!(error = %e, retry_in = ?backoff, skipped, "accept failed");
+                    });
+                    tokio::time::sleep(backoff).await;
                     continue;
                 }
             },
             () = &mut shutdown => break,
+        };
+        backoff = Duration::ZERO;
+        let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
+            shared.full.hit(|skipped| {
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    %peer,
+                    refused_since_last_warning = skipped,
+                    "server.max_connections client connections are open; closing new ones"
+                );
+            });
+            drop(stream);
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let (acceptor, builder, router, watcher) = (
@@ -106,6 +202,7 @@ pub async fn serve<A: Acceptor>(
         // The handshake (TLS) runs in the connection's own task, so a slow
         // client cannot hold up accepting the next one.
         tokio::spawn(async move {
+            let _permit = permit;
             let io = match acceptor.accept(stream).await {
                 Ok(io) => io,
                 Err(e) => {
@@ -113,15 +210,18 @@ pub async fn serve<A: Acceptor>(
                     return;
                 }
             };
-            // The peer address, for access rules and the log (axum's `ConnectInfo`).
-            let router = tower::ServiceExt::map_request(router, move |mut r: Request<_>| {
-                r.extensions_mut().insert(ConnectInfo(peer));
-                r
-            });
-            let service = TowerToHyperService::new(router);
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-            if let Err(e) = watcher.watch(connection.into_owned()).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            let activity = Activity::new();
+            let service = Tracked::new(router, activity.clone(), peer);
+            let connection = builder.serve_connection(TokioIo::new(io), service);
+            tokio::select! {
+                served = watcher.watch(connection.into_owned()) => {
+                    if let Err(e) = served {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                }
+                () = conn::idle(activity, limits.header_read_timeout) => {
+                    tracing::debug!(%peer, "idle connection closed");
+                }
             }
         });
     }
@@ -158,10 +258,12 @@ pub async fn serve_workers<A: Acceptor>(
 ) -> io::Result<()> {
     let listener = listener.into_std()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let shared = Shared::new(&limits);
     let mut finished = Vec::new();
     for index in 0..workers.max(1) {
         let listener = listener.try_clone()?;
-        let (acceptor, router, mut stop) = (acceptor.clone(), router.clone(), stop_rx.clone());
+        let (acceptor, router, shared) = (acceptor.clone(), router.clone(), shared.clone());
+        let mut stop = stop_rx.clone();
         let (done, result) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
             .name(format!("dfs-worker-{index}"))
@@ -176,7 +278,7 @@ pub async fn serve_workers<A: Acceptor>(
                             let stopped = async move {
                                 let _ = stop.wait_for(|s| *s).await;
                             };
-                            serve(listener, acceptor, router, limits, stopped)
+                            serve_shared(listener, acceptor, router, limits, shared, stopped)
                                 .instrument(tracing::info_span!("worker", index))
                                 .await
                         })

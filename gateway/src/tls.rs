@@ -1,11 +1,15 @@
 //! TLS termination with rustls: certificate and key from PEM files, ALPN for
 //! HTTP/2 and HTTP/1.1, and a reload (on SIGHUP) that new connections pick up
 //! while established ones keep the certificate they started with.
+//!
+//! HTTP/2 over TLS gets the same limits as HTTP/1 (see [`crate::server`]):
+//! the header read time-out bounds the handshake, idle connections close,
+//! pings find dead peers, and streams per connection are capped.
 
 use crate::server::Acceptor;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -55,16 +59,21 @@ impl Tls {
     /// Reads the files again; on error the old certificate stays in use.
     pub fn reload(&self, cert: &Path, key: &Path) -> Result<(), String> {
         let config = load_config(cert, key)?;
-        *self.current.write().expect("poisoned") = Arc::new(config);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
         Ok(())
     }
 }
 
 impl Acceptor for Tls {
     type Io = TlsStream<TcpStream>;
+    const NEGOTIATES_H2: bool = true;
 
     async fn accept(&self, stream: TcpStream) -> io::Result<Self::Io> {
-        let config = self.current.read().expect("poisoned").clone();
+        let config = self
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         tokio::time::timeout(
             self.handshake_timeout,
             TlsAcceptor::from(config).accept(stream),

@@ -80,6 +80,21 @@ pub struct ServerConfig {
     /// Trusted proxies, the rate limiters' table, the admin side.
     #[serde(default)]
     pub access: access::ServerAccess,
+    /// Longest wait between two successive reads of a request body (nginx's
+    /// `client_body_timeout`); a stalled upload then fails with 408 and frees
+    /// its place. Default 60s.
+    #[serde(default = "defaults::client_body_timeout")]
+    pub client_body_timeout: Secs,
+    /// Client connections open at once (nginx's `worker_connections`, for all
+    /// workers together); more are closed as soon as they are accepted.
+    /// Default 4096.
+    #[serde(default = "defaults::max_connections")]
+    pub max_connections: usize,
+    /// Accept HTTP/2 without TLS (h2c, prior knowledge) on a plain listener.
+    /// Default false: plain listeners speak HTTP/1 only; HTTPS negotiates
+    /// HTTP/2 by ALPN either way.
+    #[serde(default)]
+    pub h2c: bool,
 }
 
 /// How log lines are written.
@@ -324,6 +339,12 @@ mod defaults {
     pub fn max_concurrent_requests() -> usize {
         4096
     }
+    pub fn client_body_timeout() -> Secs {
+        Secs(Duration::from_secs(60))
+    }
+    pub fn max_connections() -> usize {
+        4096
+    }
     pub fn workers() -> usize {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     }
@@ -477,6 +498,7 @@ impl Config {
             });
         }
         access::validate_server(&self.server.access, text)?;
+        self.validate_client_limits(text)?;
         let mut names = HashSet::new();
         for (i, spanned) in self.upstreams.iter().enumerate() {
             let u = spanned.get_ref();
@@ -592,6 +614,41 @@ impl Config {
         Ok(())
     }
 }
+
+impl Config {
+    /// Ranges of `client_body_timeout` and `max_connections`.
+    fn validate_client_limits(&self, text: &str) -> Result<(), ConfigError> {
+        let invalid = |field: &str, message: String| ConfigError::Invalid {
+            key: format!("server.{field}"),
+            line: line_of(text, 0..text.len(), field),
+            message,
+        };
+        let body = self.server.client_body_timeout;
+        if !(MIN_CLIENT_BODY_TIMEOUT..=MAX_CLIENT_BODY_TIMEOUT).contains(&body.0) {
+            return Err(invalid(
+                "client_body_timeout",
+                format!("{body} is not between 1ms and 1day"),
+            ));
+        }
+        if !(1..=MAX_CONNECTIONS).contains(&self.server.max_connections) {
+            return Err(invalid(
+                "max_connections",
+                format!(
+                    "{} is not between 1 and {MAX_CONNECTIONS}",
+                    self.server.max_connections
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Shortest accepted `server.client_body_timeout`.
+const MIN_CLIENT_BODY_TIMEOUT: Duration = Duration::from_millis(1);
+/// Longest accepted `server.client_body_timeout`.
+const MAX_CLIENT_BODY_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// Largest accepted `server.max_connections`.
+const MAX_CONNECTIONS: usize = 1 << 20;
 
 /// The line of `field` inside the table at `span`, or of the table itself.
 fn line_of(text: &str, span: std::ops::Range<usize>, field: &str) -> usize {

@@ -68,7 +68,12 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let peer = crate::access::peer_of(&request).map(|p| p.ip());
-    let Some(permit) = live.current().admit() else {
+    let state = live.current();
+    let permit = if state.unlimited(&path) {
+        None
+    } else if let Some(permit) = state.admit() {
+        Some(permit)
+    } else {
         metrics().shed.inc();
         let client = display_client(peer);
         tracing::warn!(target: "access", %id, %client, %method, %path, "too many requests in flight; refused");
@@ -83,6 +88,7 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
         set_id(&mut response, &id);
         return response;
     };
+    drop(state);
     metrics().in_flight.inc();
     let span = tracing::info_span!("request", %id);
     let response = next.run(request).instrument(span).await;
@@ -146,7 +152,7 @@ struct Entry {
     error: Option<ErrorDetail>,
     bytes: u64,
     outcome: &'static str,
-    _permit: OwnedSemaphorePermit,
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Drop for Entry {

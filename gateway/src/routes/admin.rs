@@ -11,6 +11,10 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
 
+/// The paths served here outside the request limit (the status page, which
+/// asks the trackers, stays inside it).
+pub const PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
 /// Adds the admin routes to `router`, the status page at `status_path`
 /// (checked by the config's validation), all behind `[server.access.admin]`.
 pub fn routes(

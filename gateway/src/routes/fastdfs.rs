@@ -64,8 +64,15 @@ pub async fn handle(
 
 /// The file ID named by the path: a full `group/M00/...` ID, or `M00/...` in
 /// the location's group. Parsing is strict: no `..`, no extra `/`, hex
-/// directories, a well-formed name.
+/// directories, a well-formed name. The path is percent-decoded exactly
+/// once, and an encoded `/` (`%2F`) is refused: a file ID has one spelling,
+/// so `/group1/M00/00/00%2Fname` is not a second URL for the same file.
 fn file_id(location: &Location, raw: &str) -> Result<FileId, AppError> {
+    if has_encoded_slash(raw) {
+        return Err(AppError::BadFileId(
+            "an encoded '/' (%2F) is not allowed in a file ID".into(),
+        ));
+    }
     let decoded = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map_err(|_| AppError::BadFileId("not valid UTF-8".into()))?;
@@ -77,6 +84,12 @@ fn file_id(location: &Location, raw: &str) -> Result<FileId, AppError> {
         }
         (None, Err(e)) => Err(AppError::BadFileId(e.to_string())),
     }
+}
+
+fn has_encoded_slash(raw: &str) -> bool {
+    raw.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'2' && w[2].eq_ignore_ascii_case(&b'f'))
 }
 
 fn check_token(location: &Location, id: &FileId, params: &Params) -> Result<(), String> {
@@ -271,4 +284,18 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_encoded_slash;
+
+    #[test]
+    fn encoded_slashes_are_found_in_either_case() {
+        assert!(has_encoded_slash("group1/M00/00/00%2fname.jpg"));
+        assert!(has_encoded_slash("M00%2F00/00/name.jpg"));
+        assert!(!has_encoded_slash("group1/M00/00/00/name.jpg"));
+        // `%252F` decodes (once) to the text "%2F", which no file name has.
+        assert!(!has_encoded_slash("group1/M00/00/00/%252Fx"));
+    }
 }

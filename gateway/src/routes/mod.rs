@@ -22,6 +22,7 @@ use crate::storage::{Object, Served};
 use crate::trackers::fastdfs::{FdfsClient, FdfsTimeouts};
 use crate::trackers::mogilefs::{MogClient, TrackerTimeouts};
 use crate::trackers::TrackerSet;
+use crate::web::body::with_idle_timeout;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -70,6 +71,10 @@ pub struct AppState {
     status_path: String,
     /// Who may reach the admin endpoints.
     admin_access: crate::access::admin::AdminPolicy,
+    /// Whether `/healthz`, `/readyz` and `/metrics` are on the main listener.
+    admin_here: bool,
+    /// `[server].client_body_timeout`.
+    body_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -146,6 +151,8 @@ impl AppState {
             status,
             status_path: config.server.status_path.clone(),
             admin_access: crate::access::admin::AdminPolicy::new(&config.server.access),
+            admin_here: config.server.admin_listen.is_none(),
+            body_timeout: config.server.client_body_timeout.0,
         })
     }
 
@@ -189,6 +196,13 @@ impl AppState {
     /// A permit to serve one request, or `None` when too many are in flight.
     pub fn admit(&self) -> Option<OwnedSemaphorePermit> {
         self.limiter.clone().try_acquire_owned().ok()
+    }
+
+    /// Whether a request for `path` is served outside the in-flight limit:
+    /// the health and metrics endpoints, so that a load balancer never sees
+    /// a busy gateway as a dead one.
+    pub fn unlimited(&self, path: &str) -> bool {
+        self.admin_here && admin::PATHS.contains(&path)
     }
 }
 
@@ -244,6 +258,7 @@ pub fn app(live: Arc<Live>, admin: bool) -> Router {
     }
     router
         .fallback(dispatch)
+        .layer(axum::middleware::from_fn(require_host))
         .layer(axum::middleware::from_fn_with_state(
             live.clone(),
             access_log::edge,
@@ -254,7 +269,20 @@ pub fn app(live: Arc<Live>, admin: bool) -> Router {
 /// The admin endpoints alone, for a separate listener.
 pub fn admin_app(live: Arc<Live>) -> Router {
     let status_path = live.current().status_path.clone();
-    admin::routes(Router::new(), &live, &status_path).with_state(live)
+    admin::routes(Router::new(), &live, &status_path)
+        .layer(axum::middleware::from_fn(require_host))
+        .with_state(live)
+}
+
+/// An HTTP/1.1 request without `Host` gets 400 (RFC 9112 §3.2); HTTP/1.0
+/// may omit it, and HTTP/2 carries `:authority` instead.
+async fn require_host(request: Request, next: axum::middleware::Next) -> Response {
+    if request.version() == axum::http::Version::HTTP_11
+        && !request.headers().contains_key(header::HOST)
+    {
+        return AppError::MissingHost.into_response();
+    }
+    next.run(request).await
 }
 
 /// Finds the location, checks the method, and hands over to the protocol.
@@ -273,9 +301,24 @@ async fn dispatch(State(live): State<Arc<Live>>, request: Request) -> Response {
         Some(m) if location.config.allows(m) => m,
         _ => return finish(not_allowed(&location.config).into_response()),
     };
+    // Only uploads read a body; each read waits at most `client_body_timeout`.
+    let (request, stalled) = match method {
+        Method::Put | Method::Post => {
+            let (request, stalled) = with_idle_timeout(request, state.body_timeout);
+            (request, Some(stalled))
+        }
+        _ => (request, None),
+    };
     let result = match &location.backend {
         Backend::Mogilefs(store) => mogilefs::handle(location, store, method, request).await,
         Backend::Fastdfs(store) => fastdfs::handle(location, store, method, request).await,
+    };
+    let result = match result {
+        Err(e) if stalled.is_some_and(|s| s.fired()) => Err(AppError::BodyTimeout {
+            limit: state.body_timeout,
+            failure: e.to_string(),
+        }),
+        other => other,
     };
     finish(result.unwrap_or_else(IntoResponse::into_response))
 }

@@ -43,7 +43,10 @@ async fn status(
     uri: &str,
     headers: &[(&str, &str)],
 ) -> (StatusCode, axum::http::HeaderMap) {
-    let mut request = Request::builder().method(method).uri(uri);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "gw");
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -118,7 +121,13 @@ async fn admin_endpoints_answer() {
 #[tokio::test]
 async fn readyz_needs_a_live_tracker() {
     let router = router();
-    let request = |uri: &str| Request::builder().uri(uri).body(Body::empty()).unwrap();
+    let request = |uri: &str| {
+        Request::builder()
+            .uri(uri)
+            .header("host", "gw")
+            .body(Body::empty())
+            .unwrap()
+    };
     // The only tracker is a closed port: a failed request marks it down.
     let response = router
         .clone()
@@ -135,4 +144,25 @@ async fn unreachable_tracker_is_503() {
     let (code, headers) = status("GET", "/images/a.jpg", &[]).await;
     assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(headers["retry-after"], "1");
+}
+
+#[tokio::test]
+async fn http11_without_host_is_400_http10_is_served() {
+    let request = |version| {
+        Request::builder()
+            .uri("/healthz")
+            .version(version)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let eleven = router()
+        .oneshot(request(axum::http::Version::HTTP_11))
+        .await
+        .unwrap();
+    assert_eq!(eleven.status(), StatusCode::BAD_REQUEST);
+    let ten = router()
+        .oneshot(request(axum::http::Version::HTTP_10))
+        .await
+        .unwrap();
+    assert_eq!(ten.status(), StatusCode::OK);
 }

@@ -53,6 +53,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+/// Largest read buffer of a storage connection, and so the largest body
+/// chunk: a slow client pins at most about this much per download.
+const STORAGE_READ_BUF: usize = 8 * 1024;
+
 type Response = hyper::Response<Incoming>;
 
 /// How long an idle pooled connection is kept: less than Perlbal's 30 s.
@@ -186,6 +190,9 @@ impl NodeClient {
                     .pool_idle_timeout(POOL_IDLE)
                     .pool_max_idle_per_host(32)
                     .pool_timer(TokioTimer::new())
+                    // Bounds what one response holds while its client reads
+                    // slowly (hyper's default lets it grow to ~400 KiB).
+                    .http1_max_buf_size(STORAGE_READ_BUF)
                     .build(connector.clone())
             })
             .collect();

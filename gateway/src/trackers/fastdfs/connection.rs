@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+/// Read-ahead buffer and largest file-data chunk per connection: a download
+/// to a slow client pins about this much (twice at most) until it reads on.
+const READ_BUF: usize = 8 * 1024;
+
 /// Largest reply body read whole; every non-download reply is far smaller.
 const MAX_REPLY: u64 = 64 * 1024;
 
@@ -43,7 +47,7 @@ impl Connection {
             .map_err(CallError::Connect)?;
         stream.set_nodelay(true).map_err(CallError::Connect)?;
         Ok(Connection {
-            stream: BufReader::with_capacity(64 * 1024, stream),
+            stream: BufReader::with_capacity(READ_BUF, stream),
             addr,
             last_used: Instant::now(),
         })
@@ -164,7 +168,7 @@ impl Connection {
     /// Reads the next chunk of file data, at most `max` bytes, within
     /// `timeout`; an empty chunk means the server closed the connection.
     pub async fn read_chunk(&mut self, max: u64, timeout: Duration) -> io::Result<Bytes> {
-        let mut buf = bytes::BytesMut::with_capacity(max.min(256 * 1024) as usize);
+        let mut buf = bytes::BytesMut::with_capacity(max.min(READ_BUF as u64) as usize);
         let limited = (&mut self.stream).take(max);
         tokio::pin!(limited);
         tokio::time::timeout(timeout, limited.read_buf(&mut buf))
