@@ -47,7 +47,11 @@ pub fn describe(id: &str) -> Result<String, String> {
         }
     }
     let created = u64::from(fid.create_time());
-    let _ = writeln!(out, "file create timestamp: {} UTC ({created})", utc(created));
+    let _ = writeln!(
+        out,
+        "file create timestamp: {} UTC ({created})",
+        utc(created)
+    );
     match (fid.size(), fid.crc32()) {
         (Some(size), Some(crc)) => {
             let _ = writeln!(out, "file size: {size}");

@@ -227,7 +227,9 @@ async fn status(path: &std::path::Path, json: bool) -> Result<String, String> {
     let sources = dfs_gateway::status::sources_from_config(&config)?;
     let report = dfs_gateway::status::build(&sources).await;
     if json {
-        serde_json::to_string_pretty(&report).map(|j| j + "\n").map_err(|e| e.to_string())
+        serde_json::to_string_pretty(&report)
+            .map(|j| j + "\n")
+            .map_err(|e| e.to_string())
     } else {
         Ok(dfs_gateway::status::table::render(&report))
     }

@@ -139,8 +139,16 @@ impl Metrics {
         r.register("tracker_up", up, self.tracker_up.clone());
         let se = "Storage node failures (connect, time-out, refusal), by node";
         r.register("storage_errors", se, self.storage_errors.clone());
-        r.register("cache_lookups", "Look-up cache results by upstream", self.cache.clone());
-        r.register("in_flight_requests", "Requests being served", self.in_flight.clone());
+        r.register(
+            "cache_lookups",
+            "Look-up cache results by upstream",
+            self.cache.clone(),
+        );
+        r.register(
+            "in_flight_requests",
+            "Requests being served",
+            self.in_flight.clone(),
+        );
         let shed = "Requests refused with 503 because too many were in flight";
         r.register("shed_requests", shed, self.shed.clone());
     }

@@ -16,7 +16,11 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -24,7 +28,10 @@ fn stdout(out: &Output) -> String {
 fn fid_info_decodes_a_captured_id() {
     // The storage answered QUERY_FILE_INFO for it: size=22
     // ctime=1795272372 crc32=0x6549c5b9 source=127.0.0.2.
-    let text = stdout(&run(&["fid-info", "group1/M00/00/01/fwAAAmsBrrSASMa9AAAAFmVJxbk451.txt"]));
+    let text = stdout(&run(&[
+        "fid-info",
+        "group1/M00/00/01/fwAAAmsBrrSASMa9AAAAFmVJxbk451.txt",
+    ]));
     for line in [
         "group name: group1",
         "file type: normal",
@@ -33,17 +40,26 @@ fn fid_info_decodes_a_captured_id() {
         "file size: 22",
         "file crc32: 1699333561 (0x6549c5b9)",
     ] {
-        assert!(text.lines().any(|l| l == line), "{line:?} missing from\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line:?} missing from\n{text}"
+        );
     }
 }
 
 #[test]
 fn fid_info_names_appenders_and_slaves() {
-    let appender = stdout(&run(&["fid-info", "group2/M00/00/02/fwAABGsBrryEKliPAAAAAGVJxbk009.txt"]));
+    let appender = stdout(&run(&[
+        "fid-info",
+        "group2/M00/00/02/fwAABGsBrryEKliPAAAAAGVJxbk009.txt",
+    ]));
     assert!(appender.contains("file type: appender"), "{appender}");
     assert!(appender.contains("source ip address: 127.0.0.4"));
     assert!(appender.contains("file size: unknown"));
-    let slave = stdout(&run(&["fid-info", "group2/M00/00/02/fwAABGsBrsWAd7qBAAAAFmVJxbk796_big.txt"]));
+    let slave = stdout(&run(&[
+        "fid-info",
+        "group2/M00/00/02/fwAABGsBrsWAd7qBAAAAFmVJxbk796_big.txt",
+    ]));
     assert!(slave.contains("file type: slave"), "{slave}");
     let bad = run(&["fid-info", "group1/M00/00/01/short.txt"]);
     assert_eq!(bad.status.code(), Some(1));

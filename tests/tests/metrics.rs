@@ -21,13 +21,18 @@ async fn scrape(gateway: &Gateway, accept: Option<&str>) -> (String, String) {
     }
     let response = request.send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     (content_type, response.text().await.unwrap())
 }
 
 /// The value of the sample line starting with `series `.
 fn sample(text: &str, series: &str) -> Option<f64> {
-    let line = text.lines().find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))?;
     line[series.len()..].trim().parse().ok()
 }
 
@@ -38,12 +43,15 @@ async fn formats_follow_the_accept_header() {
         let (ct, text) = scrape(&env.gateway, Some(TEXT004)).await;
         assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8");
         assert!(!text.contains("# EOF"));
-        assert!(text.contains("# TYPE dfs_gateway_requests_total counter"));
+        assert!(text.contains("# TYPE dfs_gateway_shed_requests_total counter"));
         for accept in [Some(PROMETHEUS), None, Some("*/*")] {
             let (ct, text) = scrape(&env.gateway, accept).await;
-            assert!(ct.starts_with("application/openmetrics-text; version=1.0.0"), "{accept:?}");
+            assert!(
+                ct.starts_with("application/openmetrics-text; version=1.0.0"),
+                "{accept:?}"
+            );
             assert!(text.ends_with("# EOF\n"));
-            assert!(text.contains("# TYPE dfs_gateway_requests counter"));
+            assert!(text.contains("# TYPE dfs_gateway_shed_requests counter"));
         }
         env.gateway.stop().await;
     })
@@ -57,13 +65,25 @@ async fn families_cover_process_trackers_and_upload_bytes() {
         let body = vec![7u8; 12_345];
         env.upload(body, "bin").await;
         let (_, text) = scrape(&env.gateway, Some(TEXT004)).await;
-        let stored = sample(&text, "dfs_gateway_request_bytes_total{location=\"/fdfs/\"}");
-        assert!(stored >= Some(12_345.0), "FastDFS upload bytes counted: {stored:?}\n{text}");
+        let stored = sample(
+            &text,
+            "dfs_gateway_request_bytes_total{location=\"/fdfs/\"}",
+        );
+        assert!(
+            stored >= Some(12_345.0),
+            "FastDFS upload bytes counted: {stored:?}\n{text}"
+        );
         let tracker = env.cluster.tracker_addrs()[0];
         let up = format!("dfs_gateway_tracker_up{{upstream=\"fdfs\",tracker=\"{tracker}\"}}");
         assert_eq!(sample(&text, &up), Some(1.0), "{text}");
         assert_eq!(
-            sample(&text, &format!("dfs_gateway_build_info{{version=\"{}\"}}", env!("CARGO_PKG_VERSION"))),
+            sample(
+                &text,
+                &format!(
+                    "dfs_gateway_build_info{{version=\"{}\"}}",
+                    env!("CARGO_PKG_VERSION")
+                )
+            ),
             Some(1.0)
         );
         assert!(sample(&text, "process_resident_memory_bytes") > Some(0.0));
@@ -101,7 +121,10 @@ async fn promtool_accepts_the_text_format() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{text}");
+        assert!(
+            out.status.success() && said.trim().is_empty(),
+            "promtool: {said}\n{text}"
+        );
         env.gateway.stop().await;
     })
     .await;

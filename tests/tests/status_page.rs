@@ -95,7 +95,9 @@ async fn json_describes_both_clusters() {
         let storages = group["storages"].as_array().unwrap();
         assert_eq!(storages.len(), 2);
         assert!(storages.iter().all(|s| s["status"] == "ACTIVE"));
-        assert!(storages.iter().all(|s| s["last_heartbeat"].as_i64() > Some(0)));
+        assert!(storages
+            .iter()
+            .all(|s| s["last_heartbeat"].as_i64() > Some(0)));
         let gateway = &report["gateway"];
         assert_eq!(gateway["version"], env!("CARGO_PKG_VERSION"));
         assert!(gateway["in_flight"].as_i64().unwrap() >= 1, "this request");
@@ -109,11 +111,23 @@ async fn json_describes_both_clusters() {
 async fn html_page_lists_hosts_devices_and_storages() {
     bounded(async {
         let c = start(&[]).await;
-        let response = client().get(c.gateway.url("/_status")).send().await.unwrap();
+        let response = client()
+            .get(c.gateway.url("/_status"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
         let page = response.text().await.unwrap();
-        for wanted in ["id=\"hosts-mog\"", "id=\"devices-mog\"", "id=\"domains-mog\"", "photos"] {
+        for wanted in [
+            "id=\"hosts-mog\"",
+            "id=\"devices-mog\"",
+            "id=\"domains-mog\"",
+            "photos",
+        ] {
             assert!(page.contains(wanted), "{wanted} missing");
         }
         for host in c.mog.nodes() {
@@ -130,7 +144,10 @@ async fn html_page_lists_hosts_devices_and_storages() {
 #[tokio::test]
 async fn a_dead_tracker_is_an_error_on_the_page() {
     bounded(async {
-        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let dead = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let c = start(&[dead]).await;
         let report = json(&c.gateway.url("/_status.json")).await;
         let fdfs = &report["upstreams"][1];
@@ -139,8 +156,15 @@ async fn a_dead_tracker_is_an_error_on_the_page() {
         assert_eq!(trackers[0]["error"], Value::Null);
         assert_eq!(trackers[1]["up"], false);
         assert!(trackers[1]["error"].as_str().unwrap().contains("connect"));
-        assert!(fdfs["cluster"]["fastdfs"]["groups"][0].is_object(), "from the live tracker");
-        let page = client().get(c.gateway.url("/_status")).send().await.unwrap();
+        assert!(
+            fdfs["cluster"]["fastdfs"]["groups"][0].is_object(),
+            "from the live tracker"
+        );
+        let page = client()
+            .get(c.gateway.url("/_status"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
         assert!(page.contains(&dead.to_string()) && page.contains("connect"));
@@ -178,7 +202,11 @@ async fn chromium_renders_hosts_and_devices() {
         let c = start(&[]).await;
         let url = c.gateway.url("/_status");
         let out = chromium(&["--dump-dom".into(), url.clone()]).await;
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let dom = String::from_utf8_lossy(&out.stdout);
         assert!(dom.contains("<table id=\"hosts-mog\">"), "{dom}");
         assert!(dom.contains("<table id=\"devices-mog\">"));
@@ -193,8 +221,15 @@ async fn chromium_renders_hosts_and_devices() {
             url,
         ])
         .await;
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert!(std::fs::metadata(shot).unwrap().len() > 1000, "a screenshot was saved");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            std::fs::metadata(shot).unwrap().len() > 1000,
+            "a screenshot was saved"
+        );
         c.stop().await;
     })
     .await;

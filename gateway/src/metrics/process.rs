@@ -59,7 +59,11 @@ fn status_kb(status: &str, key: &str) -> Option<u64> {
 
 fn max_open_files(limits: &str) -> Option<u64> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line["Max open files".len()..].split_whitespace().next()?.parse().ok()
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn boot_time(stat: &str) -> Option<f64> {
@@ -108,14 +112,39 @@ impl Collector for ProcessCollector {
         if let Some(cpu) = f.cpu_seconds {
             let c = ConstCounter::new(cpu);
             let help = "User and system CPU time spent, seconds";
-            c.encode(encoder.encode_descriptor("process_cpu_seconds", help, None, c.metric_type())?)?;
+            c.encode(encoder.encode_descriptor(
+                "process_cpu_seconds",
+                help,
+                None,
+                c.metric_type(),
+            )?)?;
         }
         let bytes = |v: Option<u64>| v.map(|v| v as f64);
         let e = &mut encoder;
-        gauge(e, "process_resident_memory_bytes", "Resident memory size, bytes", bytes(f.resident_bytes))?;
-        gauge(e, "process_virtual_memory_bytes", "Virtual memory size, bytes", bytes(f.virtual_bytes))?;
-        gauge(e, "process_open_fds", "Open file descriptors", bytes(f.open_fds))?;
-        gauge(e, "process_max_fds", "Limit of open file descriptors", bytes(f.max_fds))?;
+        gauge(
+            e,
+            "process_resident_memory_bytes",
+            "Resident memory size, bytes",
+            bytes(f.resident_bytes),
+        )?;
+        gauge(
+            e,
+            "process_virtual_memory_bytes",
+            "Virtual memory size, bytes",
+            bytes(f.virtual_bytes),
+        )?;
+        gauge(
+            e,
+            "process_open_fds",
+            "Open file descriptors",
+            bytes(f.open_fds),
+        )?;
+        gauge(
+            e,
+            "process_max_fds",
+            "Limit of open file descriptors",
+            bytes(f.max_fds),
+        )?;
         let start = "Start time of the process since the Unix epoch, seconds";
         gauge(e, "process_start_time_seconds", start, f.start_time)
     }
@@ -131,10 +160,16 @@ mod tests {
         let stat = "42 (a (b) c) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0 1000 0";
         let f = stat_fields(stat);
         assert_eq!((f[0], f[11], f[12], f[19]), ("S", "250", "50", "1000"));
-        assert_eq!(status_kb("Name: x\nVmRSS:\t  2048 kB\n", "VmRSS:"), Some(2048 * 1024));
+        assert_eq!(
+            status_kb("Name: x\nVmRSS:\t  2048 kB\n", "VmRSS:"),
+            Some(2048 * 1024)
+        );
         let limits = "Limit Soft Hard Units\nMax open files            1024                 4096                 files\n";
         assert_eq!(max_open_files(limits), Some(1024));
-        assert_eq!(boot_time("cpu 1 2\nbtime 1700000000\n"), Some(1_700_000_000.0));
+        assert_eq!(
+            boot_time("cpu 1 2\nbtime 1700000000\n"),
+            Some(1_700_000_000.0)
+        );
     }
 
     #[cfg(target_os = "linux")]
@@ -149,6 +184,9 @@ mod tests {
             .unwrap()
             .as_secs_f64();
         let start = f.start_time.unwrap();
-        assert!(start <= now + 1.0 && start > now - 86_400.0 * 365.0, "{start}");
+        assert!(
+            start <= now + 1.0 && start > now - 86_400.0 * 365.0,
+            "{start}"
+        );
     }
 }

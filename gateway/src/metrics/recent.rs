@@ -112,7 +112,11 @@ mod tests {
         assert_eq!(now.requests_per_second, 32.0 / 2.0);
         assert_eq!(now.error_rate, Some(1.0 / 32.0));
         let later = r.rates_at(61);
-        assert_eq!(later.requests_per_second, 2.0 / 60.0, "second 1 has left the window");
+        assert_eq!(
+            later.requests_per_second,
+            2.0 / 60.0,
+            "second 1 has left the window"
+        );
         // Second 62 reuses second 2's bucket and starts it afresh.
         r.record_at(62, false);
         let reused = r.rates_at(62);

@@ -63,6 +63,9 @@ fn tracker_health_gauges_follow_the_latest_view() {
     assert!(text.contains("tracker_up{upstream=\"up-test\",tracker=\"127.0.0.1:2\"} 0"));
     m.set_tracker_health([up("127.0.0.1:2", true)]);
     let text = m.render();
-    assert!(!text.contains("tracker=\"127.0.0.1:1\""), "forgotten once gone");
+    assert!(
+        !text.contains("tracker=\"127.0.0.1:1\""),
+        "forgotten once gone"
+    );
     assert!(text.contains("tracker_up{upstream=\"up-test\",tracker=\"127.0.0.1:2\"} 1"));
 }

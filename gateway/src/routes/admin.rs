@@ -77,7 +77,10 @@ async fn metrics(State(live): State<Arc<Live>>, headers: HeaderMap) -> Response 
     let m = crate::metrics::metrics();
     m.set_tracker_health(live.current().tracker_health());
     let (content_type, body) = if wants_text004(&headers) {
-        ("text/plain; version=0.0.4; charset=utf-8", m.render_text004())
+        (
+            "text/plain; version=0.0.4; charset=utf-8",
+            m.render_text004(),
+        )
     } else {
         let om = "application/openmetrics-text; version=1.0.0; charset=utf-8";
         (om, m.render())

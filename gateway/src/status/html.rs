@@ -40,7 +40,10 @@ pub fn render(report: &StatusReport) -> String {
     let mut out = String::with_capacity(16 * 1024);
     out.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-    let _ = write!(out, "<title>dfs-gateway status</title><style>{STYLE}</style></head><body>");
+    let _ = write!(
+        out,
+        "<title>dfs-gateway status</title><style>{STYLE}</style></head><body>"
+    );
     let _ = write!(
         out,
         "<header><h1>dfs-gateway {} — cluster status</h1></header><main>",
@@ -50,7 +53,9 @@ pub fn render(report: &StatusReport) -> String {
     for upstream in &report.upstreams {
         upstream_section(&mut out, upstream, report.generated_at);
     }
-    out.push_str("<p class=\"muted\">Same data as JSON: add <code>.json</code> to this page's path.</p>");
+    out.push_str(
+        "<p class=\"muted\">Same data as JSON: add <code>.json</code> to this page's path.</p>",
+    );
     out.push_str("</main></body></html>\n");
     out
 }
@@ -61,7 +66,10 @@ fn percent(v: Option<f64>) -> String {
 
 fn figures(out: &mut String, g: &GatewayFigures, now: u64) {
     let figs = [
-        (format!("{:.2}", g.requests_per_second), "requests/s (last minute)"),
+        (
+            format!("{:.2}", g.requests_per_second),
+            "requests/s (last minute)",
+        ),
         (percent(g.error_rate), "5xx error rate"),
         (percent(g.cache_hit_ratio), "cache hit ratio"),
         (g.in_flight.to_string(), "in flight"),
@@ -69,9 +77,17 @@ fn figures(out: &mut String, g: &GatewayFigures, now: u64) {
     ];
     out.push_str("<div class=\"figs\" id=\"gateway\">");
     for (value, label) in figs {
-        let _ = write!(out, "<div class=\"fig\"><b>{}</b><span>{label}</span></div>", escape(&value));
+        let _ = write!(
+            out,
+            "<div class=\"fig\"><b>{}</b><span>{label}</span></div>",
+            escape(&value)
+        );
     }
-    let _ = write!(out, "<div class=\"fig\"><b>{}</b><span>generated</span></div></div>", date(now as i64));
+    let _ = write!(
+        out,
+        "<div class=\"fig\"><b>{}</b><span>generated</span></div></div>",
+        date(now as i64)
+    );
 }
 
 fn duration(secs: u64) -> String {
@@ -123,12 +139,18 @@ fn upstream_section(out: &mut String, u: &UpstreamStatus, now: u64) {
     let head = ["Tracker", "State", "Latency", "This view", "Last error"];
     table(out, &format!("trackers-{}", u.name), &head, rows);
     if let Some(e) = &u.error {
-        let _ = write!(out, "<p class=\"err\">No tracker answered: {}</p>", escape(e));
+        let _ = write!(
+            out,
+            "<p class=\"err\">No tracker answered: {}</p>",
+            escape(e)
+        );
     }
     match &u.cluster {
-        Some(ClusterView::Mogilefs { hosts, devices, domains }) => {
-            mogilefs(out, &u.name, hosts, devices, domains)
-        }
+        Some(ClusterView::Mogilefs {
+            hosts,
+            devices,
+            domains,
+        }) => mogilefs(out, &u.name, hosts, devices, domains),
         Some(ClusterView::Fastdfs { groups }) => fastdfs(out, &u.name, groups),
         None => {}
     }
@@ -137,14 +159,19 @@ fn upstream_section(out: &mut String, u: &UpstreamStatus, now: u64) {
 
 fn tracker_row(t: &TrackerStatus, now: u64) -> Vec<String> {
     let last = match (&t.last_error, t.last_error_at) {
-        (Some(e), Some(at)) => format!("{} <span class=\"muted\">({}s ago)</span>", escape(e), now.saturating_sub(at)),
+        (Some(e), Some(at)) => format!(
+            "{} <span class=\"muted\">({}s ago)</span>",
+            escape(e),
+            now.saturating_sub(at)
+        ),
         (Some(e), None) => escape(e),
         _ => "<span class=\"muted\">none</span>".into(),
     };
     vec![
         escape(&t.address),
         state(t.up, if t.up { "up" } else { "down" }),
-        t.latency_ms.map_or_else(|| "—".into(), |l| format!("{l:.1} ms")),
+        t.latency_ms
+            .map_or_else(|| "—".into(), |l| format!("{l:.1} ms")),
         match &t.error {
             None => state(true, "answered"),
             Some(e) => format!("<span class=\"err\">{}</span>", escape(e)),
@@ -167,19 +194,39 @@ fn usage_bar(used: Option<u64>, total: Option<u64>) -> String {
     }
 }
 
-fn mogilefs(out: &mut String, name: &str, hosts: &[HostRow], devices: &[DeviceRow], domains: &[DomainRow]) {
+fn mogilefs(
+    out: &mut String,
+    name: &str,
+    hosts: &[HostRow],
+    devices: &[DeviceRow],
+    domains: &[DomainRow],
+) {
     out.push_str("<h3>Hosts</h3>");
     let rows = hosts.iter().map(|h| {
         vec![
             h.hostid.to_string(),
             escape(&h.hostname),
-            escape(&format!("{}:{}", h.ip, h.http_port.map_or("-".into(), |p| p.to_string()))),
+            escape(&format!(
+                "{}:{}",
+                h.ip,
+                h.http_port.map_or("-".into(), |p| p.to_string())
+            )),
             state(h.status == "alive", &h.status),
         ]
     });
-    table(out, &format!("hosts-{name}"), &["Id", "Host", "Address", "Status"], rows);
+    table(
+        out,
+        &format!("hosts-{name}"),
+        &["Id", "Host", "Address", "Status"],
+        rows,
+    );
     out.push_str("<h3>Devices</h3>");
-    let host_name = |id: u64| hosts.iter().find(|h| h.hostid == id).map_or(id.to_string(), |h| h.hostname.clone());
+    let host_name = |id: u64| {
+        hosts
+            .iter()
+            .find(|h| h.hostid == id)
+            .map_or(id.to_string(), |h| h.hostname.clone())
+    };
     let rows = devices.iter().map(|d| {
         vec![
             format!("dev{}", d.devid),
@@ -192,15 +239,27 @@ fn mogilefs(out: &mut String, name: &str, hosts: &[HostRow], devices: &[DeviceRo
             d.weight.map_or("—".into(), |w| w.to_string()),
         ]
     });
-    let head = ["Device", "Host", "Status", "Observed", "Free", "Used", "Use", "Weight"];
+    let head = [
+        "Device", "Host", "Status", "Observed", "Free", "Used", "Use", "Weight",
+    ];
     table(out, &format!("devices-{name}"), &head, rows);
     out.push_str("<h3>Domains and classes</h3>");
     let rows = domains.iter().flat_map(|d| {
         d.classes.iter().map(move |c| {
-            vec![escape(&d.name), escape(&c.name), c.mindevcount.to_string(), escape(&c.replpolicy)]
+            vec![
+                escape(&d.name),
+                escape(&c.name),
+                c.mindevcount.to_string(),
+                escape(&c.replpolicy),
+            ]
         })
     });
-    table(out, &format!("domains-{name}"), &["Domain", "Class", "mindevcount", "Policy"], rows);
+    table(
+        out,
+        &format!("domains-{name}"),
+        &["Domain", "Class", "mindevcount", "Policy"],
+        rows,
+    );
 }
 
 fn fastdfs(out: &mut String, name: &str, groups: &[GroupRow]) {
@@ -208,7 +267,11 @@ fn fastdfs(out: &mut String, name: &str, groups: &[GroupRow]) {
         let _ = write!(
             out,
             "<h3>Group {} — {} of {} storages writable, {} MB free of {} MB</h3>",
-            escape(&g.name), g.writable, g.storage_count, g.free_mb, g.total_mb
+            escape(&g.name),
+            g.writable,
+            g.storage_count,
+            g.free_mb,
+            g.total_mb
         );
         if let Some(e) = &g.error {
             let _ = write!(out, "<p class=\"err\">{}</p>", escape(e));
@@ -225,7 +288,16 @@ fn fastdfs(out: &mut String, name: &str, groups: &[GroupRow]) {
                 date(s.last_sync_update),
             ]
         });
-        let head = ["Storage", "Status", "Free", "Version", "Uploads", "Downloads", "Last heartbeat", "Last sync"];
+        let head = [
+            "Storage",
+            "Status",
+            "Free",
+            "Version",
+            "Uploads",
+            "Downloads",
+            "Last heartbeat",
+            "Last sync",
+        ];
         table(out, &format!("storages-{name}-{}", g.name), &head, rows);
     }
 }

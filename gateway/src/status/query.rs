@@ -11,7 +11,9 @@
 //! like any other call: a failure marks the tracker down and is its last
 //! error; an answer marks it up and measures its latency.
 
-use super::view::{ClusterView, DeviceRow, DomainRow, GroupRow, HostRow, TrackerStatus, UpstreamStatus};
+use super::view::{
+    ClusterView, DeviceRow, DomainRow, GroupRow, HostRow, TrackerStatus, UpstreamStatus,
+};
 use super::{unix_seconds, Source};
 use crate::config::Protocol;
 use crate::trackers::{fastdfs, mogilefs, CallError};
@@ -82,7 +84,10 @@ pub async fn upstream(source: &Source) -> UpstreamStatus {
 }
 
 /// Asks tracker `index`, records the outcome in the set, reports both.
-async fn tracker(source: &Source, index: usize) -> (TrackerStatus, Result<ClusterView, QueryError>) {
+async fn tracker(
+    source: &Source,
+    index: usize,
+) -> (TrackerStatus, Result<ClusterView, QueryError>) {
     let addr = source.trackers.addr(index);
     let deadline = source.connect_timeout + source.reply_timeout * 4;
     let started = Instant::now();

@@ -30,7 +30,9 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 /// Control characters from a tracker would garble the terminal: shown as `?`.
 fn clean(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// The whole report.
@@ -62,13 +64,22 @@ fn upstream(out: &mut String, u: &UpstreamStatus) {
         let _ = writeln!(out, "  no tracker answered: {}", clean(e));
     }
     match &u.cluster {
-        Some(ClusterView::Mogilefs { hosts, devices, domains }) => {
+        Some(ClusterView::Mogilefs {
+            hosts,
+            devices,
+            domains,
+        }) => {
             let _ = writeln!(out);
             let rows: Vec<Vec<String>> = hosts
                 .iter()
                 .map(|h| {
                     let addr = format!("{}:{}", h.ip, opt(h.http_port));
-                    vec![h.hostid.to_string(), clean(&h.hostname), clean(&addr), clean(&h.status)]
+                    vec![
+                        h.hostid.to_string(),
+                        clean(&h.hostname),
+                        clean(&addr),
+                        clean(&h.status),
+                    ]
                 })
                 .collect();
             grid(out, &["HOSTID", "HOST", "ADDRESS", "STATUS"], &rows);
@@ -87,13 +98,24 @@ fn upstream(out: &mut String, u: &UpstreamStatus) {
                     ]
                 })
                 .collect();
-            grid(out, &["DEVICE", "HOSTID", "STATUS", "OBSERVED", "FREE_MB", "USED_MB", "WEIGHT"], &rows);
+            grid(
+                out,
+                &[
+                    "DEVICE", "HOSTID", "STATUS", "OBSERVED", "FREE_MB", "USED_MB", "WEIGHT",
+                ],
+                &rows,
+            );
             let _ = writeln!(out);
             let rows: Vec<Vec<String>> = domains
                 .iter()
                 .flat_map(|d| {
                     d.classes.iter().map(move |c| {
-                        vec![clean(&d.name), clean(&c.name), c.mindevcount.to_string(), clean(&c.replpolicy)]
+                        vec![
+                            clean(&d.name),
+                            clean(&c.name),
+                            c.mindevcount.to_string(),
+                            clean(&c.replpolicy),
+                        ]
                     })
                 })
                 .collect();
@@ -105,12 +127,22 @@ fn upstream(out: &mut String, u: &UpstreamStatus) {
                 let _ = writeln!(
                     out,
                     "\n  group {}: {}/{} writable, {} MB free of {} MB",
-                    clean(&g.name), g.writable, g.storage_count, g.free_mb, g.total_mb
+                    clean(&g.name),
+                    g.writable,
+                    g.storage_count,
+                    g.free_mb,
+                    g.total_mb
                 );
                 if let Some(e) = &g.error {
                     let _ = writeln!(out, "  {}", clean(e));
                 }
-                let ago = |t: i64| if t <= 0 { "never".into() } else { format!("{}s ago", (now - t).max(0)) };
+                let ago = |t: i64| {
+                    if t <= 0 {
+                        "never".into()
+                    } else {
+                        format!("{}s ago", (now - t).max(0))
+                    }
+                };
                 let rows: Vec<Vec<String>> = g
                     .storages
                     .iter()
@@ -125,7 +157,18 @@ fn upstream(out: &mut String, u: &UpstreamStatus) {
                         ]
                     })
                     .collect();
-                grid(out, &["STORAGE", "STATUS", "FREE_MB", "UPLOADS", "HEARTBEAT", "SYNC"], &rows);
+                grid(
+                    out,
+                    &[
+                        "STORAGE",
+                        "STATUS",
+                        "FREE_MB",
+                        "UPLOADS",
+                        "HEARTBEAT",
+                        "SYNC",
+                    ],
+                    &rows,
+                );
             }
         }
         None => {}

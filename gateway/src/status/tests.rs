@@ -41,7 +41,10 @@ async fn silent_and_closed_trackers_are_errors_not_hangs() {
     ];
     let started = Instant::now();
     let report = build(&sources).await;
-    assert!(started.elapsed() < Duration::from_secs(3), "bounded by the time-outs");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "bounded by the time-outs"
+    );
     for (u, s) in report.upstreams.iter().zip(&sources) {
         assert!(u.cluster.is_none());
         assert!(u.error.is_some());
@@ -49,7 +52,11 @@ async fn silent_and_closed_trackers_are_errors_not_hangs() {
         assert!(u.trackers[0].error.is_some());
         assert!(!s.trackers.any_up());
     }
-    assert!(report.upstreams[0].trackers[0].error.as_ref().unwrap().contains("get_hosts"));
+    assert!(report.upstreams[0].trackers[0]
+        .error
+        .as_ref()
+        .unwrap()
+        .contains("get_hosts"));
     let page = html::render(&report);
     assert!(page.contains("up&lt;1&gt;") && !page.contains("up<1>"));
     assert!(table::render(&report).contains("down"));
@@ -89,7 +96,10 @@ fn tracker_strings_are_escaped() {
     }
     assert!(table::render(&evil).contains("a?[2Jb"));
     let json = serde_json::to_value(&report).unwrap();
-    assert_eq!(json["upstreams"][0]["cluster"]["mogilefs"]["hosts"][0]["hostid"], 1);
+    assert_eq!(
+        json["upstreams"][0]["cluster"]["mogilefs"]["hosts"][0]["hostid"],
+        1
+    );
 }
 
 #[test]
