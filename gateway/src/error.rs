@@ -146,6 +146,9 @@ fn fdfs_message(e: &FdfsError) -> String {
             "the storage server did not confirm the operation; it may or may not have happened"
                 .into()
         }
+        FdfsError::SizeMismatch { .. } => {
+            "the storage server stored another size than was sent; the upload was discarded".into()
+        }
         FdfsError::Body(_) => "the upload body could not be read".into(),
         FdfsError::BodyLength { expected, got } => {
             format!("upload body has {got} bytes, {expected} announced")
