@@ -72,7 +72,7 @@ fn convert(line: &str, types: &HashMap<&str, &str>) -> Option<String> {
     }
     // An exemplar follows the value after " # ", outside any label value.
     let sample = match line.rfind(" # {") {
-        Some(at) if line[..at].matches('"').count() % 2 == 0 => &line[..at],
+        Some(at) if line[..at].matches('"').count().is_multiple_of(2) => &line[..at],
         _ => line,
     };
     Some(sample.to_owned())

@@ -40,12 +40,21 @@ impl GatewayFigures {
         let rates = m.recent.rates();
         GatewayFigures {
             version: env!("CARGO_PKG_VERSION"),
-            uptime_seconds: m.started.elapsed().as_secs(),
+            uptime_seconds: uptime(m.started),
             requests_per_second: rates.requests_per_second,
             error_rate: rates.error_rate,
             cache_hit_ratio: m.cache_hit_ratio(),
             in_flight: m.in_flight.get(),
         }
+    }
+}
+
+/// Seconds since the process started (from `/proc`), else since `fallback`.
+fn uptime(fallback: std::time::Instant) -> u64 {
+    let now = super::unix_seconds(std::time::SystemTime::now()) as f64;
+    match crate::metrics::process::ProcessFigures::read().start_time {
+        Some(start) if start <= now => (now - start) as u64,
+        _ => fallback.elapsed().as_secs(),
     }
 }
 

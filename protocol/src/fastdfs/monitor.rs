@@ -152,7 +152,7 @@ impl Payload for GroupStats {
 
     fn parse(body: &[u8]) -> Result<Self, ProtocolError> {
         let cmd = "SERVER_LIST_ALL_GROUPS reply";
-        if body.len() % GROUP_STAT_LEN != 0 {
+        if !body.len().is_multiple_of(GROUP_STAT_LEN) {
             return Err(body_length(cmd, body, "k x 113"));
         }
         let mut f = Fields::new(cmd, body);

@@ -197,9 +197,9 @@ impl Payload for StorageStats {
     /// length only fits those.
     fn parse(body: &[u8]) -> Result<Self, ProtocolError> {
         let cmd = "SERVER_LIST_STORAGE reply";
-        let (record, ip_len) = if body.len() % STORAGE_STAT_LEN == 0 {
+        let (record, ip_len) = if body.len().is_multiple_of(STORAGE_STAT_LEN) {
             (STORAGE_STAT_LEN, STORAGE_ID_LEN)
-        } else if body.len() % STORAGE_STAT_V6_LEN == 0 {
+        } else if body.len().is_multiple_of(STORAGE_STAT_V6_LEN) {
             (STORAGE_STAT_V6_LEN, IPV6_ADDR_LEN)
         } else {
             return Err(body_length(cmd, body, "k x 487 or k x 517"));
