@@ -17,11 +17,7 @@ pub const PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 /// Adds the admin routes to `router`, the status page at `status_path`
 /// (checked by the config's validation), all behind `[server.access.admin]`.
-pub fn routes(
-    router: Router<Arc<Live>>,
-    live: &Arc<Live>,
-    status_path: &str,
-) -> Router<Arc<Live>> {
+pub fn routes(router: Router<Arc<Live>>, live: &Arc<Live>, status_path: &str) -> Router<Arc<Live>> {
     router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -127,18 +127,29 @@ impl TrackerSet {
 
     /// Remembers why tracker `index` last failed.
     pub fn record_error(&self, index: usize, error: &dyn std::fmt::Display) {
-        let mut seen = self.members[index].seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = self.members[index]
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         seen.last_error = Some((error.to_string(), SystemTime::now()));
     }
 
     /// Remembers a measured round trip of tracker `index`.
     pub fn record_latency(&self, index: usize, latency: Duration) {
-        self.members[index].seen.lock().unwrap_or_else(PoisonError::into_inner).latency = Some(latency);
+        self.members[index]
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .latency = Some(latency);
     }
 
     /// The health of tracker `index`.
     pub fn health(&self, index: usize) -> TrackerHealth {
-        let seen = self.members[index].seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let seen = self.members[index]
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         TrackerHealth {
             addr: self.members[index].addr,
             up: self.is_up(index, Instant::now()),
