@@ -226,8 +226,11 @@ impl IntoResponse for AppError {
             AppError::Store(_) | AppError::Fdfs(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            // The rest of the body is never read: the connection cannot go on.
-            AppError::BodyTimeout { .. } => {
+            // The rest of the body is never read: the connection cannot go
+            // on, and a client must not send its next request on it.
+            AppError::BodyTimeout { .. }
+            | AppError::TooLarge { .. }
+            | AppError::Store(StoreError::TooLarge { .. } | StoreError::ClientBody) => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}

@@ -65,7 +65,10 @@ async fn send(
     peer: &str,
     headers: &[(&str, &str)],
 ) -> (StatusCode, HeaderMap) {
-    let mut request = Request::builder().method(method).uri(uri);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(axum::http::header::HOST, "gw");
     for (name, value) in headers {
         request = request.header(*name, *value);
     }

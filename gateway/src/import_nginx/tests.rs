@@ -7,7 +7,9 @@
 //!   directives with no equivalent; errors for bad syntax and no module use;
 //! - FastDFS locations with mod_fastdfs.conf and http.conf (trackers, group,
 //!   store paths, token, token_check_fail), or a placeholder tracker when the
-//!   file is missing; all accepted by `Config::parse`.
+//!   file is missing; all accepted by `Config::parse`;
+//! - the inputs the fuzzer found (`fuzz/regressions/import_nginx/`) import
+//!   to TOML that parses.
 
 use super::*;
 use crate::config::{Config, Method, Protocol};
@@ -436,4 +438,38 @@ fn mogilefs_and_fastdfs_side_by_side() {
         "{:#?}",
         imported.warnings
     );
+}
+
+#[test]
+fn fuzzer_regressions_import_to_toml_that_parses() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/import_nginx");
+    let empty = tempfile::tempdir().unwrap();
+    let options = ImportOptions {
+        source_name: None,
+        fastdfs_conf: Some(empty.path().join("mod_fastdfs.conf")),
+    };
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("crash-")
+        {
+            continue;
+        }
+        seen += 1;
+        let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+        if let Ok(imported) = import_with(&text, empty.path(), &options) {
+            if let Err(e) = imported.toml.parse::<toml::Table>() {
+                panic!(
+                    "{}: TOML does not parse: {e}\n{}",
+                    path.display(),
+                    imported.toml
+                );
+            }
+        }
+    }
+    assert!(seen > 0, "no regression input in {}", dir.display());
 }

@@ -55,7 +55,9 @@ fn renders_both_formats() {
 
 #[test]
 fn tracker_health_gauges_follow_the_latest_view() {
-    let m = metrics();
+    // A registry of its own: other tests scrape the global one concurrently,
+    // and each scrape replaces the whole tracker view.
+    let m = Metrics::new();
     let up = |t: &str, v| ("up-test".to_owned(), t.to_owned(), v);
     m.set_tracker_health([up("127.0.0.1:1", true), up("127.0.0.1:2", false)]);
     let text = m.render();
@@ -64,7 +66,7 @@ fn tracker_health_gauges_follow_the_latest_view() {
     m.set_tracker_health([up("127.0.0.1:2", true)]);
     let text = m.render();
     assert!(
-        !text.contains("tracker=\"127.0.0.1:1\""),
+        !text.contains("tracker_up{upstream=\"up-test\",tracker=\"127.0.0.1:1\"}"),
         "forgotten once gone"
     );
     assert!(text.contains("tracker_up{upstream=\"up-test\",tracker=\"127.0.0.1:2\"} 1"));

@@ -3,7 +3,7 @@
 use super::{content_type, insert, not_modified, respond, Location};
 use crate::config::{Method, Mode};
 use crate::error::AppError;
-use crate::storage::mogilefs::{MogStore, ReadSpec, StoreError, WriteSpec};
+use crate::storage::mogilefs::{MogStore, ReadSpec, WriteSpec};
 use crate::storage::Source;
 use crate::web::conditional::{evaluate, if_range_allows, Precondition, Validators};
 use crate::web::key::decode_key;
@@ -151,13 +151,9 @@ async fn write(
         .into_body()
         .into_data_stream()
         .map_err(std::io::Error::other);
-    let written = match store.write(&spec, Box::pin(body)).await {
-        Ok(written) => written,
-        Err(e @ (StoreError::TooLarge { .. } | StoreError::ClientBody)) => {
-            return Ok(unread_body(AppError::Store(e)))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    // A body not read to its end is answered with `Connection: close` (the
+    // error table's), so no next request follows the unread bytes.
+    let written = store.write(&spec, Box::pin(body)).await?;
     let mut response = StatusCode::CREATED.into_response();
     insert(
         response.headers_mut(),
@@ -169,18 +165,6 @@ async fn write(
         .extensions_mut()
         .insert(super::access_log::Stored(written.size));
     Ok(response)
-}
-
-/// The answer to an upload whose body was not read to its end: with
-/// `Connection: close`, so that the client does not send another request
-/// on a connection whose unread body bytes come first.
-fn unread_body(error: AppError) -> Response {
-    let mut response = error.into_response();
-    response.headers_mut().insert(
-        header::CONNECTION,
-        header::HeaderValue::from_static("close"),
-    );
-    response
 }
 
 async fn delete(location: &Location, store: &MogStore, key: &str) -> Result<Response, AppError> {

@@ -8,7 +8,7 @@ use futures_util::Stream;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::{Instant, Sleep};
@@ -21,20 +21,22 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 pub struct IdleTimeout {
     inner: ByteStream,
     limit: Duration,
-    /// When the last chunk (or the start) was seen.
-    last: Instant,
+    /// When this wait for the node began; `None` while the consumer holds
+    /// the last chunk. A slow client that polls late is not the node's
+    /// stall, so the clock starts at the first poll that finds nothing.
+    waiting_since: Option<Instant>,
     timer: Pin<Box<Sleep>>,
 }
 
 impl IdleTimeout {
     /// `inner`, failing after `limit` without a chunk.
     pub fn new(inner: ByteStream, limit: Duration) -> Self {
-        let last = Instant::now();
+        let now = Instant::now();
         IdleTimeout {
             inner,
             limit,
-            last,
-            timer: Box::pin(tokio::time::sleep_until(last + limit)),
+            waiting_since: Some(now),
+            timer: Box::pin(tokio::time::sleep_until(now + limit)),
         }
     }
 }
@@ -46,12 +48,13 @@ impl Stream for IdleTimeout {
         let this = &mut *self;
         match this.inner.as_mut().poll_next(cx) {
             Poll::Ready(item) => {
-                this.last = Instant::now();
+                this.waiting_since = None;
                 Poll::Ready(item)
             }
             Poll::Pending => {
-                // The timer is moved only when the stream waits, not per chunk.
-                let deadline = this.last + this.limit;
+                // The timer is moved only when a new wait begins, not per chunk.
+                let since = *this.waiting_since.get_or_insert_with(Instant::now);
+                let deadline = since + this.limit;
                 if this.timer.deadline() != deadline {
                     this.timer.as_mut().reset(deadline);
                 }
@@ -185,17 +188,23 @@ impl UploadBody {
 
     /// Bytes taken from the client so far.
     pub fn sent(&self) -> u64 {
-        self.shared.lock().expect("poisoned").pulled
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pulled
     }
 
     /// Whether the client's side failed or exceeded the limit.
     pub fn fault(&self) -> Option<BodyFault> {
-        self.shared.lock().expect("poisoned").fault
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .fault
     }
 
     /// Whether another destination can still get the whole body.
     pub fn can_restart(&self) -> bool {
-        let shared = self.shared.lock().expect("poisoned");
+        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
         shared.replayable && shared.fault.is_none()
     }
 
@@ -221,7 +230,7 @@ impl Stream for Attempt {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let shared = self.shared.clone();
-        let mut shared = shared.lock().expect("poisoned");
+        let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
         if shared.fault.is_some() {
             return Poll::Ready(Some(Err(io::Error::other("upload body already failed"))));
         }
@@ -281,6 +290,37 @@ mod tests {
             }
         }
         (out, None)
+    }
+
+    /// "a" at once, then "b" `delay` after the consumer asks for it.
+    fn a_then_b_after(delay: Duration) -> ByteStream {
+        let a = futures_util::stream::iter([Ok(Bytes::from_static(b"a"))]);
+        let b = futures_util::stream::once(async move {
+            tokio::time::sleep(delay).await;
+            Ok(Bytes::from_static(b"b"))
+        });
+        Box::pin(a.chain(b))
+    }
+
+    #[tokio::test]
+    async fn idle_timeout_does_not_count_a_slow_consumer() {
+        let limit = Duration::from_millis(200);
+        let mut s = IdleTimeout::new(a_then_b_after(Duration::from_millis(20)), limit);
+        assert_eq!(&s.next().await.unwrap().unwrap()[..], b"a");
+        // The client holds the chunk for longer than the limit: the node is
+        // not at fault, and the next chunk is still served.
+        tokio::time::sleep(limit * 2).await;
+        assert_eq!(&s.next().await.unwrap().unwrap()[..], b"b");
+        assert!(s.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn idle_timeout_fails_a_node_that_stalls() {
+        let limit = Duration::from_millis(50);
+        let mut s = IdleTimeout::new(a_then_b_after(Duration::from_secs(5)), limit);
+        assert_eq!(&s.next().await.unwrap().unwrap()[..], b"a");
+        let err = s.next().await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use crate::trackers::TrackerSet;
 use dfs_protocol::mogilefs::cmd::Noop;
 use dfs_protocol::mogilefs::{Command, Reply};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Idle connections older than this are closed rather than reused: trackers
@@ -247,7 +247,9 @@ impl MogClient {
     }
 
     fn take_idle(&self, index: usize) -> Option<Connection> {
-        let mut idle = self.idle[index].lock().expect("poisoned");
+        let mut idle = self.idle[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         while let Some(conn) = idle.pop() {
             if conn.idle_for() < MAX_IDLE_AGE {
                 return Some(conn);
@@ -257,7 +259,9 @@ impl MogClient {
     }
 
     fn put_idle(&self, index: usize, conn: Connection) {
-        let mut idle = self.idle[index].lock().expect("poisoned");
+        let mut idle = self.idle[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if idle.len() < self.max_idle {
             idle.push(conn);
         }
