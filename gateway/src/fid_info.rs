@@ -6,21 +6,13 @@ use dfs_protocol::fastdfs::{FileId, FileKind, Source};
 use std::fmt::Write;
 
 /// A civil date and time (UTC) of a Unix time, `YYYY-MM-DD HH:MM:SS`.
-pub fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Days to civil date (proleptic Gregorian), after H. Hinnant's algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}")
+/// FastDFS create times are 32-bit, so every one is within what humantime
+/// formats (years before 10000).
+pub fn utc(secs: u32) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(secs));
+    // RFC 3339 (`2026-11-21T14:46:12Z`) in fdfs_file_info's layout.
+    let rfc3339 = humantime::format_rfc3339_seconds(time).to_string();
+    rfc3339.trim_end_matches('Z').replacen('T', " ", 1)
 }
 
 /// The report for `id`, or why it is not a FastDFS file ID.
@@ -46,7 +38,7 @@ pub fn describe(id: &str) -> Result<String, String> {
             let _ = writeln!(out, "source ip address: (storage id in file name)");
         }
     }
-    let created = u64::from(fid.create_time());
+    let created = fid.create_time();
     let _ = writeln!(
         out,
         "file create timestamp: {} UTC ({created})",
