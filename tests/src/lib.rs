@@ -54,6 +54,34 @@ impl Gateway {
         }
     }
 
+    /// Starts a gateway with the parsed `config` (a free port is used) and
+    /// returns it with its handle, for tests that reload it while it serves.
+    pub async fn start_reloadable(
+        config: &dfs_gateway::config::Config,
+    ) -> (Gateway, dfs_gateway::Gateway) {
+        init_tracing();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = dfs_gateway::Gateway::new(config).unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = {
+            let (handle, config) = (handle.clone(), config.clone());
+            tokio::spawn(async move {
+                handle
+                    .serve(listener, &config, async {
+                        let _ = stopped.await;
+                    })
+                    .await
+            })
+        };
+        let gateway = Gateway {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        };
+        (gateway, handle)
+    }
+
     /// `http://addr` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
@@ -67,6 +95,21 @@ impl Gateway {
         if let Some(task) = self.task.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
+    }
+
+    /// Signals shutdown and returns how the server ended (within 10 s).
+    pub async fn stopped(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self
+            .task
+            .take()
+            .expect("the server task is kept until stopped");
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the server stops within 10 s")
+            .expect("the server task does not panic")
     }
 }
 

@@ -102,20 +102,8 @@ async fn a_reload_that_panics_is_followed_by_one_that_works() {
     let env = MogEnv::start().await;
     let trackers = env.cluster.tracker_addrs();
     let first = Config::parse(&mog_config(&trackers, &MogOptions::default())).unwrap();
-    let gateway = dfs_gateway::Gateway::new(&first).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = {
-        let (gateway, config) = (gateway.clone(), first.clone());
-        tokio::spawn(async move {
-            gateway
-                .serve(listener, &config, async {
-                    let _ = stopped.await;
-                })
-                .await
-        })
-    };
+    let (server, gateway) = Gateway::start_reloadable(&first).await;
+    let base = server.url("");
     let http = client();
     let data = pattern(7, 10_000);
     let put = http.put(format!("{base}/upload/p.bin")).body(data.clone());
@@ -150,6 +138,5 @@ async fn a_reload_that_panics_is_followed_by_one_that_works() {
     assert!(r.bytes().await.unwrap() == data);
 
     drop(http);
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    server.stop().await;
 }

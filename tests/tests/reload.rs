@@ -3,7 +3,7 @@
 //! - a transfer in flight across the reload completes, byte-identical;
 //! - a config that cannot be built is rejected and the old one stays.
 
-use dfs_e2e::{client, mog_config, pattern, MogEnv, MogOptions};
+use dfs_e2e::{client, mog_config, pattern, Gateway, MogEnv, MogOptions};
 use dfs_gateway::config::Config;
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -13,20 +13,8 @@ async fn reload_keeps_in_flight_transfers_and_adds_locations() {
     let cluster = MogEnv::cluster(1).await;
     let trackers = cluster.tracker_addrs();
     let first = Config::parse(&mog_config(&trackers, &MogOptions::default())).unwrap();
-    let gateway = dfs_gateway::Gateway::new(&first).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = {
-        let (gateway, config) = (gateway.clone(), first.clone());
-        tokio::spawn(async move {
-            gateway
-                .serve(listener, &config, async {
-                    let _ = stopped.await;
-                })
-                .await
-        })
-    };
+    let (server, gateway) = Gateway::start_reloadable(&first).await;
+    let base = server.url("");
     let http = client();
     let data = pattern(31, 512 * 1024);
     let r = http
@@ -97,6 +85,5 @@ async fn reload_keeps_in_flight_transfers_and_adds_locations() {
         200
     );
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stopped().await.unwrap();
 }
