@@ -3,8 +3,8 @@
 //! log (carried in a response extension to the logging middleware).
 
 use crate::storage::mogilefs::StoreError;
-use crate::trackers::fastdfs::FdfsError;
-use crate::trackers::mogilefs::MogError;
+use crate::clients::fastdfs::FdfsError;
+use crate::clients::mogilefs::MogError;
 use crate::web::key::KeyError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -245,7 +245,7 @@ impl IntoResponse for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trackers::fastdfs::CallError;
+    use crate::clients::fastdfs::CallError;
     use std::net::SocketAddr;
 
     const ADDR: &str = "10.9.8.7:23000";

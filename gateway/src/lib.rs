@@ -35,7 +35,7 @@ pub mod server;
 pub mod status;
 pub mod storage;
 pub mod tls;
-pub mod trackers;
+pub mod clients;
 pub mod web;
 
 use config::Config;

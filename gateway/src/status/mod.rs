@@ -19,7 +19,7 @@ pub mod table;
 pub mod view;
 
 use crate::config::{Config, Protocol};
-use crate::trackers::TrackerSet;
+use crate::clients::TrackerSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 pub use view::{ClusterView, GatewayFigures, StatusReport, TrackerStatus, UpstreamStatus};

@@ -7,7 +7,7 @@
 //! FastDFS   SERVER_LIST_ALL_GROUPS, then SERVER_LIST_STORAGE per group
 //! ```
 //!
-//! Outcomes feed the upstream's [`TrackerSet`](crate::trackers::TrackerSet)
+//! Outcomes feed the upstream's [`TrackerSet`](crate::clients::TrackerSet)
 //! like any other call: a failure marks the tracker down and is its last
 //! error; an answer marks it up and measures its latency.
 
@@ -16,7 +16,7 @@ use super::view::{
 };
 use super::{unix_seconds, Source};
 use crate::config::Protocol;
-use crate::trackers::{fastdfs, mogilefs, CallError};
+use crate::clients::{fastdfs, mogilefs, CallError};
 use dfs_protocol::fastdfs::monitor::{ListAllGroups, ListStorage};
 use dfs_protocol::mogilefs::cmd::admin::{GetDevices, GetDomains, GetHosts};
 use dfs_protocol::mogilefs::{Command, Reply};

@@ -5,7 +5,7 @@
 use super::body::{BodyFault, ByteStream, UploadBody};
 use super::spool::{spool, SpoolError};
 use super::{Object, Served, Source};
-use crate::trackers::fastdfs::{FdfsClient, FdfsError, Uploaded};
+use crate::clients::fastdfs::{FdfsClient, FdfsError, Uploaded};
 use crate::web::range::RangeSpec;
 use dfs_protocol::fastdfs::{FileId, FileKind};
 use std::io;

@@ -5,7 +5,7 @@ use super::body::{BodyFault, ByteStream, UploadBody};
 use super::node::{node_of, NodeClient, NodeError};
 use super::spool::{spool, SpoolError};
 use super::{Object, Source};
-use crate::trackers::mogilefs::{MogClient, MogError};
+use crate::clients::mogilefs::{MogClient, MogError};
 use crate::web::range::RangeSpec;
 use dfs_protocol::mogilefs::cmd::{
     CreateClose, CreateOpen, Delete, Destination, FileInfo, GetPaths,

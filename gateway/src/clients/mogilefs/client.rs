@@ -14,7 +14,7 @@
 //! A tracker `ERR` is an answer, not a failure: it is returned at once.
 
 use super::connection::{CallError, Connection};
-use crate::trackers::TrackerSet;
+use crate::clients::TrackerSet;
 use dfs_protocol::mogilefs::cmd::Noop;
 use dfs_protocol::mogilefs::{Command, Reply};
 use std::net::SocketAddr;
@@ -239,9 +239,9 @@ impl MogClient {
     }
 
     /// Probes every tracker each `interval` in the background (see
-    /// [`crate::trackers::spawn_prober`]).
+    /// [`crate::clients::spawn_prober`]).
     pub fn spawn_prober(self: &Arc<Self>, interval: Duration) {
-        crate::trackers::spawn_prober(self, &self.trackers, interval, |client, index| async move {
+        crate::clients::spawn_prober(self, &self.trackers, interval, |client, index| async move {
             client.probe(index).await
         });
     }

@@ -1,5 +1,5 @@
-//! Tracker clients, one module per protocol, and the health-aware set of
-//! tracker addresses they share.
+//! Tracker and storage-server protocol clients, one module per protocol, and
+//! the health-aware set of tracker addresses they share.
 //!
 //! Nothing here knows about HTTP: the storage layer asks questions ("where is
 //! this key?") and gets typed answers or typed errors.

@@ -6,7 +6,7 @@
 //!   upload fails and the new file is deleted.
 
 use super::*;
-use crate::trackers::TrackerSet;
+use crate::clients::TrackerSet;
 use bytes::Bytes;
 use devcluster::fastdfs::FdfsCluster;
 use dfs_protocol::fastdfs::storage::{DeleteFile, UploadFile};

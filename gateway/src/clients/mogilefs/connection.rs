@@ -5,7 +5,7 @@
 //! complete reply. A connection whose exchange failed halfway is dropped, never
 //! reused: its next line could be the previous request's reply.
 
-pub use crate::trackers::CallError;
+pub use crate::clients::CallError;
 use dfs_protocol::mogilefs::line::LineCodec;
 use dfs_protocol::mogilefs::line::{codec, Reply, Request};
 use futures_util::{SinkExt, StreamExt};

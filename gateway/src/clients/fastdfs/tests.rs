@@ -9,7 +9,7 @@
 //!   connections; upload bodies of the wrong length; delete.
 
 use super::*;
-use crate::trackers::TrackerSet;
+use crate::clients::TrackerSet;
 use bytes::Bytes;
 use devcluster::fastdfs::{FdfsCluster, FetchPolicy};
 use dfs_protocol::fastdfs::{status, FileId, NewName};

@@ -13,7 +13,7 @@
 use super::connection::{CallError, Connection};
 use super::error::FdfsError;
 use super::pool::Pool;
-use crate::trackers::TrackerSet;
+use crate::clients::TrackerSet;
 use dfs_protocol::fastdfs::tracker::{
     ActiveTest, QueryFetchAll, QueryFetchOne, QueryStoreWithGroupOne, QueryStoreWithoutGroupOne,
     QueryUpdate, StoreTarget,
@@ -309,9 +309,9 @@ impl FdfsClient {
     }
 
     /// Probes every tracker each `interval` in the background (see
-    /// [`crate::trackers::spawn_prober`]).
+    /// [`crate::clients::spawn_prober`]).
     pub fn spawn_prober(self: &Arc<Self>, interval: Duration) {
-        crate::trackers::spawn_prober(self, &self.trackers, interval, |client, index| async move {
+        crate::clients::spawn_prober(self, &self.trackers, interval, |client, index| async move {
             client.probe(index).await
         });
     }

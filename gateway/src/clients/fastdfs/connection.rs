@@ -12,7 +12,7 @@
 //! is either a small reply body, read whole, or file data, streamed from the
 //! same `BufReader` (which holds any read-ahead) by [`super::download`].
 
-pub use crate::trackers::CallError;
+pub use crate::clients::CallError;
 use bytes::Bytes;
 use dfs_protocol::fastdfs::{cmd, Command, Header, HEADER_LEN};
 use std::io;
