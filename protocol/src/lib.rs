@@ -15,5 +15,8 @@ pub mod mogilefs;
 #[cfg(any(test, feature = "vectors"))]
 pub mod vectors;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod checks;
 #[cfg(test)]
 mod hostile;
