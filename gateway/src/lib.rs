@@ -23,6 +23,7 @@
 //! - [`import_nginx`]: `import-nginx`, nginx module configs turned into gateway TOML.
 
 pub mod access;
+pub mod clients;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
@@ -35,7 +36,6 @@ pub mod server;
 pub mod status;
 pub mod storage;
 pub mod tls;
-pub mod clients;
 pub mod web;
 
 use config::Config;

@@ -13,15 +13,15 @@ pub mod fastdfs;
 pub mod mogilefs;
 
 use crate::access::RequestInfo as AccessInfo;
+use crate::clients::fastdfs::{FdfsClient, FdfsTimeouts};
+use crate::clients::mogilefs::{MogClient, TrackerTimeouts};
+use crate::clients::TrackerSet;
 use crate::config::{Config, LocationConfig, Method, Protocol};
 use crate::error::AppError;
 use crate::storage::fastdfs::FdfsStore;
 use crate::storage::mogilefs::MogStore;
 use crate::storage::node::NodeClient;
 use crate::storage::{Object, Served};
-use crate::clients::fastdfs::{FdfsClient, FdfsTimeouts};
-use crate::clients::mogilefs::{MogClient, TrackerTimeouts};
-use crate::clients::TrackerSet;
 use crate::web::body::with_idle_timeout;
 use axum::body::Body;
 use axum::extract::{Request, State};
