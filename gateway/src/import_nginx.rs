@@ -97,9 +97,9 @@ pub fn import_with(
     let mut specs = Vec::new();
     for found in &scan.found {
         let converted: Vec<LocationSpec> = match (found.module, &fdfs) {
-            (Module::MogileFs, _) => {
-                mogilefs::convert(found, &scan.upstreams, &mut warnings).into_iter().collect()
-            }
+            (Module::MogileFs, _) => mogilefs::convert(found, &scan.upstreams, &mut warnings)
+                .into_iter()
+                .collect(),
             (Module::FastDfs, Some(settings)) => fastdfs::convert(found, settings, &mut warnings),
             (Module::FastDfs, None) => Vec::new(),
         };

@@ -30,7 +30,10 @@ const NGINX: &[(&str, &str)] = &[
     ("avif", "image/avif"),
     ("bmp", "image/x-ms-bmp"),
     ("css", "text/css"),
-    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
     ("flv", "video/x-flv"),
     ("gif", "image/gif"),
     ("htm", "text/html"),
@@ -56,7 +59,10 @@ const NGINX: &[(&str, &str)] = &[
     ("ogg", "audio/ogg"),
     ("pdf", "application/pdf"),
     ("png", "image/png"),
-    ("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+    (
+        "pptx",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ),
     ("svg", "image/svg+xml"),
     ("svgz", "image/svg+xml"),
     ("tif", "image/tiff"),
@@ -68,7 +74,10 @@ const NGINX: &[(&str, &str)] = &[
     ("webp", "image/webp"),
     ("woff", "font/woff"),
     ("woff2", "font/woff2"),
-    ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
     ("xml", "text/xml"),
     ("zip", "application/zip"),
 ];
@@ -181,7 +190,10 @@ mod tests {
             ("clip.mp4", "video/mp4"),
             ("doc.rtf", "application/rtf"),
             ("README", "application/octet-stream"),
-            ("group1/M00/00/00/wKgBAF.unknownext", "application/octet-stream"),
+            (
+                "group1/M00/00/00/wKgBAF.unknownext",
+                "application/octet-stream",
+            ),
         ] {
             assert_eq!(types.content_type(name), expected, "{name}");
         }

@@ -75,7 +75,10 @@ fn every_spelling_of_check_config_checks_the_file() {
 fn a_bad_value_is_named_in_plain_words() {
     let dir = tempfile::tempdir().unwrap();
     let file = write_config(dir.path(), &CONFIG.replace("\"1024m\"", "-1"));
-    for args in [vec!["check-config", file.as_str()], vec!["-t", "-c", file.as_str()]] {
+    for args in [
+        vec!["check-config", file.as_str()],
+        vec!["-t", "-c", file.as_str()],
+    ] {
         let out = gateway(&args, None);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let all = text(&out);
@@ -83,7 +86,10 @@ fn a_bad_value_is_named_in_plain_words() {
             all.contains("server.max_body_size (line 4): -1: a size cannot be negative"),
             "{args:?}: {all}"
         );
-        assert!(!all.contains("u64") && !all.contains("invalid type"), "{all}");
+        assert!(
+            !all.contains("u64") && !all.contains("invalid type"),
+            "{all}"
+        );
     }
 }
 
@@ -106,22 +112,37 @@ fn without_a_file_the_default_path_is_read_and_named() {
         let out = gateway(&["serve"], None);
         assert_eq!(out.status.code(), Some(1));
         let all = text(&out);
-        assert!(all.contains(DEFAULT) && all.contains("no config file was given"), "{all}");
+        assert!(
+            all.contains(DEFAULT) && all.contains("no config file was given"),
+            "{all}"
+        );
     }
 }
 
 #[test]
 fn help_names_the_default_path() {
-    for args in [vec!["--help"], vec!["serve", "--help"], vec!["check-config", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["check-config", "--help"],
+    ] {
         let out = gateway(&args, None);
         assert!(out.status.success(), "{args:?}");
         assert!(text(&out).contains(DEFAULT), "{args:?}: {}", text(&out));
     }
     let bare = gateway(&[], None);
-    assert_eq!(bare.status.code(), Some(2), "a bare command prints help, serves nothing");
+    assert_eq!(
+        bare.status.code(),
+        Some(2),
+        "a bare command prints help, serves nothing"
+    );
     assert!(text(&bare).contains(DEFAULT), "{}", text(&bare));
     let both = gateway(&["-t", "check-config"], None);
-    assert_eq!(both.status.code(), Some(2), "-t with a subcommand is refused");
+    assert_eq!(
+        both.status.code(),
+        Some(2),
+        "-t with a subcommand is refused"
+    );
 }
 
 #[test]
@@ -147,7 +168,11 @@ fn relative_paths_are_found_beside_the_config() {
     let out = gateway(&["check-config", &file], Some(elsewhere.path()));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let expected = conf_dir.join("tokens");
-    assert!(text(&out).contains(&expected.display().to_string()), "{}", text(&out));
+    assert!(
+        text(&out).contains(&expected.display().to_string()),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

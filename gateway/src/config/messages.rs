@@ -142,9 +142,7 @@ fn open_keys(prefix: &str) -> Vec<String> {
                 stack.clear();
                 token.clear();
             }
-            '#' => {
-                while chars.next_if(|&n| n != '\n').is_some() {}
-            }
+            '#' => while chars.next_if(|&n| n != '\n').is_some() {},
             c if c.is_alphanumeric() || "_-.".contains(c) => token.push(c),
             _ if c.is_whitespace() => {}
             _ => token.clear(),
@@ -229,7 +227,14 @@ fn strip_type_names(text: &str) -> String {
         match bare {
             "struct" | "enum" if words.peek().is_some() => {
                 words.next();
-                out.push(if bare == "struct" { "a table" } else { "a value" }.into());
+                out.push(
+                    if bare == "struct" {
+                        "a table"
+                    } else {
+                        "a value"
+                    }
+                    .into(),
+                );
             }
             "usize" | "u64" | "u32" | "u16" | "u8" | "isize" | "i64" | "i32" | "i16" | "i8" => {
                 out.push(word.replace(bare, "a whole number"));

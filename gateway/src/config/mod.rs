@@ -441,8 +441,7 @@ impl Config {
 
     /// [`Config::parse`], reading relative paths against `base_dir`.
     pub fn parse_in(text: &str, base_dir: Option<&Path>) -> Result<Self, ConfigError> {
-        let mut config: Config =
-            toml::from_str(text).map_err(|e| messages::from_toml(text, e))?;
+        let mut config: Config = toml::from_str(text).map_err(|e| messages::from_toml(text, e))?;
         if let Some(base) = base_dir {
             paths::resolve(&mut config, base);
         }

@@ -263,12 +263,18 @@ mod tests {
         for (line, needle) in [
             ("time = -5", "-5: a duration cannot be negative"),
             ("time = \"-5s\"", "\"-5s\": a duration cannot be negative"),
-            ("time = 1.5", "1.5: write a fraction of a second with a unit"),
+            (
+                "time = 1.5",
+                "1.5: write a fraction of a second with a unit",
+            ),
             ("time = \"soon\"", "\"soon\" is not a duration"),
         ] {
             let e = doc(line).unwrap_err();
             assert!(e.contains(needle), "{line}: {e}");
-            assert!(!e.contains("Secs") && !e.contains("invalid type"), "{line}: {e}");
+            assert!(
+                !e.contains("Secs") && !e.contains("invalid type"),
+                "{line}: {e}"
+            );
         }
         let e = doc("time = [1]").unwrap_err();
         assert!(e.contains("a duration such as"), "{e}");

@@ -393,7 +393,10 @@ fn fastdfs_without_a_readable_mod_fastdfs_conf() {
         dir.path(),
     );
     assert!(
-        has_warning(&imported, "check-config refuses it until its trackers are filled in"),
+        has_warning(
+            &imported,
+            "check-config refuses it until its trackers are filled in"
+        ),
         "{:?}",
         imported.warnings
     );
@@ -408,7 +411,11 @@ fn fastdfs_without_a_readable_mod_fastdfs_conf() {
     assert!(e.contains("at least one tracker is required"), "{e}");
     let no_trackers = fastdfs_dir("group_name=group1\nurl_have_group_name = true\n");
     let imported = import_fastdfs("location /M00 { ngx_fastdfs_module; }", no_trackers.path());
-    assert!(has_warning(&imported, "no tracker_server"), "{:?}", imported.warnings);
+    assert!(
+        has_warning(&imported, "no tracker_server"),
+        "{:?}",
+        imported.warnings
+    );
     assert!(Config::parse(&imported.toml).is_err(), "{}", imported.toml);
 }
 
@@ -425,7 +432,11 @@ fn a_regex_naming_groups_serves_only_those_groups() {
         .iter()
         .map(|l| {
             let l = l.get_ref();
-            (l.prefix.as_str(), l.group.as_deref(), l.store_paths.is_some())
+            (
+                l.prefix.as_str(),
+                l.group.as_deref(),
+                l.store_paths.is_some(),
+            )
         })
         .collect();
     assert_eq!(
@@ -443,7 +454,11 @@ fn a_regex_naming_groups_serves_only_those_groups() {
         "location ~ /group(1|2)/M0[0-9] { ngx_fastdfs_module; }",
     ] {
         let config = parse(&import_fastdfs(conf, dir.path()));
-        let prefixes: Vec<&str> = config.locations.iter().map(|l| l.get_ref().prefix.as_str()).collect();
+        let prefixes: Vec<&str> = config
+            .locations
+            .iter()
+            .map(|l| l.get_ref().prefix.as_str())
+            .collect();
         assert_eq!(prefixes, ["/group1/", "/group2/"], "{conf}");
     }
     let unbounded = parse(&import_fastdfs(
@@ -463,7 +478,10 @@ fn the_stock_misspelled_multi_range_key_is_recognised() {
         http_conf.replace("http.multi_range.enabled", "http.multi_range.enabed"),
     )
     .unwrap();
-    let imported = import_fastdfs("location ~ /group[0-9]+/M00 { ngx_fastdfs_module; }", dir.path());
+    let imported = import_fastdfs(
+        "location ~ /group[0-9]+/M00 { ngx_fastdfs_module; }",
+        dir.path(),
+    );
     assert!(
         has_warning(
             &imported,
@@ -472,18 +490,29 @@ fn the_stock_misspelled_multi_range_key_is_recognised() {
         "{:#?}",
         imported.warnings
     );
-    assert!(!has_warning(&imported, "unknown key"), "{:#?}", imported.warnings);
+    assert!(
+        !has_warning(&imported, "unknown key"),
+        "{:#?}",
+        imported.warnings
+    );
     let text = format!(
         "[server]\nlisten = \"127.0.0.1:8080\"\n[[upstream]]\nname = \"f\"\nprotocol = \"fastdfs\"\ntrackers = [\"127.0.0.1\"]\n[[location]]\nprefix = \"/\"\nupstream = \"f\"\nfastdfs_conf = {:?}\n",
         dir.path().join("mod_fastdfs.conf")
     );
     let config = Config::parse(&text).unwrap();
     assert!(
-        config.notes.iter().any(|n| n.contains("http.multi_range.enabed = true`: a request for several ranges")),
+        config
+            .notes
+            .iter()
+            .any(|n| n.contains("http.multi_range.enabed = true`: a request for several ranges")),
         "{:#?}",
         config.notes
     );
-    assert!(!config.notes.iter().any(|n| n.contains("unknown key")), "{:#?}", config.notes);
+    assert!(
+        !config.notes.iter().any(|n| n.contains("unknown key")),
+        "{:#?}",
+        config.notes
+    );
 }
 
 #[test]

@@ -366,20 +366,39 @@ mod tests {
     fn small_regexes_expand_to_what_they_match() {
         let expand = |p: &str| expand_regex(p, 16);
         let strings = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(expand("group[1-3]"), strings(&["group1", "group2", "group3"]));
+        assert_eq!(
+            expand("group[1-3]"),
+            strings(&["group1", "group2", "group3"])
+        );
         assert_eq!(expand("group[12]"), strings(&["group1", "group2"]));
         assert_eq!(expand("(group1|group2)"), strings(&["group1", "group2"]));
         assert_eq!(expand("group(1|2)"), strings(&["group1", "group2"]));
         assert_eq!(expand("(?:img|doc)"), strings(&["img", "doc"]));
-        assert_eq!(expand("g[a-b]([1-2])"), strings(&["ga1", "ga2", "gb1", "gb2"]));
+        assert_eq!(
+            expand("g[a-b]([1-2])"),
+            strings(&["ga1", "ga2", "gb1", "gb2"])
+        );
         assert_eq!(expand("group1"), strings(&["group1"]));
         assert_eq!(expand("group\\d").map(|v| v.len()), Some(10));
         for unbounded in [
-            "group[0-9]+", "group[0-9]*", "group1?", "group[0-9]{2}", "group.", "group[^0]",
-            "(group1", "group[1-3", "^group1", "group1$", "group[3-1]",
+            "group[0-9]+",
+            "group[0-9]*",
+            "group1?",
+            "group[0-9]{2}",
+            "group.",
+            "group[^0]",
+            "(group1",
+            "group[1-3",
+            "^group1",
+            "group1$",
+            "group[3-1]",
         ] {
             assert_eq!(expand(unbounded), None, "{unbounded}");
         }
-        assert_eq!(expand_regex("[0-9][0-9]", 16), None, "100 strings is more than 16");
+        assert_eq!(
+            expand_regex("[0-9][0-9]", 16),
+            None,
+            "100 strings is more than 16"
+        );
     }
 }

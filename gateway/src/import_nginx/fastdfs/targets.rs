@@ -182,7 +182,11 @@ fn from_pieces(pieces: &[Piece], with_group: bool) -> Option<Vec<Target>> {
         let parts: Option<Vec<&str>> = pieces[..end].iter().map(Piece::single).collect();
         parts.map(|p| format!("{}/", p.join("/")))
     };
-    let store_path = pieces.iter().skip(1).position(Piece::is_store_path).map(|i| i + 1);
+    let store_path = pieces
+        .iter()
+        .skip(1)
+        .position(Piece::is_store_path)
+        .map(|i| i + 1);
     let group_at = match store_path {
         Some(m) if with_group && m >= 2 => Some(m - 1),
         Some(_) => None,
@@ -195,7 +199,10 @@ fn from_pieces(pieces: &[Piece], with_group: bool) -> Option<Vec<Target>> {
     };
     let Some(g) = group_at else {
         let prefix = dir(store_path?)?;
-        return Some(vec![Target { prefix, group: None }]);
+        return Some(vec![Target {
+            prefix,
+            group: None,
+        }]);
     };
     let dir = dir(g)?;
     // A group part that ends in `/` and names a few groups: one each.
@@ -221,5 +228,7 @@ fn from_pieces(pieces: &[Piece], with_group: bool) -> Option<Vec<Target>> {
 fn is_group_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_GROUP_NAME
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
