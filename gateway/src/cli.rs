@@ -177,7 +177,7 @@ impl ConfigPath {
     pub fn load(&self) -> Result<Config, String> {
         Config::load(&self.path).map_err(|e| match e {
             ConfigError::Read { .. } if !self.given => format!(
-                "{e}\n(no config file was given, so the default {DEFAULT_CONFIG} was read; name one with --config FILE)"
+                "{e}\n(no config file was given, so the default {DEFAULT_CONFIG} was tried; name one with --config FILE)"
             ),
             ConfigError::Read { .. } => e.to_string(),
             e => format!("{}: {e}", self.path.display()),
