@@ -96,14 +96,16 @@ pub fn import_with(
     let zones = access::zones(&tree, &mut warnings);
     let mut specs = Vec::new();
     for found in &scan.found {
-        let spec = match (found.module, &fdfs) {
-            (Module::MogileFs, _) => mogilefs::convert(found, &scan.upstreams, &mut warnings),
+        let converted: Vec<LocationSpec> = match (found.module, &fdfs) {
+            (Module::MogileFs, _) => mogilefs::convert(found, &scan.upstreams, &mut warnings)
+                .into_iter()
+                .collect(),
             (Module::FastDfs, Some(settings)) => fastdfs::convert(found, settings, &mut warnings),
-            (Module::FastDfs, None) => None,
+            (Module::FastDfs, None) => Vec::new(),
         };
         let access_lines = access::lines(found.location, &zones, &mut warnings);
-        specs.extend(spec.map(|mut s| {
-            s.lines.extend(access_lines);
+        specs.extend(converted.into_iter().map(|mut s| {
+            s.lines.extend(access_lines.iter().cloned());
             s
         }));
     }

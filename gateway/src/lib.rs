@@ -17,6 +17,7 @@
 //! - [`server`]: the accept loop, connection limits and graceful shutdown.
 //! - [`tls`]: TLS termination with certificate reload.
 //! - [`metrics`]: the Prometheus registry.
+//! - [`mime_types`]: `Content-Type` by extension (nginx's defaults, `[mime]`).
 //! - [`status`]: the cluster status report (`/_status`, `dfs-gateway status`).
 //! - [`fid_info`]: `fid-info`, a FastDFS file ID decoded offline.
 //! - [`demo`]: the one-command demo cluster.
@@ -31,6 +32,7 @@ pub mod error;
 pub mod fid_info;
 pub mod import_nginx;
 pub mod metrics;
+pub mod mime_types;
 pub mod routes;
 pub mod server;
 pub mod status;

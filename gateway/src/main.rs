@@ -1,7 +1,10 @@
-//! The `dfs-gateway` command: parse the command line, set up logging, load the
-//! config, bind, and hand over to [`dfs_gateway::run`].
+//! The `dfs-gateway` command: parse the command line ([`cli`]), set up
+//! logging, load the config, bind, and hand over to the gateway.
 
-use clap::{Parser, Subcommand};
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Command, ConfigPath};
 use dfs_gateway::config::{Config, LogFormat};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -12,105 +15,6 @@ use std::process::ExitCode;
 // lists cut most of it.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// HTTP gateway for MogileFS and FastDFS clusters.
-#[derive(Debug, Parser)]
-#[command(name = "dfs-gateway", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Serve HTTP according to a config file.
-    Serve {
-        /// Path of the TOML config.
-        #[arg(long, short)]
-        config: PathBuf,
-    },
-    /// Check a config file and print a one-line summary.
-    CheckConfig {
-        /// Path of the TOML config.
-        #[arg(long, short)]
-        config: PathBuf,
-    },
-    /// Print the gateway TOML equivalent to an nginx config that uses
-    /// nginx_mogilefs_module or fastdfs-nginx-module (warnings on stderr).
-    ImportNginx {
-        /// The nginx config (its `include`s are read relative to its directory).
-        file: PathBuf,
-        /// The mod_fastdfs.conf its FastDFS locations use.
-        #[arg(long, default_value = dfs_gateway::import_nginx::DEFAULT_FASTDFS_CONF)]
-        fastdfs_conf: PathBuf,
-    },
-    /// Print `token=...&ts=...` for a FastDFS file ID (anti-steal token).
-    Token {
-        /// The file ID, `group1/M00/00/00/...` (the group is not signed).
-        file_id: String,
-        /// The shared secret; or take it from `--config`.
-        #[arg(long, conflicts_with = "config")]
-        secret: Option<String>,
-        /// A config whose location has `token = {...}`.
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// Which location's token, by prefix (default: the first with one).
-        #[arg(long)]
-        location: Option<String>,
-        /// Timestamp to sign (default: now).
-        #[arg(long)]
-        ts: Option<i32>,
-    },
-    /// Print the cluster status (trackers, hosts and devices, groups and
-    /// storages) by asking the trackers of a config's upstreams.
-    Status {
-        /// Path of the TOML config.
-        #[arg(long, short)]
-        config: PathBuf,
-        /// Print JSON instead of tables.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Decode a FastDFS file ID offline: source, create time, size, crc32, kind.
-    FidInfo {
-        /// The file ID, `group1/M00/00/00/...`.
-        file_id: String,
-    },
-    /// Print a signed URL (see the README's "Access control" section for the formula).
-    Sign {
-        /// The method it allows (`GET` also allows `HEAD`).
-        #[arg(long, default_value = "GET")]
-        method: String,
-        /// The path, percent-encoded as the client will send it, e.g. `/upload/a.jpg`.
-        #[arg(long)]
-        path: String,
-        /// How long it stays valid, e.g. `10m`.
-        #[arg(long, default_value = "10m")]
-        expires: String,
-        /// Largest upload it allows, e.g. `5MiB` (bound into the signature).
-        #[arg(long)]
-        max_size: Option<String>,
-        /// The signing secret; or take it from `--config`.
-        #[arg(long, conflicts_with = "config")]
-        secret: Option<String>,
-        /// A config whose location serving `--path` has `signed = {...}`.
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// Put this in front, e.g. `https://files.example.com`.
-        #[arg(long, default_value = "")]
-        base_url: String,
-    },
-    /// Start an in-process demo cluster with the gateway in front of it.
-    #[cfg(feature = "demo")]
-    Demo {
-        /// Address for the gateway.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// Where the demo cluster keeps its files (default: a temporary directory).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-    },
-}
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -130,37 +34,15 @@ fn init_logging(format: LogFormat) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::CheckConfig { config } => match Config::load(&config) {
-            Ok(c) => {
-                println!("ok: {}: {}", config.display(), c.summary());
-                for note in &c.notes {
-                    println!("note: {note}");
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {}: {e}", config.display());
-                ExitCode::FAILURE
-            }
-        },
+    match Cli::parse().into_command() {
+        Command::CheckConfig { file, config } => check_config(&ConfigPath::choose([file, config])),
         Command::Token {
             file_id,
             secret,
             config,
             location,
             ts,
-        } => match mint_token(&file_id, secret, config, location, ts) {
-            Ok(query) => {
-                println!("{query}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        } => print_line(mint_token(&file_id, secret, config, location, ts)),
         Command::Sign {
             method,
             path,
@@ -169,28 +51,25 @@ async fn main() -> ExitCode {
             secret,
             config,
             base_url,
-        } => match sign_url(&method, &path, &expires, max_size, secret, config) {
-            Ok(url) => {
-                println!("{base_url}{url}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Serve { config: path } => {
-            let config = match Config::load(&path) {
+        } => print_line(
+            sign_url(&method, &path, &expires, max_size, secret, config)
+                .map(|url| format!("{base_url}{url}")),
+        ),
+        Command::Serve { config } => {
+            let path = ConfigPath::choose([config]);
+            let config = match path.load() {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!("error: {}: {e}", path.display());
+                    eprintln!("error: {e}");
                     return ExitCode::FAILURE;
                 }
             };
             init_logging(config.server.log_format);
-            serve(config, path).await
+            serve(config, path.path).await
         }
-        Command::Status { config, json } => print_result(status(&config, json).await),
+        Command::Status { config, json } => {
+            print_result(status(&ConfigPath::choose([config]), json).await)
+        }
         Command::FidInfo { file_id } => print_result(dfs_gateway::fid_info::describe(&file_id)),
         Command::ImportNginx { file, fastdfs_conf } => import_nginx(&file, fastdfs_conf),
         #[cfg(feature = "demo")]
@@ -207,7 +86,37 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Prints the imported TOML on stdout and each warning on stderr.
+/// `check-config` and `-t`: the summary and notes, or the error.
+fn check_config(path: &ConfigPath) -> ExitCode {
+    match path.load() {
+        Ok(c) => {
+            println!("ok: {}: {}", path.path.display(), c.summary());
+            for note in &c.notes {
+                println!("note: {note}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a one-line result, or its error on stderr with exit code 1.
+fn print_line(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Prints a command's output, or its error on stderr with exit code 1.
 fn print_result(result: Result<String, String>) -> ExitCode {
     match result {
@@ -222,8 +131,8 @@ fn print_result(result: Result<String, String>) -> ExitCode {
     }
 }
 
-async fn status(path: &std::path::Path, json: bool) -> Result<String, String> {
-    let config = Config::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
+async fn status(path: &ConfigPath, json: bool) -> Result<String, String> {
+    let config = path.load()?;
     let sources = dfs_gateway::status::sources_from_config(&config)?;
     let report = dfs_gateway::status::build(&sources).await;
     if json {
@@ -235,6 +144,7 @@ async fn status(path: &std::path::Path, json: bool) -> Result<String, String> {
     }
 }
 
+/// Prints the imported TOML on stdout and each warning on stderr.
 fn import_nginx(file: &std::path::Path, fastdfs_conf: PathBuf) -> ExitCode {
     use dfs_gateway::import_nginx::{import_with, ImportOptions};
     let text = match std::fs::read_to_string(file) {

@@ -59,7 +59,7 @@ pub fn apply(path: &Path, location: &mut LocationConfig) -> Result<Vec<String>, 
                 "the gateway always fetches a file missing on this disk from a storage server (proxy mode)"
             }
             "flv_support" if ini.flag(key) == Some(true) => "FLV seeking (?start=) is not supported",
-            "http.multi_range.enabled" if ini.flag(key) == Some(true) => "a request for several ranges gets the whole file (200)",
+            "http.multi_range.enabled" | "http.multi_range.enabed" if ini.flag(key) == Some(true) => "a request for several ranges gets the whole file (200)",
             "anti_steal_bypass_header_name" if !e.value.is_empty() => "the token bypass header is not supported",
             _ if e.section.is_some() => "[groupN] sections are not read: give each group a location with its own store_paths",
             _ if MODULE_ONLY.contains(&key) || READ.contains(&key) || key.starts_with("store_path") => continue,

@@ -7,6 +7,9 @@
 pub mod access;
 mod fdfs_conf;
 pub mod limits;
+mod listen;
+mod messages;
+mod paths;
 mod units;
 
 pub use units::{Bytes, Secs};
@@ -31,6 +34,10 @@ pub struct Config {
     /// URL prefixes and what they map to.
     #[serde(rename = "location", default)]
     pub locations: Vec<Spanned<LocationConfig>>,
+    /// `Content-Type` by extension: `"ts" = "video/mp2t"` entries on top of
+    /// nginx's and mime_guess's tables.
+    #[serde(default)]
+    pub mime: crate::mime_types::MimeTypes,
     /// Things in imported files (`fastdfs_conf`) that the gateway does not
     /// carry over, for `check-config` and the start-up log.
     #[serde(skip)]
@@ -41,7 +48,9 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Address to listen on, e.g. `"127.0.0.1:8080"`.
+    /// Address to listen on: `"127.0.0.1:8080"`, `"localhost:8080"`,
+    /// `"[::1]:8080"`, `"*:8080"` or a bare port (every IPv4 address).
+    #[serde(deserialize_with = "listen::deserialize")]
     pub listen: SocketAddr,
     /// Largest accepted upload body; larger ones get 413. Default 1GiB.
     #[serde(default = "defaults::max_body_size")]
@@ -63,7 +72,8 @@ pub struct ServerConfig {
     /// Reloaded on SIGHUP.
     pub tls: Option<crate::tls::TlsConfig>,
     /// Where `/healthz`, `/readyz` and `/metrics` are served; on `listen`
-    /// (ahead of the locations) when absent.
+    /// (ahead of the locations) when absent. Same forms as `listen`.
+    #[serde(default, deserialize_with = "listen::deserialize_optional")]
     pub admin_listen: Option<SocketAddr>,
     /// Log format: `"text"` or `"json"`. Default text.
     #[serde(default)]
@@ -395,7 +405,8 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// TOML syntax, a wrong type or an unknown key (toml's message names line and key).
+    /// TOML syntax (toml's message shows the line). Wrong types and
+    /// unknown keys are [`ConfigError::Invalid`], naming the key.
     #[error("{0}")]
     Parse(#[from] toml::de::Error),
     /// A value that parses but makes no sense.
@@ -411,19 +422,29 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads and validates a config file.
+    /// Reads and validates a config file; its relative paths are read
+    /// against the file's directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        Self::parse(&text)
+        Self::parse_in(&text, Some(&paths::base_dir(path)))
     }
 
     /// Parses and validates config text; `mod_fastdfs.conf` files named by
-    /// `fastdfs_conf` are read into their locations.
+    /// `fastdfs_conf` are read into their locations. Relative paths stay
+    /// relative to the working directory.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let mut config: Config = toml::from_str(text)?;
+        Self::parse_in(text, None)
+    }
+
+    /// [`Config::parse`], reading relative paths against `base_dir`.
+    pub fn parse_in(text: &str, base_dir: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| messages::from_toml(text, e))?;
+        if let Some(base) = base_dir {
+            paths::resolve(&mut config, base);
+        }
         for (i, location) in config.locations.iter_mut().enumerate() {
             let span = location.span();
             let l = location.get_mut();
@@ -688,3 +709,5 @@ pub fn resolve_tracker(addr: &str, protocol: Protocol) -> Result<Vec<SocketAddr>
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod value_tests;

@@ -2,15 +2,16 @@
 //! ngx_fastdfs_module; }`) → FastDFS `[[location]]`s, with trackers, group,
 //! store paths and the anti-steal token taken from `mod_fastdfs.conf` (and
 //! the `http.conf` it includes), as the module itself reads them
-//! (FastDFS PROTOCOL.md §6.5).
+//! (FastDFS PROTOCOL.md §6.5). Which prefixes and groups a location becomes
+//! is [`targets`]'.
 
 use super::emit::{self, Line};
 use super::fdfs_conf::{Entry, IniFile};
-use super::scan::Found;
-use super::values::{regex_literal, through_last_slash, LocationMatch};
-use super::{not_carried, LocationSpec, UpstreamSpec};
+use super::UpstreamSpec;
 use std::path::Path;
 use std::time::Duration;
+
+mod targets;
 
 /// Settings read once from `mod_fastdfs.conf`, shared by every module location
 /// (the module reads one file for the whole nginx).
@@ -18,7 +19,15 @@ use std::time::Duration;
 pub struct FdfsSettings {
     upstream: UpstreamSpec,
     url_have_group_name: bool,
+    /// Lines every location gets, before the store paths.
     lines: Vec<Line>,
+    /// `store_paths` and its comments: for a location serving every group,
+    /// or the local group's.
+    store_paths: Vec<Line>,
+    /// The group whose files are on this machine's store paths.
+    local_group: Option<String>,
+    /// Lines every location gets, after the store paths.
+    tail: Vec<Line>,
 }
 
 /// Location directives the gateway does not need: the module finds files
@@ -49,6 +58,8 @@ pub(crate) const READ: &[&str] = &[
     "response_mode",
     "flv_support",
     "http.multi_range.enabled",
+    // The stock http.conf spells it so; the module's default (on) holds either way.
+    "http.multi_range.enabed",
     "use_storage_id",
     "anti_steal_bypass_header_name",
     "anti_steal_bypass_header_value",
@@ -69,33 +80,39 @@ pub(crate) const MODULE_ONLY: &[&str] = &[
     "http.mime_types_filename",
 ];
 
-/// Reads `mod_fastdfs.conf` at `path`; when it cannot be read, a placeholder
-/// tracker is used and said so.
+/// Reads `mod_fastdfs.conf` at `path`; when it cannot be read, the upstream
+/// has no tracker (so `check-config` refuses the result until one is
+/// written in) and a warning says so.
 pub fn settings(path: &Path, warnings: &mut Vec<String>) -> FdfsSettings {
     match IniFile::read(path, warnings) {
         Ok(ini) => from_ini(&ini, warnings),
         Err(e) => {
             warnings.push(format!(
-                "{}: {e}: trackers, group, store paths and token settings could not be read (pass the file with --fastdfs-conf); the FastDFS upstream has a placeholder tracker",
+                "{}: {e}: trackers, group, store paths and token settings could not be read (pass the file with --fastdfs-conf); the FastDFS upstream has no tracker, so check-config refuses it until its trackers are filled in",
                 path.display()
             ));
             FdfsSettings {
-                upstream: placeholder_upstream(path),
+                upstream: trackerless_upstream(path),
                 url_have_group_name: true,
                 lines: Vec::new(),
+                store_paths: Vec::new(),
+                local_group: None,
+                tail: Vec::new(),
             }
         }
     }
 }
 
-fn placeholder_upstream(conf: &Path) -> UpstreamSpec {
+/// An upstream with no tracker: a config that must not pass `check-config`
+/// as it stands (a made-up tracker would, and fail only at run time).
+fn trackerless_upstream(conf: &Path) -> UpstreamSpec {
     UpstreamSpec {
         name_hint: "fdfs".into(),
         protocol: "fastdfs",
-        trackers: vec!["127.0.0.1:22122".into()],
+        trackers: Vec::new(),
         settings: Vec::new(),
         comments: vec![format!(
-            "FIXME: placeholder tracker; put the tracker_server entries of {} here",
+            "FIXME: no tracker could be read; put the tracker_server entries of {} in `trackers`",
             conf.display()
         )],
     }
@@ -122,21 +139,27 @@ pub fn from_ini(ini: &IniFile, warnings: &mut Vec<String>) -> FdfsSettings {
         }
     }
     let paths = store_paths(ini, section.as_deref(), warnings);
+    let mut path_lines = Vec::new();
     if !paths.is_empty() {
-        lines.push(Line::Comment(
+        path_lines.push(Line::Comment(
             "local-disk mode, as the module served from disk: remove store_paths".into(),
         ));
-        lines.push(Line::Comment(
+        path_lines.push(Line::Comment(
             "when the gateway does not run on this storage server".into(),
         ));
-        lines.push(Line::Field("store_paths".into(), emit::strings(&paths)));
+        path_lines.push(Line::Field("store_paths".into(), emit::strings(&paths)));
     }
-    lines.extend(token(ini, warnings));
+    let tail = token(ini, warnings);
     report_unsupported(ini, section.as_deref(), warnings);
     FdfsSettings {
         upstream: upstream(ini, warnings),
         url_have_group_name,
         lines,
+        store_paths: path_lines,
+        local_group: ini
+            .get(section.as_deref(), "group_name")
+            .map(|e| e.value.clone()),
+        tail,
     }
 }
 
@@ -165,10 +188,10 @@ fn upstream(ini: &IniFile, warnings: &mut Vec<String>) -> UpstreamSpec {
         .collect();
     if trackers.is_empty() {
         warnings.push(format!(
-            "{}: no tracker_server; the FastDFS upstream has a placeholder tracker",
+            "{}: no tracker_server; the FastDFS upstream has no tracker, so check-config refuses it until its trackers are filled in",
             ini.file
         ));
-        return placeholder_upstream(Path::new(&ini.file));
+        return trackerless_upstream(Path::new(&ini.file));
     }
     let mut settings = Vec::new();
     // The module's client uses these for trackers and storage servers alike.
@@ -275,7 +298,7 @@ fn report_unsupported(ini: &IniFile, section: Option<&str>, warnings: &mut Vec<S
             _ if !known => "unknown key, not carried over",
             "response_mode" if !e.value.eq_ignore_ascii_case("proxy") => "the gateway always fetches a file missing here from a storage that has it (proxy mode)",
             "flv_support" if ini.flag(key) == Some(true) => "FLV seeking (?start=) is not supported",
-            "http.multi_range.enabled" if ini.flag(key) == Some(true) => "a request for several ranges gets the whole file (200)",
+            "http.multi_range.enabled" | "http.multi_range.enabed" if ini.flag(key) == Some(true) => "a request for several ranges gets the whole file (200)",
             "use_storage_id" if ini.flag(key) == Some(true) => "storage ids are not read; the gateway asks the tracker where files are",
             "anti_steal_bypass_header_name" if !e.value.is_empty() => "the token bypass header is not supported",
             _ => continue,
@@ -295,70 +318,4 @@ fn unsupported(e: &Entry, why: &str) -> String {
     format!("{}: `{} = {}`: {why}", e.origin, e.key, e.value)
 }
 
-/// Converts one `ngx_fastdfs_module` location.
-pub fn convert(
-    found: &Found<'_>,
-    settings: &FdfsSettings,
-    warnings: &mut Vec<String>,
-) -> Option<LocationSpec> {
-    let location = found.location;
-    let prefix = prefix(found, settings.url_have_group_name, warnings)?;
-    for d in location.children() {
-        let access = super::access::DIRECTIVES.contains(&d.name.as_str());
-        if !BUILT_IN.contains(&d.name.as_str()) && !access {
-            warnings.push(not_carried(d, "not carried over"));
-        }
-    }
-    let mut lines = vec![Line::Field(
-        "methods".into(),
-        emit::strings(&["GET", "HEAD"]),
-    )];
-    lines.extend(settings.lines.iter().cloned());
-    Some(LocationSpec {
-        origin: location.origin.clone(),
-        summary: format!("location {} (ngx_fastdfs_module)", location.args.join(" ")),
-        prefix,
-        upstream: settings.upstream.clone(),
-        lines,
-    })
-}
-
-/// The URL part before the file ID: before `groupN/` (or `Mxx/` when URLs
-/// carry no group name). `~ /group[0-9]+/M00` and `/M00` both give `/`.
-fn prefix(found: &Found<'_>, with_group: bool, warnings: &mut Vec<String>) -> Option<String> {
-    let location = found.location;
-    let (literal, regex) = match LocationMatch::from_args(&location.args) {
-        Some(LocationMatch::Prefix(p)) => (p, false),
-        Some(LocationMatch::Regex { pattern, .. }) => (regex_literal(&pattern).0, true),
-        _ => {
-            let text = location.args.join(" ");
-            warnings.push(format!(
-                "{}: location {text}: only prefix and regex locations can be imported; skipped",
-                location.origin
-            ));
-            return None;
-        }
-    };
-    let starts_id = |segment: &str| {
-        let m = segment
-            .strip_prefix('M')
-            .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()));
-        if with_group {
-            segment.starts_with("group") || m
-        } else {
-            m
-        }
-    };
-    let segments: Vec<&str> = literal.split('/').collect();
-    if let Some(i) = segments.iter().skip(1).position(|s| starts_id(s)) {
-        return Some(format!("{}/", segments[..=i].join("/")));
-    }
-    let guess = through_last_slash(&literal).filter(|p| p.starts_with('/'))?;
-    let kind = if regex { "regex" } else { "prefix" };
-    warnings.push(format!(
-        "{}: location {}: no group or Mxx part found in the {kind}; imported as prefix {guess:?} (the path after it must be the file ID); check it",
-        location.origin,
-        location.args.join(" ")
-    ));
-    Some(guess)
-}
+pub use targets::convert;

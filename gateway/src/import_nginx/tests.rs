@@ -6,8 +6,14 @@
 //! - warnings for key templates, variables, guessed regex prefixes and
 //!   directives with no equivalent; errors for bad syntax and no module use;
 //! - FastDFS locations with mod_fastdfs.conf and http.conf (trackers, group,
-//!   store paths, token, token_check_fail), or a placeholder tracker when the
-//!   file is missing; all accepted by `Config::parse`;
+//!   store paths, token, token_check_fail), all accepted by `Config::parse`;
+//!   with the file missing (or without tracker_server) the upstream has no
+//!   tracker, which `Config::parse` refuses;
+//! - a regex or prefix location naming a few groups (`/group[1-3]/M00`,
+//!   `/group1/M00`) becomes one location per group, the local store paths in
+//!   the local group's; an unbounded one (`[0-9]+`) one location for all;
+//! - the stock `http.multi_range.enabed` spelling is known, on import and in
+//!   `fastdfs_conf`;
 //! - the inputs the fuzzer found (`fuzz/regressions/import_nginx/`) import
 //!   to TOML that parses.
 
@@ -387,16 +393,126 @@ fn fastdfs_without_a_readable_mod_fastdfs_conf() {
         dir.path(),
     );
     assert!(
-        has_warning(&imported, "placeholder tracker"),
+        has_warning(
+            &imported,
+            "check-config refuses it until its trackers are filled in"
+        ),
         "{:?}",
         imported.warnings
     );
     assert!(
-        imported.toml.contains("# FIXME: placeholder tracker"),
+        imported.toml.contains("# FIXME: no tracker could be read"),
         "{}",
         imported.toml
     );
-    parse(&imported);
+    // No made-up tracker that would pass check-config and fail at run time.
+    let e = Config::parse(&imported.toml).unwrap_err().to_string();
+    assert!(e.starts_with("upstream[0].trackers"), "{e}");
+    assert!(e.contains("at least one tracker is required"), "{e}");
+    let no_trackers = fastdfs_dir("group_name=group1\nurl_have_group_name = true\n");
+    let imported = import_fastdfs("location /M00 { ngx_fastdfs_module; }", no_trackers.path());
+    assert!(
+        has_warning(&imported, "no tracker_server"),
+        "{:?}",
+        imported.warnings
+    );
+    assert!(Config::parse(&imported.toml).is_err(), "{}", imported.toml);
+}
+
+#[test]
+fn a_regex_naming_groups_serves_only_those_groups() {
+    let dir = fastdfs_dir(MOD_FASTDFS);
+    let imported = import_fastdfs(
+        "server { location ~ /group[1-3]/M00 { ngx_fastdfs_module; } }",
+        dir.path(),
+    );
+    let config = parse(&imported);
+    let locations: Vec<(&str, Option<&str>, bool)> = config
+        .locations
+        .iter()
+        .map(|l| {
+            let l = l.get_ref();
+            (
+                l.prefix.as_str(),
+                l.group.as_deref(),
+                l.store_paths.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        locations,
+        [
+            ("/group1/", Some("group1"), true),
+            ("/group2/", Some("group2"), false),
+            ("/group3/", Some("group3"), false),
+        ],
+        "one location per group, the local store paths only in group1's"
+    );
+    assert_eq!(config.upstreams.len(), 1, "the groups share one upstream");
+    for conf in [
+        "location ~ ^/(group1|group2)/M00 { ngx_fastdfs_module; }",
+        "location ~ /group(1|2)/M0[0-9] { ngx_fastdfs_module; }",
+    ] {
+        let config = parse(&import_fastdfs(conf, dir.path()));
+        let prefixes: Vec<&str> = config
+            .locations
+            .iter()
+            .map(|l| l.get_ref().prefix.as_str())
+            .collect();
+        assert_eq!(prefixes, ["/group1/", "/group2/"], "{conf}");
+    }
+    let unbounded = parse(&import_fastdfs(
+        "location ~ /group[0-9]+/M00 { ngx_fastdfs_module; }",
+        dir.path(),
+    ));
+    let only = unbounded.locations[0].get_ref();
+    assert_eq!((only.prefix.as_str(), only.group.as_deref()), ("/", None));
+}
+
+#[test]
+fn the_stock_misspelled_multi_range_key_is_recognised() {
+    let dir = fastdfs_dir(MOD_FASTDFS);
+    let http_conf = std::fs::read_to_string(dir.path().join("http.conf")).unwrap();
+    std::fs::write(
+        dir.path().join("http.conf"),
+        http_conf.replace("http.multi_range.enabled", "http.multi_range.enabed"),
+    )
+    .unwrap();
+    let imported = import_fastdfs(
+        "location ~ /group[0-9]+/M00 { ngx_fastdfs_module; }",
+        dir.path(),
+    );
+    assert!(
+        has_warning(
+            &imported,
+            "`http.multi_range.enabed = true`: a request for several ranges gets the whole file (200)"
+        ),
+        "{:#?}",
+        imported.warnings
+    );
+    assert!(
+        !has_warning(&imported, "unknown key"),
+        "{:#?}",
+        imported.warnings
+    );
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:8080\"\n[[upstream]]\nname = \"f\"\nprotocol = \"fastdfs\"\ntrackers = [\"127.0.0.1\"]\n[[location]]\nprefix = \"/\"\nupstream = \"f\"\nfastdfs_conf = {:?}\n",
+        dir.path().join("mod_fastdfs.conf")
+    );
+    let config = Config::parse(&text).unwrap();
+    assert!(
+        config
+            .notes
+            .iter()
+            .any(|n| n.contains("http.multi_range.enabed = true`: a request for several ranges")),
+        "{:#?}",
+        config.notes
+    );
+    assert!(
+        !config.notes.iter().any(|n| n.contains("unknown key")),
+        "{:#?}",
+        config.notes
+    );
 }
 
 #[test]
@@ -419,8 +535,8 @@ fn mogilefs_and_fastdfs_side_by_side() {
         .collect();
     assert_eq!(
         prefixes,
-        ["/images/", "/", "/static/"],
-        "the two equal FastDFS locations merge"
+        ["/images/", "/", "/group1/", "/static/group1/"],
+        "a location naming its group serves that group only"
     );
     let names: Vec<&str> = config
         .upstreams

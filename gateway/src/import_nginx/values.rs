@@ -146,6 +146,125 @@ pub fn regex_literal(pattern: &str) -> (String, bool) {
     (literal, anchored)
 }
 
+/// `pattern` cut at each `/` outside `[...]` and `(...)`.
+pub fn regex_segments(pattern: &str) -> Vec<String> {
+    let mut segments = vec![String::new()];
+    let (mut depth, mut class, mut escaped) = (0usize, false, false);
+    for c in pattern.chars() {
+        let top = depth == 0 && !class && !escaped;
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' if !class => class = true,
+            ']' if class => class = false,
+            '(' if !class => depth += 1,
+            ')' if !class => depth = depth.saturating_sub(1),
+            '/' if top => {
+                segments.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        segments.last_mut().expect("never empty").push(c);
+    }
+    segments
+}
+
+/// Every string a small regex matches as a whole, when there are at most
+/// `max`: literals, `\d`, classes such as `[1-3]` or `[12a]`, and
+/// alternations such as `(group1|group2)` or `group(1|2)`, nested. None for
+/// anything that matches more (`+`, `*`, `?`, `{n}`, `.`, `[^...]`, anchors).
+pub fn expand_regex(pattern: &str, max: usize) -> Option<Vec<String>> {
+    let mut chars = pattern.chars().peekable();
+    let all = alternatives(&mut chars, max)?;
+    chars.next().is_none().then_some(all)
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+/// `a|b|c` up to an unmatched `)` or the end.
+fn alternatives(chars: &mut Chars<'_>, max: usize) -> Option<Vec<String>> {
+    let mut all = sequence(chars, max)?;
+    while chars.next_if_eq(&'|').is_some() {
+        all.extend(sequence(chars, max)?);
+        if all.len() > max {
+            return None;
+        }
+    }
+    Some(all)
+}
+
+/// Atoms one after the other: every combination.
+fn sequence(chars: &mut Chars<'_>, max: usize) -> Option<Vec<String>> {
+    let mut out = vec![String::new()];
+    while let Some(&c) = chars.peek() {
+        if c == '|' || c == ')' {
+            break;
+        }
+        chars.next();
+        let choices: Vec<String> = match c {
+            '\\' => match chars.next()? {
+                'd' => ('0'..='9').map(String::from).collect(),
+                e if "/.-_~".contains(e) => vec![e.to_string()],
+                _ => return None,
+            },
+            '[' => class(chars)?.into_iter().map(String::from).collect(),
+            '(' => {
+                if chars.next_if_eq(&'?').is_some() && chars.next() != Some(':') {
+                    return None;
+                }
+                let inner = alternatives(chars, max)?;
+                chars.next_if_eq(&')')?;
+                inner
+            }
+            c if c.is_alphanumeric() || "-_~/".contains(c) => vec![c.to_string()],
+            _ => return None,
+        };
+        if chars.peek().is_some_and(|q| "*+?{".contains(*q)) {
+            return None;
+        }
+        if out.len() * choices.len() > max {
+            return None;
+        }
+        out = out
+            .iter()
+            .flat_map(|head| choices.iter().map(move |tail| format!("{head}{tail}")))
+            .collect();
+    }
+    Some(out)
+}
+
+/// The characters of `[...]` (the `[` already read): single characters,
+/// ranges of letters or digits, `\d`.
+fn class(chars: &mut Chars<'_>) -> Option<Vec<char>> {
+    let mut set = Vec::new();
+    loop {
+        let c = chars.next()?;
+        match c {
+            ']' if !set.is_empty() => break,
+            '^' if set.is_empty() => return None,
+            '\\' if chars.next_if_eq(&'d').is_some() => set.extend('0'..='9'),
+            '\\' => set.push(chars.next()?),
+            c if chars.peek() == Some(&'-') => {
+                chars.next();
+                match chars.next()? {
+                    ']' => {
+                        set.extend([c, '-']);
+                        break;
+                    }
+                    end if c.is_ascii_alphanumeric() && end.is_ascii_alphanumeric() && c <= end => {
+                        set.extend(c..=end)
+                    }
+                    _ => return None,
+                }
+            }
+            c => set.push(c),
+        }
+    }
+    set.dedup();
+    Some(set)
+}
+
 /// `text` cut after its last `/` (`/img/x` → `/img/`); None without a `/`.
 pub fn through_last_slash(text: &str) -> Option<String> {
     text.rfind('/').map(|i| text[..=i].to_owned())
@@ -234,5 +353,52 @@ mod tests {
         assert_eq!(regex_literal("(.*)\\.jpg$"), ("".into(), false));
         assert_eq!(through_last_slash("/img/x"), Some("/img/".into()));
         assert_eq!(through_last_slash("abc"), None);
+    }
+
+    #[test]
+    fn regex_segments_cut_outside_classes_and_groups() {
+        assert_eq!(regex_segments("/group[1-3]/M00"), ["", "group[1-3]", "M00"]);
+        assert_eq!(regex_segments("/(a/b|c)/x\\/y"), ["", "(a/b|c)", "x\\/y"]);
+        assert_eq!(regex_segments("[/]/z"), ["[/]", "z"]);
+    }
+
+    #[test]
+    fn small_regexes_expand_to_what_they_match() {
+        let expand = |p: &str| expand_regex(p, 16);
+        let strings = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            expand("group[1-3]"),
+            strings(&["group1", "group2", "group3"])
+        );
+        assert_eq!(expand("group[12]"), strings(&["group1", "group2"]));
+        assert_eq!(expand("(group1|group2)"), strings(&["group1", "group2"]));
+        assert_eq!(expand("group(1|2)"), strings(&["group1", "group2"]));
+        assert_eq!(expand("(?:img|doc)"), strings(&["img", "doc"]));
+        assert_eq!(
+            expand("g[a-b]([1-2])"),
+            strings(&["ga1", "ga2", "gb1", "gb2"])
+        );
+        assert_eq!(expand("group1"), strings(&["group1"]));
+        assert_eq!(expand("group\\d").map(|v| v.len()), Some(10));
+        for unbounded in [
+            "group[0-9]+",
+            "group[0-9]*",
+            "group1?",
+            "group[0-9]{2}",
+            "group.",
+            "group[^0]",
+            "(group1",
+            "group[1-3",
+            "^group1",
+            "group1$",
+            "group[3-1]",
+        ] {
+            assert_eq!(expand(unbounded), None, "{unbounded}");
+        }
+        assert_eq!(
+            expand_regex("[0-9][0-9]", 16),
+            None,
+            "100 strings is more than 16"
+        );
     }
 }
