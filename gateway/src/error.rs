@@ -2,9 +2,9 @@
 //! to statuses. Clients get a short reason; the full detail goes to the request
 //! log (carried in a response extension to the logging middleware).
 
-use crate::storage::mogilefs::StoreError;
 use crate::clients::fastdfs::FdfsError;
 use crate::clients::mogilefs::MogError;
+use crate::storage::mogilefs::StoreError;
 use crate::web::key::KeyError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
