@@ -8,7 +8,9 @@
 //!   PUT, DELETE) with injectable faults.
 //! - [`mogilefs`]: a MogileFS tracker and a cluster builder wiring trackers to nodes.
 //! - [`fastdfs`]: a FastDFS tracker, storage servers in groups, and a cluster builder.
+//! - `service`: the stoppable, restartable TCP listener all of them serve on.
 
 pub mod fastdfs;
 pub mod mogilefs;
+mod service;
 pub mod storage_node;

@@ -11,9 +11,6 @@
 mod access;
 mod emit;
 mod fastdfs;
-pub(crate) mod fdfs_conf;
-// The keys fastdfs_conf on a location reads or knows to be module-only.
-pub(crate) use fastdfs::{MODULE_ONLY, READ};
 mod mogilefs;
 mod scan;
 mod syntax;

@@ -8,7 +8,9 @@
 //! - [`access`]: access control — client addresses, credentials, signed
 //!   URLs, CORS, caching headers, rate limits.
 //! - [`config`]: the TOML configuration, parsed and validated.
-//! - [`trackers`]: tracker clients, one module per protocol; no HTTP types.
+//! - [`clients`]: tracker and FastDFS storage-server clients, one module per
+//!   protocol, with the pool, connect, prober and peer health they share; no
+//!   HTTP types.
 //! - [`storage`]: the facade saying what reading, writing and deleting a key
 //!   mean, with replica failover; the only layer that talks to storage nodes.
 //! - [`routes`]: the HTTP front — locations, methods, status codes, access log.
@@ -22,6 +24,7 @@
 //! - [`fid_info`]: `fid-info`, a FastDFS file ID decoded offline.
 //! - [`demo`]: the one-command demo cluster.
 //! - [`import_nginx`]: `import-nginx`, nginx module configs turned into gateway TOML.
+//! - [`fdfs_conf`]: `mod_fastdfs.conf` as read by both `config` and `import_nginx`.
 
 pub mod access;
 pub mod clients;
@@ -29,6 +32,7 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+pub mod fdfs_conf;
 pub mod fid_info;
 pub mod import_nginx;
 pub mod metrics;

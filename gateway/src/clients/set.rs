@@ -1,24 +1,22 @@
 //! The trackers of one upstream as a health-aware set.
 //!
-//! A tracker that fails (connect error, time-out, broken reply) is skipped for
-//! `fail_timeout`, then tried again. Healthy trackers are tried first, in
-//! rotating order so load spreads; trackers marked down follow as a last resort,
-//! so a request still has a chance when every tracker has recently failed.
+//! A tracker goes down after `consecutive_failures` failures in a row
+//! (connect error, time-out, broken reply) and is skipped for `fail_timeout`,
+//! then tried again; `consecutive_successes` successes bring it back at once
+//! (see [`super::health`]). Healthy trackers are tried first, in rotating
+//! order so load spreads; trackers marked down follow as a last resort, so a
+//! request still has a chance when every tracker has recently failed.
 
+use super::health::{Flip, HealthPolicy, HealthTable};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-/// Stand-in for a `fail_timeout` beyond the clock's range (30 years, as
-/// tokio caps its timers).
-const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
-
-/// Health of one tracker.
+/// One tracker and what was last observed of it.
 #[derive(Debug)]
 struct Member {
     addr: SocketAddr,
-    down_until: Mutex<Option<Instant>>,
     seen: Mutex<Seen>,
 }
 
@@ -47,23 +45,29 @@ pub struct TrackerHealth {
 pub struct TrackerSet {
     members: Vec<Member>,
     next: AtomicUsize,
-    fail_timeout: Duration,
+    /// Health by tracker index.
+    health: HealthTable<usize>,
 }
 
 impl TrackerSet {
-    /// A set over `addrs`, skipping a failed tracker for `fail_timeout`.
+    /// A set over `addrs`, skipping a tracker for `fail_timeout` after one
+    /// failure.
     pub fn new(addrs: Vec<SocketAddr>, fail_timeout: Duration) -> Self {
+        Self::with_health(addrs, HealthPolicy::new(fail_timeout))
+    }
+
+    /// A set over `addrs` whose health flips by `policy`.
+    pub fn with_health(addrs: Vec<SocketAddr>, policy: HealthPolicy) -> Self {
         TrackerSet {
             members: addrs
                 .into_iter()
                 .map(|addr| Member {
                     addr,
-                    down_until: Mutex::new(None),
                     seen: Mutex::new(Seen::default()),
                 })
                 .collect(),
             next: AtomicUsize::new(0),
-            fail_timeout,
+            health: HealthTable::new(policy),
         }
     }
 
@@ -82,19 +86,8 @@ impl TrackerSet {
         self.members[index].addr
     }
 
-    /// The health of tracker `index`. A panic elsewhere while this was held
-    /// left nothing half-written (it is one `Option`), so a poisoned lock is
-    /// taken over rather than breaking every later request of the upstream.
-    fn down_until(&self, index: usize) -> MutexGuard<'_, Option<Instant>> {
-        self.members[index]
-            .down_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
     fn is_up(&self, index: usize, now: Instant) -> bool {
-        let down_until = self.down_until(index);
-        down_until.is_none_or(|until| until <= now)
+        self.health.is_up(&index, now)
     }
 
     /// Indexes in the order to try them: healthy ones from a rotating start,
@@ -117,11 +110,18 @@ impl TrackerSet {
         (0..self.members.len()).any(|i| self.is_up(i, now))
     }
 
-    /// Records a success: the tracker is healthy again.
+    /// Records a success of tracker `index` (an answer, even `ERR`).
     pub fn mark_ok(&self, index: usize) {
-        let mut down_until = self.down_until(index);
-        if down_until.take().is_some() {
+        if self.health.record(&index, true, Instant::now()) == Some(Flip::Up) {
             tracing::info!(tracker = %self.members[index].addr, "tracker is answering again");
+        }
+    }
+
+    /// Records a failure of tracker `index`.
+    pub fn mark_failed(&self, index: usize) {
+        if self.health.record(&index, false, Instant::now()) == Some(Flip::Down) {
+            let skip_for = self.health.policy().down_for;
+            tracing::warn!(tracker = %self.members[index].addr, ?skip_for, "tracker failed; skipping it");
         }
     }
 
@@ -157,25 +157,14 @@ impl TrackerSet {
             latency: seen.latency,
         }
     }
-
-    /// Records a failure: skip the tracker for a while.
-    pub fn mark_failed(&self, index: usize) {
-        let mut down_until = self.down_until(index);
-        if down_until.is_none() {
-            tracing::warn!(tracker = %self.members[index].addr, skip_for = ?self.fail_timeout, "tracker failed; skipping it");
-        }
-        // The config bounds fail_timeout; past the clock's range, "skipped
-        // for good" is what was asked for.
-        let now = Instant::now();
-        *down_until = Some(
-            now.checked_add(self.fail_timeout)
-                .unwrap_or(now + FAR_FUTURE),
-        );
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    //! - healthy trackers rotate; failed ones go last until they recover;
+    //! - a set with thresholds skips a tracker only after that many failures
+    //!   in a row, and re-admits it only after that many successes;
+    //! - poisoned locks, huge and zero fail_timeouts; the status view.
     use super::*;
 
     fn set(n: u16) -> TrackerSet {
@@ -209,11 +198,7 @@ mod tests {
     #[test]
     fn a_poisoned_lock_does_not_break_the_set() {
         let s = set(2);
-        let poison = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _held = s.members[0].down_until.lock();
-            panic!("a panic while the lock is held");
-        }));
-        assert!(poison.is_err() && s.members[0].down_until.is_poisoned());
+        s.health.poison();
         s.mark_failed(0);
         assert_eq!(s.order(), [1, 0]);
         assert!(s.any_up());
@@ -250,5 +235,30 @@ mod tests {
         let s = TrackerSet::new(vec![SocketAddr::from(([127, 0, 0, 1], 1))], Duration::ZERO);
         s.mark_failed(0);
         assert!(s.is_up(0, Instant::now()));
+    }
+
+    #[test]
+    fn thresholds_decide_when_a_tracker_is_skipped_and_readmitted() {
+        let addrs = vec![
+            SocketAddr::from(([127, 0, 0, 1], 7001)),
+            SocketAddr::from(([127, 0, 0, 1], 7002)),
+        ];
+        let s = TrackerSet::with_health(
+            addrs,
+            HealthPolicy {
+                consecutive_failures: 2,
+                consecutive_successes: 2,
+                down_for: Duration::from_secs(60),
+            },
+        );
+        s.mark_failed(0);
+        assert!(s.health(0).up, "one failure of two");
+        s.mark_failed(0);
+        assert!(!s.health(0).up);
+        assert_eq!(s.order(), [1, 0]);
+        s.mark_ok(0);
+        assert!(!s.health(0).up, "one success of two");
+        s.mark_ok(0);
+        assert!(s.health(0).up);
     }
 }

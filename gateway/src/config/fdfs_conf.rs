@@ -5,8 +5,7 @@
 
 use super::limits::{self, MAX_STORE_PATHS};
 use super::{LocationConfig, Secs, TokenConfig};
-use crate::import_nginx::fdfs_conf::IniFile;
-use crate::import_nginx::{MODULE_ONLY, READ};
+use crate::fdfs_conf::{IniFile, MODULE_ONLY, READ};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,13 +20,7 @@ pub fn apply(path: &Path, location: &mut LocationConfig) -> Result<Vec<String>, 
         location.group = group;
     }
     if location.store_paths.is_none() {
-        let count = store_path_count(&ini)?;
-        let paths: Vec<PathBuf> = (0..count)
-            .filter_map(|i| {
-                ini.get(None, &format!("store_path{i}"))
-                    .map(|e| PathBuf::from(&e.value))
-            })
-            .collect();
+        let paths = store_paths(&ini)?;
         if !paths.is_empty() {
             location.store_paths = Some(paths);
         }
@@ -70,6 +63,30 @@ pub fn apply(path: &Path, location: &mut LocationConfig) -> Result<Vec<String>, 
     Ok(notes)
 }
 
+/// `store_path0`, `store_path1`... up to `store_path_count`. `Mxx` in a file
+/// ID is the path at index xx, so a gap (a missing key with a later one set)
+/// is an error, never later paths moving down onto the wrong `Mxx`; keys
+/// missing at the end only leave those paths unserved from disk.
+fn store_paths(ini: &IniFile) -> Result<Vec<PathBuf>, String> {
+    let mut paths = Vec::new();
+    let mut missing = None;
+    for i in 0..store_path_count(ini)? {
+        let key = format!("store_path{i}");
+        match (ini.get(None, &key), &missing) {
+            (None, None) => missing = Some(key),
+            (None, Some(_)) => {}
+            (Some(e), None) => paths.push(PathBuf::from(&e.value)),
+            (Some(e), Some(gap)) => {
+                return Err(format!(
+                    "{}: {key} is set but {gap} is not: store paths are numbered from 0 without gaps (M{i:02X} is {key})",
+                    e.origin
+                ))
+            }
+        }
+    }
+    Ok(paths)
+}
+
 /// `store_path_count`, 1 when absent; FastDFS names at most
 /// [`MAX_STORE_PATHS`] in its file IDs.
 fn store_path_count(ini: &IniFile) -> Result<u64, String> {
@@ -89,7 +106,9 @@ fn store_path_count(ini: &IniFile) -> Result<u64, String> {
 mod tests {
     //! - group, store paths and token read into a location; location keys win;
     //! - a missing file, a file that includes itself and a store_path_count
-    //!   past 256 are errors, returned at once.
+    //!   past 256 are errors, returned at once;
+    //! - a gap in `store_pathN` is an error naming the missing key, never a
+    //!   shift of later paths onto the wrong `Mxx`.
     use super::*;
     use std::time::Instant;
 
@@ -174,5 +193,21 @@ mod tests {
         apply(&ok, &mut l).unwrap();
         assert_eq!(l.store_paths, Some(vec![PathBuf::from("/z")]));
         assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_gap_in_store_paths_is_an_error_not_a_shift() {
+        let dir = tempfile::tempdir().unwrap();
+        let gap = dir.path().join("gap.conf");
+        std::fs::write(
+            &gap,
+            "store_path_count = 3\nstore_path0 = /a\nstore_path2 = /c\n",
+        )
+        .unwrap();
+        let mut l = location();
+        let e = apply(&gap, &mut l).unwrap_err();
+        assert!(e.contains("store_path1"), "{e}");
+        assert!(e.contains("store_path2"), "{e}");
+        assert_eq!(l.store_paths, None, "nothing half-applied");
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod access;
 mod fdfs_conf;
+mod health;
 pub mod limits;
 mod listen;
 mod messages;
@@ -169,6 +170,18 @@ pub struct UpstreamConfig {
     /// Idle connections kept per tracker. Default 16.
     #[serde(default = "defaults::max_idle")]
     pub max_idle: usize,
+    /// Idle tracker and storage-server connections older than this are
+    /// closed rather than reused; `"0s"` turns reuse off. Default 50s.
+    #[serde(default = "health::default_idle_timeout")]
+    pub idle_timeout: Secs,
+    /// Failures in a row after which a tracker or storage node is skipped
+    /// for `fail_timeout`. Default 1.
+    #[serde(default = "health::default_consecutive")]
+    pub consecutive_failures: u32,
+    /// Successes in a row after which a skipped tracker or storage node is
+    /// used again before `fail_timeout` is over. Default 1.
+    #[serde(default = "health::default_consecutive")]
+    pub consecutive_successes: u32,
     /// How long a key's paths (MogileFS) are remembered; `"0s"` turns the
     /// look-up cache off. Default 5s. Uploads and deletes through the gateway
     /// forget the key at once.
@@ -543,6 +556,7 @@ impl Config {
             for t in &u.trackers {
                 resolve_tracker(t, u.protocol).map_err(|m| invalid("trackers", m))?;
             }
+            health::check(u).map_err(|(field, m)| invalid(field, m))?;
         }
         if self.locations.is_empty() {
             return Err(ConfigError::Invalid {

@@ -6,8 +6,8 @@
 //! is [`targets`]'.
 
 use super::emit::{self, Line};
-use super::fdfs_conf::{Entry, IniFile};
 use super::UpstreamSpec;
+use crate::fdfs_conf::{Entry, IniFile, MODULE_ONLY, READ};
 use std::path::Path;
 use std::time::Duration;
 
@@ -39,45 +39,6 @@ const BUILT_IN: &[&str] = &[
     "types",
     "default_type",
     "location",
-];
-
-/// Keys read from `mod_fastdfs.conf` / `http.conf`, in the global part.
-pub(crate) const READ: &[&str] = &[
-    "tracker_server",
-    "connect_timeout",
-    "network_timeout",
-    "url_have_group_name",
-    "group_name",
-    "group_count",
-    "store_path_count",
-    "base_path",
-    "http.anti_steal.check_token",
-    "http.anti_steal.token_ttl",
-    "http.anti_steal.secret_key",
-    "http.anti_steal.token_check_fail",
-    "response_mode",
-    "flv_support",
-    "http.multi_range.enabled",
-    // The stock http.conf spells it so; the module's default (on) holds either way.
-    "http.multi_range.enabed",
-    "use_storage_id",
-    "anti_steal_bypass_header_name",
-    "anti_steal_bypass_header_value",
-];
-
-/// Keys that only tune the module's own work (logging, guessing whether a
-/// missing file is still syncing, finding local addresses): nothing to carry.
-pub(crate) const MODULE_ONLY: &[&str] = &[
-    "log_level",
-    "log_filename",
-    "load_fdfs_parameters_from_tracker",
-    "storage_sync_file_max_delay",
-    "storage_ids_filename",
-    "storage_server_port",
-    "if_alias_prefix",
-    "flv_extension",
-    "http.default_content_type",
-    "http.mime_types_filename",
 ];
 
 /// Reads `mod_fastdfs.conf` at `path`; when it cannot be read, the upstream

@@ -88,7 +88,7 @@ impl AppState {
             for t in &upstream.trackers {
                 addrs.extend(crate::config::resolve_tracker(t, upstream.protocol)?);
             }
-            let trackers = Arc::new(TrackerSet::new(addrs, upstream.fail_timeout.0));
+            let trackers = Arc::new(TrackerSet::with_health(addrs, upstream.health_policy()));
             upstreams.push((upstream.name.clone(), trackers.clone()));
             status.push(crate::status::Source::new(upstream, trackers.clone()));
             let timeouts = TrackerTimeouts {
@@ -98,35 +98,30 @@ impl AppState {
             let nodes = NodeClient::new(
                 upstream.storage_connect_timeout.0,
                 upstream.storage_timeout.0,
-                upstream.fail_timeout.0,
+                upstream.health_policy(),
                 config.server.workers,
             );
-            let backend =
-                match upstream.protocol {
-                    Protocol::Mogilefs => {
-                        let client =
-                            Arc::new(MogClient::new(trackers, upstream.max_idle, timeouts));
-                        if !upstream.probe_interval.0.is_zero() {
-                            client.spawn_prober(upstream.probe_interval.0);
-                        }
-                        let (ttl, size) = (upstream.cache_ttl(), upstream.cache_size);
-                        Backend::Mogilefs(MogStore::new(&upstream.name, client, nodes, ttl, size))
-                    }
-                    Protocol::Fastdfs => {
-                        let timeouts = FdfsTimeouts {
-                            connect: upstream.connect_timeout.0,
-                            reply: upstream.reply_timeout.0,
-                            io: upstream.storage_timeout.0,
-                        };
-                        let client = FdfsClient::new(trackers, upstream.max_idle, timeouts)
-                            .with_cache(&upstream.name, upstream.cache_ttl(), upstream.cache_size);
-                        let client = Arc::new(client);
-                        if !upstream.probe_interval.0.is_zero() {
-                            client.spawn_prober(upstream.probe_interval.0);
-                        }
-                        Backend::Fastdfs(FdfsStore::new(client))
-                    }
-                };
+            let backend = match upstream.protocol {
+                Protocol::Mogilefs => {
+                    let pool = upstream.pool_limits();
+                    let client = Arc::new(MogClient::new(trackers, pool, timeouts));
+                    crate::clients::spawn_prober(&client, upstream.probe_interval.0);
+                    let (ttl, size) = (upstream.cache_ttl(), upstream.cache_size);
+                    Backend::Mogilefs(MogStore::new(&upstream.name, client, nodes, ttl, size))
+                }
+                Protocol::Fastdfs => {
+                    let timeouts = FdfsTimeouts {
+                        connect: upstream.connect_timeout.0,
+                        reply: upstream.reply_timeout.0,
+                        io: upstream.storage_timeout.0,
+                    };
+                    let client = FdfsClient::new(trackers, upstream.pool_limits(), timeouts)
+                        .with_cache(&upstream.name, upstream.cache_ttl(), upstream.cache_size);
+                    let client = Arc::new(client);
+                    crate::clients::spawn_prober(&client, upstream.probe_interval.0);
+                    Backend::Fastdfs(FdfsStore::new(client))
+                }
+            };
             backends.insert(&upstream.name, backend);
         }
         let mut locations: Vec<Location> = config

@@ -47,10 +47,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use progress::{Metered, Progress, Stalled, Watchdog};
-use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Largest read buffer of a storage connection, and so the largest body
@@ -118,15 +116,10 @@ pub struct NodeClient {
 }
 
 /// Storage nodes that failed recently, by `host:port`: they are tried last
-/// for a while, so one dead node costs one failed attempt, not one per request.
+/// for a while, so one dead node costs one failed attempt, not one per
+/// request. The same health type as the trackers', with the same thresholds.
 #[derive(Debug)]
-struct NodeHealth {
-    bad_until: Mutex<HashMap<String, Instant>>,
-    /// Whether `bad_until` has entries: while every node is fine, requests
-    /// neither lock nor hash.
-    any_bad: AtomicBool,
-    avoid_for: Duration,
-}
+struct NodeHealth(crate::clients::HealthTable<String>);
 
 /// `host:port` of a storage URL.
 pub fn node_of(url: &str) -> &str {
@@ -136,37 +129,20 @@ pub fn node_of(url: &str) -> &str {
 
 impl NodeHealth {
     fn is_bad(&self, url: &str, now: Instant) -> bool {
-        if !self.any_bad.load(Ordering::Relaxed) {
-            return false;
-        }
-        let bad = self
-            .bad_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        bad.get(node_of(url)).is_some_and(|until| *until > now)
+        !self.0.is_up(node_of(url), now)
     }
 
     fn record(&self, url: &str, ok: bool) {
-        if ok && !self.any_bad.load(Ordering::Relaxed) {
-            return;
-        }
         let node = node_of(url);
-        let mut bad = self
-            .bad_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if ok {
-            if bad.remove(node).is_some() {
-                tracing::info!(node, "storage node is answering again");
+        match self.0.record(node, ok, Instant::now()) {
+            Some(crate::clients::Flip::Up) => {
+                tracing::info!(node, "storage node is answering again")
             }
-            self.any_bad.store(!bad.is_empty(), Ordering::Relaxed);
-        } else if self.avoid_for > Duration::ZERO
-            && bad
-                .insert(node.to_owned(), Instant::now() + self.avoid_for)
-                .is_none()
-        {
-            tracing::warn!(node, avoid_for = ?self.avoid_for, "storage node failed; trying others first");
-            self.any_bad.store(true, Ordering::Relaxed);
+            Some(crate::clients::Flip::Down) => {
+                let avoid_for = self.0.policy().down_for;
+                tracing::warn!(node, ?avoid_for, "storage node failed; trying others first");
+            }
+            None => {}
         }
     }
 }
@@ -174,11 +150,11 @@ impl NodeHealth {
 impl NodeClient {
     /// A client with the given connect and response-head time-outs. Body reads
     /// that stall longer than `head_timeout` also fail. A node that fails is
-    /// tried last for `avoid_for`. `workers` is the number of worker threads.
+    /// tried last as `health` says. `workers` is the number of worker threads.
     pub fn new(
         connect_timeout: Duration,
         head_timeout: Duration,
-        avoid_for: Duration,
+        health: crate::clients::HealthPolicy,
         workers: usize,
     ) -> Self {
         let mut connector = HttpConnector::new();
@@ -199,11 +175,7 @@ impl NodeClient {
         NodeClient {
             http,
             head_timeout,
-            health: Arc::new(NodeHealth {
-                bad_until: Mutex::new(HashMap::new()),
-                any_bad: AtomicBool::new(false),
-                avoid_for,
-            }),
+            health: Arc::new(NodeHealth(crate::clients::HealthTable::new(health))),
         }
     }
 

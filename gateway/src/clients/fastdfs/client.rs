@@ -12,8 +12,7 @@
 
 use super::connection::{CallError, Connection};
 use super::error::FdfsError;
-use super::pool::Pool;
-use crate::clients::TrackerSet;
+use crate::clients::{Pool, PoolLimits, Probe, TrackerSet};
 use dfs_protocol::fastdfs::tracker::{
     ActiveTest, QueryFetchAll, QueryFetchOne, QueryStoreWithGroupOne, QueryStoreWithoutGroupOne,
     QueryUpdate, StoreTarget,
@@ -40,7 +39,7 @@ pub struct FdfsTimeouts {
 #[derive(Debug)]
 pub struct FdfsClient {
     trackers: Arc<TrackerSet>,
-    pub(super) pool: Arc<Pool>,
+    pub(super) pool: Arc<Pool<Connection>>,
     pub(super) timeouts: FdfsTimeouts,
     /// Storages seen in tracker replies, by group: the only addresses a
     /// file ID's encoded source may be matched against.
@@ -57,12 +56,12 @@ pub(super) struct FetchCache {
 }
 
 impl FdfsClient {
-    /// A client over `trackers`, keeping up to `max_idle` idle connections
-    /// per tracker and per storage server.
-    pub fn new(trackers: Arc<TrackerSet>, max_idle: usize, timeouts: FdfsTimeouts) -> Self {
+    /// A client over `trackers`, keeping idle connections to each tracker
+    /// and storage server within `pool`.
+    pub fn new(trackers: Arc<TrackerSet>, pool: PoolLimits, timeouts: FdfsTimeouts) -> Self {
         FdfsClient {
             trackers,
-            pool: Arc::new(Pool::new(max_idle)),
+            pool: Arc::new(Pool::new(pool)),
             timeouts,
             known: Mutex::new(HashMap::new()),
             fetch_cache: None,
@@ -88,7 +87,7 @@ impl FdfsClient {
     }
 
     /// The connection pool (for tests and metrics).
-    pub fn pool(&self) -> &Pool {
+    pub fn pool(&self) -> &Pool<Connection> {
         &self.pool
     }
 
@@ -264,7 +263,7 @@ impl FdfsClient {
         F: Fn(Connection) -> Fut,
         Fut: Future<Output = Result<T, CallError>>,
     {
-        if let Some(conn) = self.pool.take(addr) {
+        if let Some(conn) = self.pool.take(&addr) {
             match op(conn).await {
                 Err(e) if e.is_stale() => {
                     tracing::debug!(%addr, error = %e, "stale pooled connection")
@@ -283,7 +282,7 @@ impl FdfsClient {
         &self,
         addr: SocketAddr,
     ) -> Result<Connection, CallError> {
-        while let Some(mut conn) = self.pool.take(addr) {
+        while let Some(mut conn) = self.pool.take(&addr) {
             if matches!(
                 conn.call(&ActiveTest, self.timeouts.reply).await,
                 Ok(Ok(()))
@@ -293,26 +292,18 @@ impl FdfsClient {
         }
         Connection::connect(addr, self.timeouts.connect).await
     }
+}
 
-    /// Checks tracker `index` with ACTIVE_TEST and records the outcome.
-    pub async fn probe(&self, index: usize) -> bool {
-        let healthy = matches!(
-            self.exchange(self.trackers.addr(index), &ActiveTest).await,
-            Ok(Ok(()))
-        );
-        if healthy {
-            self.trackers.mark_ok(index);
-        } else {
-            self.trackers.mark_failed(index);
-        }
-        healthy
+impl Probe for FdfsClient {
+    fn probed(&self) -> &TrackerSet {
+        &self.trackers
     }
 
-    /// Probes every tracker each `interval` in the background (see
-    /// [`crate::clients::spawn_prober`]).
-    pub fn spawn_prober(self: &Arc<Self>, interval: Duration) {
-        crate::clients::spawn_prober(self, &self.trackers, interval, |client, index| async move {
-            client.probe(index).await
-        });
+    /// ACTIVE_TEST, answered with status 0.
+    async fn check(&self, index: usize) -> bool {
+        matches!(
+            self.exchange(self.trackers.addr(index), &ActiveTest).await,
+            Ok(Ok(()))
+        )
     }
 }

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use dfs_protocol::fastdfs::{cmd, Command, Header, HEADER_LEN};
 use std::io;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -33,39 +33,23 @@ const MAX_REPLY: u64 = 64 * 1024;
 pub struct Connection {
     stream: BufReader<TcpStream>,
     addr: SocketAddr,
-    last_used: Instant,
 }
 
 impl Connection {
     /// Connects to `addr` within `timeout`.
     pub async fn connect(addr: SocketAddr, timeout: Duration) -> Result<Self, CallError> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        let stream = crate::clients::connect(addr, timeout)
             .await
-            .map_err(|_| {
-                CallError::Connect(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))
-            })?
             .map_err(CallError::Connect)?;
-        stream.set_nodelay(true).map_err(CallError::Connect)?;
         Ok(Connection {
             stream: BufReader::with_capacity(READ_BUF, stream),
             addr,
-            last_used: Instant::now(),
         })
     }
 
     /// The server's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// How long since the last complete exchange.
-    pub fn idle_for(&self) -> Duration {
-        self.last_used.elapsed()
-    }
-
-    /// Marks the end of a complete exchange.
-    pub(crate) fn touch(&mut self) {
-        self.last_used = Instant::now();
     }
 
     /// Writes request bytes (or a chunk of file data) within `timeout`.
@@ -201,13 +185,19 @@ impl Connection {
     ) -> Result<Result<C::Reply, u8>, CallError> {
         let header = self.read_header(timeout).await?;
         let body = self.read_body(header.pkg_len, timeout).await?;
-        self.touch();
         if !header.is_ok() {
             return Ok(Err(header.status));
         }
         C::parse_reply(&body)
             .map(Ok)
             .map_err(|e| CallError::BadReply(e.to_string()))
+    }
+}
+
+impl crate::clients::Pooled for Connection {
+    type Key = SocketAddr;
+    fn pool_key(&self) -> SocketAddr {
+        self.addr
     }
 }
 

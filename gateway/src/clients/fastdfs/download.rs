@@ -9,7 +9,7 @@
 //! a clean but short end.
 
 use super::connection::Connection;
-use super::pool::Pool;
+use crate::clients::Pool;
 use bytes::Bytes;
 use futures_util::stream::{self, Stream};
 use std::io;
@@ -42,13 +42,18 @@ impl std::fmt::Debug for Download {
 struct State {
     conn: Option<Connection>,
     remaining: u64,
-    pool: Arc<Pool>,
+    pool: Arc<Pool<Connection>>,
     timeout: Duration,
 }
 
 impl Download {
     /// Streams the `len` bytes that follow an OK header on `conn`.
-    pub(crate) fn new(conn: Connection, len: u64, pool: Arc<Pool>, timeout: Duration) -> Self {
+    pub(crate) fn new(
+        conn: Connection,
+        len: u64,
+        pool: Arc<Pool<Connection>>,
+        timeout: Duration,
+    ) -> Self {
         let storage = conn.addr();
         let mut state = State {
             conn: Some(conn),

@@ -5,7 +5,6 @@
 //!
 //! - [`connection`]: one socket, one request in flight; header, small
 //!   bodies, time-outs.
-//! - [`pool`]: idle connections per server address.
 //! - [`download`]: a DOWNLOAD_FILE body as a stream of exactly `pkg_len`
 //!   bytes, returning its connection to the pool only when fully read.
 //! - [`client`]: tracker queries with failover, pooled exchanges.
@@ -19,7 +18,6 @@ pub mod connection;
 pub mod download;
 pub mod error;
 pub mod flows;
-pub mod pool;
 pub mod storage_ops;
 
 // The tests run the client against devcluster, which the gateway links only

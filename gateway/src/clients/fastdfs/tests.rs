@@ -9,7 +9,7 @@
 //!   connections; upload bodies of the wrong length; delete.
 
 use super::*;
-use crate::clients::TrackerSet;
+use crate::clients::{PoolLimits, TrackerSet};
 use bytes::Bytes;
 use devcluster::fastdfs::{FdfsCluster, FetchPolicy};
 use dfs_protocol::fastdfs::{status, FileId, NewName};
@@ -34,7 +34,7 @@ const TIMEOUTS: FdfsTimeouts = FdfsTimeouts {
 
 fn client_with(c: &FdfsCluster, timeouts: FdfsTimeouts) -> FdfsClient {
     let trackers = TrackerSet::new(c.tracker_addrs(), Duration::from_secs(30));
-    FdfsClient::new(Arc::new(trackers), 4, timeouts)
+    FdfsClient::new(Arc::new(trackers), PoolLimits::new(4), timeouts)
 }
 
 fn client(c: &FdfsCluster) -> FdfsClient {
@@ -245,13 +245,13 @@ async fn partial_and_cut_bodies_never_return_their_connection() {
         assert!(download.next().await.unwrap().is_ok());
         drop(download);
         assert_eq!(
-            client.pool().idle_count(storage),
+            client.pool().idle_count(&storage),
             0,
             "a half-read connection is dropped"
         );
         assert_eq!(get(&client, &id, 0, 0).await.unwrap(), data);
         assert_eq!(
-            client.pool().idle_count(storage),
+            client.pool().idle_count(&storage),
             1,
             "a fully read one is kept"
         );

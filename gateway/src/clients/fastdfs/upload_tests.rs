@@ -6,7 +6,7 @@
 //!   upload fails and the new file is deleted.
 
 use super::*;
-use crate::clients::TrackerSet;
+use crate::clients::{PoolLimits, TrackerSet};
 use bytes::Bytes;
 use devcluster::fastdfs::FdfsCluster;
 use dfs_protocol::fastdfs::storage::{DeleteFile, UploadFile};
@@ -32,7 +32,7 @@ const TIMEOUTS: FdfsTimeouts = FdfsTimeouts {
 
 fn client(trackers: Vec<SocketAddr>) -> FdfsClient {
     let trackers = TrackerSet::new(trackers, Duration::from_secs(30));
-    FdfsClient::new(Arc::new(trackers), 4, TIMEOUTS)
+    FdfsClient::new(Arc::new(trackers), PoolLimits::new(4), TIMEOUTS)
 }
 
 /// `parts`, each sent after its pause.
@@ -94,7 +94,7 @@ async fn a_refused_upload_sends_no_more_data_and_its_connection_is_closed() {
             storage.has_file(&victim),
             "a request hidden in the refused upload's data reached the storage"
         );
-        assert_eq!(uploader.pool().idle_count(storage.addr()), 0);
+        assert_eq!(uploader.pool().idle_count(&storage.addr()), 0);
         let again = uploader
             .upload(
                 None,

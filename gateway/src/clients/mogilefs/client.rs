@@ -14,16 +14,12 @@
 //! A tracker `ERR` is an answer, not a failure: it is returned at once.
 
 use super::connection::{CallError, Connection};
-use crate::clients::TrackerSet;
+use crate::clients::{Pool, PoolLimits, Probe, TrackerSet};
 use dfs_protocol::mogilefs::cmd::Noop;
 use dfs_protocol::mogilefs::{Command, Reply};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// Idle connections older than this are closed rather than reused: trackers
-/// and firewalls drop idle sockets, and a fresh connect is cheap.
-const MAX_IDLE_AGE: Duration = Duration::from_secs(50);
 
 /// Time-outs for tracker calls.
 #[derive(Debug, Clone, Copy)]
@@ -120,21 +116,16 @@ impl MogError {
 #[derive(Debug)]
 pub struct MogClient {
     trackers: Arc<TrackerSet>,
-    idle: Vec<Mutex<Vec<Connection>>>,
-    max_idle: usize,
+    pool: Pool<Connection>,
     timeouts: TrackerTimeouts,
 }
 
 impl MogClient {
-    /// A client over `trackers`, keeping up to `max_idle` idle connections each.
-    pub fn new(trackers: Arc<TrackerSet>, max_idle: usize, timeouts: TrackerTimeouts) -> Self {
-        let idle = (0..trackers.len())
-            .map(|_| Mutex::new(Vec::new()))
-            .collect();
+    /// A client over `trackers`, keeping idle connections to each within `pool`.
+    pub fn new(trackers: Arc<TrackerSet>, pool: PoolLimits, timeouts: TrackerTimeouts) -> Self {
         MogClient {
             trackers,
-            idle,
-            max_idle,
+            pool: Pool::new(pool),
             timeouts,
         }
     }
@@ -208,10 +199,11 @@ impl MogClient {
         index: usize,
         request: &dfs_protocol::mogilefs::Request,
     ) -> Result<Reply, CallError> {
-        if let Some(mut conn) = self.take_idle(index) {
+        let addr = self.trackers.addr(index);
+        if let Some(mut conn) = self.pool.take(&addr) {
             match conn.call(request, self.timeouts.reply).await {
                 Ok(reply) => {
-                    self.put_idle(index, conn);
+                    self.pool.put(conn);
                     return Ok(reply);
                 }
                 // A stale socket fails before any reply: safe to resend on a new one.
@@ -219,51 +211,23 @@ impl MogClient {
                 Err(e) => return Err(e),
             }
         }
-        let mut conn =
-            Connection::connect(self.trackers.addr(index), self.timeouts.connect).await?;
+        let mut conn = Connection::connect(addr, self.timeouts.connect).await?;
         let reply = conn.call(request, self.timeouts.reply).await?;
-        self.put_idle(index, conn);
+        self.pool.put(conn);
         Ok(reply)
     }
+}
 
-    /// Checks tracker `index` with `noop` and records the outcome.
-    pub async fn probe(&self, index: usize) -> bool {
-        let request = Noop.request();
-        let healthy = matches!(self.call_one(index, &request).await, Ok(Reply::Ok(_)));
-        if healthy {
-            self.trackers.mark_ok(index);
-        } else {
-            self.trackers.mark_failed(index);
-        }
-        healthy
+impl Probe for MogClient {
+    fn probed(&self) -> &TrackerSet {
+        &self.trackers
     }
 
-    /// Probes every tracker each `interval` in the background (see
-    /// [`crate::clients::spawn_prober`]).
-    pub fn spawn_prober(self: &Arc<Self>, interval: Duration) {
-        crate::clients::spawn_prober(self, &self.trackers, interval, |client, index| async move {
-            client.probe(index).await
-        });
-    }
-
-    fn take_idle(&self, index: usize) -> Option<Connection> {
-        let mut idle = self.idle[index]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        while let Some(conn) = idle.pop() {
-            if conn.idle_for() < MAX_IDLE_AGE {
-                return Some(conn);
-            }
-        }
-        None
-    }
-
-    fn put_idle(&self, index: usize, conn: Connection) {
-        let mut idle = self.idle[index]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < self.max_idle {
-            idle.push(conn);
-        }
+    /// `noop`, answered `OK`.
+    async fn check(&self, index: usize) -> bool {
+        matches!(
+            self.call_one(index, &Noop.request()).await,
+            Ok(Reply::Ok(_))
+        )
     }
 }

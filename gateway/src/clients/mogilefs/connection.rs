@@ -11,7 +11,7 @@ use dfs_protocol::mogilefs::line::{codec, Reply, Request};
 use futures_util::{SinkExt, StreamExt};
 use std::io;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_util::codec::{Framed, LinesCodecError};
 
@@ -19,28 +19,24 @@ use tokio_util::codec::{Framed, LinesCodecError};
 #[derive(Debug)]
 pub struct Connection {
     framed: Framed<TcpStream, LineCodec>,
-    last_used: Instant,
+    addr: SocketAddr,
 }
 
 impl Connection {
     /// Connects to `addr` within `timeout`.
     pub async fn connect(addr: SocketAddr, timeout: Duration) -> Result<Self, CallError> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        let stream = crate::clients::connect(addr, timeout)
             .await
-            .map_err(|_| {
-                CallError::Connect(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))
-            })?
             .map_err(CallError::Connect)?;
-        stream.set_nodelay(true).map_err(CallError::Connect)?;
         Ok(Connection {
             framed: Framed::new(stream, codec()),
-            last_used: Instant::now(),
+            addr,
         })
     }
 
-    /// How long the connection has been idle.
-    pub fn idle_for(&self) -> Duration {
-        self.last_used.elapsed()
+    /// The tracker's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Sends `request` and reads its reply line within `timeout`.
@@ -54,7 +50,6 @@ impl Connection {
         let reply = tokio::time::timeout(timeout, self.framed.next())
             .await
             .map_err(|_| CallError::Timeout(timeout))?;
-        self.last_used = Instant::now();
         match reply {
             None => Err(CallError::NoReply(io::ErrorKind::UnexpectedEof.into())),
             // Part of a line, then the end: a broken reply, not a missing one.
@@ -67,6 +62,13 @@ impl Connection {
             )),
             Some(Ok(line)) => Reply::parse(&line).map_err(|e| CallError::BadReply(e.to_string())),
         }
+    }
+}
+
+impl crate::clients::Pooled for Connection {
+    type Key = SocketAddr;
+    fn pool_key(&self) -> SocketAddr {
+        self.addr
     }
 }
 

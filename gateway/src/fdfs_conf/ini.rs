@@ -3,9 +3,24 @@
 //! the including file's directory), and `[groupN]` sections for hosts that
 //! serve several groups.
 
-use super::syntax::Origin;
+use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+
+/// Where a line was written: file (as named or included) and line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// The main file's name, or an `#include` argument.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
 
 /// One `key = value` line.
 #[derive(Debug, Clone)]
