@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`access`]: access control — client addresses, credentials, signed
 //!   URLs, CORS, caching headers, rate limits.
+//! - [`cache`]: the hot-object cache, keyed by identities whose bytes never change.
 //! - [`config`]: the TOML configuration, parsed and validated.
 //! - [`trackers`]: tracker clients, one module per protocol; no HTTP types.
 //! - [`storage`]: the facade saying what reading, writing and deleting a key
@@ -23,6 +24,8 @@
 //! - [`import_nginx`]: `import-nginx`, nginx module configs turned into gateway TOML.
 
 pub mod access;
+pub mod cache;
+pub mod clients;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
@@ -35,7 +38,6 @@ pub mod server;
 pub mod status;
 pub mod storage;
 pub mod tls;
-pub mod clients;
 pub mod web;
 
 use config::Config;

@@ -7,6 +7,7 @@
 mod call;
 pub mod fastdfs;
 pub mod mogilefs;
+pub mod node_http;
 mod set;
 
 pub use call::{spawn_prober, CallError};
