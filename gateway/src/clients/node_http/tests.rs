@@ -30,11 +30,13 @@ enum Peer {
     Http11ThenClose,
 }
 
+/// Each request head and body as received.
+type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 struct Server {
     addr: SocketAddr,
     accepted: Arc<AtomicUsize>,
-    /// Each request head and body as received.
-    seen: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    seen: Seen,
 }
 
 const BODY: usize = 256 * 1024;
@@ -58,7 +60,7 @@ async fn server(peer: Peer) -> Server {
     }
 }
 
-async fn serve(mut socket: TcpStream, peer: Peer, seen: Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+async fn serve(mut socket: TcpStream, peer: Peer, seen: Seen) {
     let mut buf = Vec::new();
     loop {
         let Some(end) = read_until_head(&mut socket, &mut buf).await else {
