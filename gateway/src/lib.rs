@@ -7,9 +7,10 @@
 //! # Layout
 //! - [`access`]: access control — client addresses, credentials, signed
 //!   URLs, CORS, caching headers, rate limits.
+//! - [`cache`]: the hot-object cache, keyed by identities whose bytes never change.
 //! - [`config`]: the TOML configuration, parsed and validated.
-//! - [`clients`]: tracker and FastDFS storage-server clients, one module per
-//!   protocol, with the pool, connect, prober and peer health they share; no
+//! - [`clients`]: tracker, FastDFS storage-server and storage-node HTTP
+//!   clients, one module per protocol, with the pool, connect, prober and peer health they share; no
 //!   HTTP types.
 //! - [`storage`]: the facade saying what reading, writing and deleting a key
 //!   mean, with replica failover; the only layer that talks to storage nodes.
@@ -27,6 +28,7 @@
 //! - [`fdfs_conf`]: `mod_fastdfs.conf` as read by both `config` and `import_nginx`.
 
 pub mod access;
+pub mod cache;
 pub mod clients;
 pub mod config;
 #[cfg(feature = "demo")]

@@ -82,6 +82,8 @@ pub struct Metrics {
     pub shed: Counter,
     /// The last minute's requests and errors.
     pub recent: recent::Recent,
+    /// The object caches' hits, misses, inserts, evictions and bytes.
+    pub object_cache: crate::cache::CacheMetrics,
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
 }
@@ -109,6 +111,7 @@ impl Metrics {
             in_flight: Gauge::default(),
             shed: Counter::default(),
             recent: recent::Recent::default(),
+            object_cache: crate::cache::CacheMetrics::default(),
             cache_hits: AtomicU64::new(0),
             cache_misses: AtomicU64::new(0),
         };
@@ -151,6 +154,7 @@ impl Metrics {
         );
         let shed = "Requests refused with 503 because too many were in flight";
         r.register("shed_requests", shed, self.shed.clone());
+        self.object_cache.register(r);
     }
 
     /// The OpenMetrics exposition of every metric.

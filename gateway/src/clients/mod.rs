@@ -3,8 +3,10 @@
 //! health with flip thresholds, one idle connection pool, one
 //! connect-with-timeout and one background prober.
 //!
-//! Nothing here knows about HTTP: the storage layer asks questions ("where is
-//! this key?") and gets typed answers or typed errors.
+//! Nothing here knows the gateway's front-end HTTP types: the storage layer
+//! asks questions ("where is this key?", "send this request to that node")
+//! and gets typed answers or typed errors. [`node_http`] is the pooled
+//! HTTP/1 client for MogileFS storage nodes.
 
 mod call;
 mod connect;
@@ -13,6 +15,7 @@ pub mod health;
 pub mod mogilefs;
 mod pool;
 mod probe;
+pub mod node_http;
 mod set;
 
 pub use call::CallError;

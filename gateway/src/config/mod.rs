@@ -5,6 +5,7 @@
 //! gives one, the line.
 
 pub mod access;
+pub mod cache;
 mod fdfs_conf;
 mod health;
 pub mod limits;
@@ -199,6 +200,10 @@ pub struct UpstreamConfig {
     /// Time for a storage node to start answering (status line and headers). Default 30s.
     #[serde(default = "defaults::storage_timeout")]
     pub storage_timeout: Secs,
+    /// The hot-object cache, `{ size = "64MiB", max_object = "1MiB" }` by
+    /// default; `size = "0"` turns it off.
+    #[serde(default)]
+    pub object_cache: cache::ObjectCacheConfig,
 }
 
 impl UpstreamConfig {
