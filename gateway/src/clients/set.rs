@@ -121,7 +121,7 @@ impl TrackerSet {
     pub fn mark_ok(&self, index: usize) {
         let mut down_until = self.down_until(index);
         if down_until.take().is_some() {
-            tracing::info!(tracker = %self.members[index].addr, "tracker is answering again");
+            tracing::debug!(tracker = %self.members[index].addr, "tracker is answering again");
         }
     }
 

@@ -157,7 +157,7 @@ impl NodeHealth {
             .unwrap_or_else(PoisonError::into_inner);
         if ok {
             if bad.remove(node).is_some() {
-                tracing::info!(node, "storage node is answering again");
+                tracing::debug!(node, "storage node is answering again");
             }
             self.any_bad.store(!bad.is_empty(), Ordering::Relaxed);
         } else if self.avoid_for > Duration::ZERO
