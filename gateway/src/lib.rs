@@ -20,6 +20,7 @@
 //! - [`status`]: the cluster status report (`/_status`, `dfs-gateway status`).
 //! - [`fid_info`]: `fid-info`, a FastDFS file ID decoded offline.
 //! - [`demo`]: the one-command demo cluster.
+//! - [`landing`]: the optional page on `GET /` (the demo's first stop).
 //! - [`import_nginx`]: `import-nginx`, nginx module configs turned into gateway TOML.
 
 pub mod access;
@@ -29,6 +30,7 @@ pub mod demo;
 pub mod error;
 pub mod fid_info;
 pub mod import_nginx;
+pub mod landing;
 pub mod metrics;
 pub mod routes;
 pub mod server;
