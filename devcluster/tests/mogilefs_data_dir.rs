@@ -31,7 +31,11 @@ async fn tracker(cluster: &MogCluster) -> TrackerClient {
 async fn read(url: &str) -> Vec<u8> {
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let response = http.get(url).send().await.unwrap();
-    assert!(response.status().is_success(), "{url}: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "{url}: {}",
+        response.status()
+    );
     response.bytes().await.unwrap().to_vec()
 }
 
@@ -40,9 +44,18 @@ async fn metadata_survives_a_restart_on_the_same_directory() {
     let test = async {
         let dir = tempfile::tempdir().unwrap();
         let cluster = start(dir.path()).await;
-        cluster.store("imgs", "kept", b"first bytes".to_vec()).await.unwrap();
-        cluster.store("imgs", "gone", b"deleted".to_vec()).await.unwrap();
-        cluster.store("imgs", "old-name", b"renamed".to_vec()).await.unwrap();
+        cluster
+            .store("imgs", "kept", b"first bytes".to_vec())
+            .await
+            .unwrap();
+        cluster
+            .store("imgs", "gone", b"deleted".to_vec())
+            .await
+            .unwrap();
+        cluster
+            .store("imgs", "old-name", b"renamed".to_vec())
+            .await
+            .unwrap();
         assert!(cluster.wait_devcount("imgs", "kept", 2, WAIT).await);
         let mut t = tracker(&cluster).await;
         let created = t
@@ -50,7 +63,11 @@ async fn metadata_survives_a_restart_on_the_same_directory() {
             .await
             .unwrap();
         assert!(created.starts_with("OK "), "{created}");
-        assert!(t.raw("delete domain=imgs&key=gone").await.unwrap().starts_with("OK"));
+        assert!(t
+            .raw("delete domain=imgs&key=gone")
+            .await
+            .unwrap()
+            .starts_with("OK"));
         let renamed = t
             .raw("rename domain=imgs&from_key=old-name&to_key=new-name")
             .await
@@ -83,7 +100,10 @@ async fn metadata_survives_a_restart_on_the_same_directory() {
         assert!(classes.contains("single"), "{classes}");
 
         // A new upload takes a new fid: the kept copies stay as they were.
-        let fid = cluster.store("imgs", "new", b"other bytes".to_vec()).await.unwrap();
+        let fid = cluster
+            .store("imgs", "new", b"other bytes".to_vec())
+            .await
+            .unwrap();
         assert!(fid > before.fid, "fid {fid} reused (kept {})", before.fid);
         for url in &after.urls {
             assert_eq!(read(url).await, b"first bytes");

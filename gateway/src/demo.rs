@@ -109,7 +109,9 @@ impl Demo {
         let (work, dir) = match data_dir {
             Some(dir) => (None, dir),
             None => {
-                let temp = tempfile::Builder::new().prefix("dfs-gateway-demo-").tempdir()?;
+                let temp = tempfile::Builder::new()
+                    .prefix("dfs-gateway-demo-")
+                    .tempdir()?;
                 let dir = temp.path().to_owned();
                 (Some(temp), dir)
             }
@@ -119,16 +121,16 @@ impl Demo {
         std::fs::write(&sample_path, sample::png())?;
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let text = |landing: &LandingConfig| {
-            demo_config(addr, &mog.tracker_addrs(), &fdfs.tracker_addrs(), landing)
-        };
+        let (mog_trackers, fdfs_trackers) = (mog.tracker_addrs(), fdfs.tracker_addrs());
+        let text =
+            |landing: &LandingConfig| demo_config(addr, &mog_trackers, &fdfs_trackers, landing);
         let config = Config::parse(&text(&LandingConfig::default())).map_err(io::Error::other)?;
         let gateway = crate::Gateway::new(&config)?;
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = {
             let gateway = gateway.clone();
             tokio::spawn(async move {
-                let shutdown = async {
+                let shutdown = async move {
                     let _ = stopped.await;
                 };
                 gateway.serve(listener, &config, shutdown).await
@@ -172,7 +174,10 @@ impl Demo {
 
     /// The sample images' paths on the gateway.
     fn links(&self) -> Vec<String> {
-        vec![format!("/images/{SAMPLE_NAME}"), format!("/{}", self.file_id)]
+        vec![
+            format!("/images/{SAMPLE_NAME}"),
+            format!("/{}", self.file_id),
+        ]
     }
 
     /// The curl lines to paste.
@@ -291,7 +296,9 @@ async fn upload_samples(addr: SocketAddr) -> io::Result<String> {
     let (status, body) = call(addr, Method::PUT, &path, png.clone()).await?;
     if !status.is_success() {
         let body = String::from_utf8_lossy(&body);
-        return Err(io::Error::other(format!("sample PUT {path}: {status}: {body}")));
+        return Err(io::Error::other(format!(
+            "sample PUT {path}: {status}: {body}"
+        )));
     }
     let (status, body) = call(addr, Method::POST, "/fdfs/?ext=png", png).await?;
     let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -299,7 +306,9 @@ async fn upload_samples(addr: SocketAddr) -> io::Result<String> {
         Some(id) if status.is_success() => Ok(id.to_owned()),
         _ => {
             let body = String::from_utf8_lossy(&body);
-            Err(io::Error::other(format!("sample POST /fdfs/: {status}: {body}")))
+            Err(io::Error::other(format!(
+                "sample POST /fdfs/: {status}: {body}"
+            )))
         }
     }
 }
@@ -324,7 +333,7 @@ async fn call(
         let body = axum::body::to_bytes(Body::new(response.into_body()), 1 << 20)
             .await
             .map_err(io::Error::other)?;
-        Ok((status, body.to_vec()))
+        Ok::<_, io::Error>((status, body.to_vec()))
     };
     tokio::time::timeout(UPLOAD_TIMEOUT, exchange)
         .await

@@ -36,9 +36,15 @@ impl Page {
     pub fn from_config(config: &Config) -> Option<Page> {
         let landing = config.server.landing_page.as_ref()?;
         let admin_here = config.server.admin_listen.is_none();
-        let locations: Vec<&LocationConfig> = config.locations.iter().map(|l| l.get_ref()).collect();
+        let locations: Vec<&LocationConfig> =
+            config.locations.iter().map(|l| l.get_ref()).collect();
         Some(Page {
-            html: render(landing, &locations, admin_here.then_some(&config.server.status_path[..]), config),
+            html: render(
+                landing,
+                &locations,
+                admin_here.then_some(&config.server.status_path[..]),
+                config,
+            ),
         })
     }
 
@@ -51,8 +57,8 @@ impl Page {
 /// Middleware: answers `GET /` and `HEAD /` with the page when there is
 /// one; everything else goes on.
 pub async fn serve(State(live): State<Arc<Live>>, request: Request, next: Next) -> Response {
-    let wanted = request.uri().path() == "/"
-        && matches!(*request.method(), Method::GET | Method::HEAD);
+    let wanted =
+        request.uri().path() == "/" && matches!(*request.method(), Method::GET | Method::HEAD);
     let page = wanted.then(|| live.current().landing().map(|p| p.html().to_owned()));
     let Some(Some(html)) = page else {
         return next.run(request).await;

@@ -32,7 +32,12 @@ domain = "imgs"
 methods = ["PUT"]
 "#;
 
-async fn body(method: &str, uri: &str, headers: &[(&str, &str)], version: Version) -> (u16, String) {
+async fn body(
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    version: Version,
+) -> (u16, String) {
     let config = Config::parse(CONFIG).unwrap();
     let live = Arc::new(Live::new(AppState::from_config(&config).unwrap()));
     let mut request = Request::builder().method(method).uri(uri).version(version);
@@ -57,23 +62,39 @@ async fn every_body_ends_with_a_newline() {
         ("GET", "/healthz", host.to_vec(), Version::HTTP_11),
         ("GET", "/readyz", host.to_vec(), Version::HTTP_11),
         ("GET", "/metrics", host.to_vec(), Version::HTTP_11),
-        ("GET", "/metrics", vec![("host", "gw"), ("accept", "text/plain")], Version::HTTP_11),
+        (
+            "GET",
+            "/metrics",
+            vec![("host", "gw"), ("accept", "text/plain")],
+            Version::HTTP_11,
+        ),
         ("GET", "/_status", host.to_vec(), Version::HTTP_11),
         ("GET", "/_status.json", host.to_vec(), Version::HTTP_11),
         ("GET", "/elsewhere/a.jpg", host.to_vec(), Version::HTTP_11),
         ("DELETE", "/images/a.jpg", host.to_vec(), Version::HTTP_11),
         ("GET", "/images/a.jpg", vec![], Version::HTTP_11),
-        ("PUT", "/upload/a.jpg", vec![("host", "gw"), ("content-length", "4096")], Version::HTTP_11),
+        (
+            "PUT",
+            "/upload/a.jpg",
+            vec![("host", "gw"), ("content-length", "4096")],
+            Version::HTTP_11,
+        ),
         ("GET", "/images/a.jpg", host.to_vec(), Version::HTTP_11),
     ];
     let mut statuses = Vec::new();
     for (method, uri, headers, version) in cases {
         let (status, text) = body(method, uri, &headers, version).await;
         statuses.push(status);
-        assert!(!text.is_empty(), "{method} {uri}: {status} with an empty body");
+        assert!(
+            !text.is_empty(),
+            "{method} {uri}: {status} with an empty body"
+        );
         assert!(text.ends_with('\n'), "{method} {uri}: {status}: {text:?}");
     }
     for expected in [404, 405, 400, 413, 503] {
-        assert!(statuses.contains(&expected), "{expected} not covered: {statuses:?}");
+        assert!(
+            statuses.contains(&expected),
+            "{expected} not covered: {statuses:?}"
+        );
     }
 }

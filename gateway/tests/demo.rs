@@ -27,7 +27,9 @@ fn url_of(banner: &str, prefix: &str) -> String {
 }
 
 async fn start(dir: Option<std::path::PathBuf>) -> Demo {
-    Demo::start("127.0.0.1:0".parse().unwrap(), dir).await.unwrap()
+    Demo::start("127.0.0.1:0".parse().unwrap(), dir)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -45,30 +47,51 @@ async fn the_printed_lines_work_and_slash_is_the_landing_page() {
         assert_eq!(got.bytes().await.unwrap(), png, "{url}");
     }
     let put = url_of(&banner, "curl -i -X PUT");
-    let status = http.put(&put).body(png.clone()).send().await.unwrap().status();
+    let status = http
+        .put(&put)
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap()
+        .status();
     assert_eq!(status, 201, "{put}");
     let read = url_of(&banner, "curl -o mine.png");
-    assert_eq!(http.get(&read).send().await.unwrap().bytes().await.unwrap(), png);
+    assert_eq!(
+        http.get(&read).send().await.unwrap().bytes().await.unwrap(),
+        png
+    );
     let delete = url_of(&banner, "curl -i -X DELETE");
     assert_eq!(http.delete(&delete).send().await.unwrap().status(), 204);
     assert_eq!(http.get(&read).send().await.unwrap().status(), 404);
     let post = url_of(&banner, "curl -s -X POST");
     let answer = http.post(&post).body(png.clone()).send().await.unwrap();
     assert_eq!(answer.status(), 200, "{post}");
-    let answer: serde_json::Value = answer.json().await.unwrap();
-    assert!(answer["file_id"].as_str().unwrap().ends_with(".png"), "{answer}");
+    let answer: serde_json::Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+    assert!(
+        answer["file_id"].as_str().unwrap().ends_with(".png"),
+        "{answer}"
+    );
     let thumb = banner.lines().find(|l| l.contains("_150x150.png")).unwrap();
     let stem = demo.file_id().trim_end_matches(".png");
-    assert!(thumb.trim_start().starts_with('#') && thumb.contains(stem), "{thumb}");
+    assert!(
+        thumb.trim_start().starts_with('#') && thumb.contains(stem),
+        "{thumb}"
+    );
 
     let page = http.get(format!("{}/", demo.base())).send().await.unwrap();
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
     let page = page.text().await.unwrap();
     assert!(page.contains("href=\"/images/sample.png\""), "{page}");
-    assert!(page.contains(&format!("href=\"/{}\"", demo.file_id())), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/{}\"", demo.file_id())),
+        "{page}"
+    );
     assert!(page.contains("/upload/"), "{page}");
     let fdfs_delete = url_of(&banner, &format!("curl -i -X DELETE {}/fdfs/", demo.base()));
-    assert_eq!(http.delete(&fdfs_delete).send().await.unwrap().status(), 204);
+    assert_eq!(
+        http.delete(&fdfs_delete).send().await.unwrap().status(),
+        204
+    );
     demo.stop().await.unwrap();
 }
 
@@ -79,7 +102,15 @@ async fn a_key_stored_before_a_restart_reads_back_after_it() {
     let http = http();
     let kept = b"kept across a restart".to_vec();
     let put = format!("{}/upload/kept.txt", demo.base());
-    assert_eq!(http.put(&put).body(kept.clone()).send().await.unwrap().status(), 201);
+    assert_eq!(
+        http.put(&put)
+            .body(kept.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
     demo.stop().await.unwrap();
 
     let demo = start(Some(dir.path().to_owned())).await;

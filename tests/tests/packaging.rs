@@ -129,7 +129,9 @@ fn healthcheck_command() -> Vec<String> {
 fn run_healthcheck(port: u16) -> bool {
     let argv = healthcheck_command();
     let mut command = Command::new(&argv[0]);
-    command.args(&argv[1..]).env("DFS_GATEWAY_HEALTH_PORT", port.to_string());
+    command
+        .args(&argv[1..])
+        .env("DFS_GATEWAY_HEALTH_PORT", port.to_string());
     let mut child = command.spawn().expect("the HEALTHCHECK program runs");
     // Docker's --timeout: a probe that hangs counts as a failure.
     for _ in 0..50 {
@@ -163,8 +165,14 @@ domain = "imgs"
     let gateway = dfs_e2e::Gateway::start(config).await;
     let port = gateway.addr.port();
     let healthy = tokio::task::spawn_blocking(move || run_healthcheck(port));
-    assert!(healthy.await.unwrap(), "HEALTHCHECK failed against a serving gateway");
+    assert!(
+        healthy.await.unwrap(),
+        "HEALTHCHECK failed against a serving gateway"
+    );
     gateway.stop().await;
     let closed = tokio::task::spawn_blocking(move || run_healthcheck(port));
-    assert!(!closed.await.unwrap(), "HEALTHCHECK passed with nothing listening");
+    assert!(
+        !closed.await.unwrap(),
+        "HEALTHCHECK passed with nothing listening"
+    );
 }

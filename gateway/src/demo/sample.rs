@@ -100,7 +100,11 @@ mod tests {
         assert_eq!(kinds, [b"IHDR", b"IDAT", b"IEND"]);
         assert_eq!(&chunks[0].1[..8], &[0, 0, 0, 64, 0, 0, 0, 64]);
         let zlib = &chunks[1].1;
-        assert_eq!(u16::from_be_bytes([zlib[0], zlib[1]]) % 31, 0, "zlib header check");
+        assert_eq!(
+            u16::from_be_bytes([zlib[0], zlib[1]]) % 31,
+            0,
+            "zlib header check"
+        );
         let raw = pixels();
         assert_eq!(raw.len(), (1 + 64 * 3) * 64);
         // One final stored block holding every scanline, then the checksum.

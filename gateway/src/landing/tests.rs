@@ -65,8 +65,14 @@ async fn with_the_key_slash_is_the_page() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(kind, "text/html; charset=utf-8");
     assert!(body.starts_with("<!DOCTYPE html>"), "{body}");
-    assert!(body.contains("<code>/</code></td><td>fdfs</td><td>fastdfs</td><td>GET, HEAD, POST</td>"), "{body}");
-    assert!(body.contains("<a href=\"/group1/M00/00/00/a.png\">"), "{body}");
+    assert!(
+        body.contains("<code>/</code></td><td>fdfs</td><td>fastdfs</td><td>GET, HEAD, POST</td>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<a href=\"/group1/M00/00/00/a.png\">"),
+        "{body}"
+    );
     assert!(body.contains("/x?a=1&amp;b=&lt;2&gt;"), "escaped: {body}");
     assert!(!body.contains("<2>"), "{body}");
     assert!(body.contains("href=\"/_status\""), "{body}");

@@ -117,13 +117,11 @@ impl Head {
     fn of(request: &Request) -> Self {
         let uri = request.uri();
         let target = uri.path_and_query().map_or("/", |p| p.as_str());
-        let header = |name| {
-            request
-                .headers()
-                .get(name)
-                .map_or_else(|| "-".to_owned(), |v: &HeaderValue| {
-                    String::from_utf8_lossy(v.as_bytes()).into_owned()
-                })
+        let header = |name: header::HeaderName| {
+            request.headers().get(name).map_or_else(
+                || "-".to_owned(),
+                |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
         };
         Head {
             method: request.method().clone(),

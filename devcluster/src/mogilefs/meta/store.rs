@@ -73,7 +73,11 @@ impl MetaStore {
             .conn
             .prepare("SELECT domain, name, mindevcount FROM class")?;
         let rows = classes.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u32>(2)?,
+            ))
         })?;
         for row in rows {
             let (domain, class, mindevcount) = row?;
@@ -83,7 +87,9 @@ impl MetaStore {
         self.load_files(&mut loaded)?;
         let stored: Option<i64> = self
             .conn
-            .query_row("SELECT value FROM sequence WHERE name = 'fid'", [], |r| r.get(0))
+            .query_row("SELECT value FROM sequence WHERE name = 'fid'", [], |r| {
+                r.get(0)
+            })
             .ok();
         let past_files = loaded.files.keys().max().map_or(1, |f| f + 1);
         loaded.next_fid = stored.map_or(1, uint).max(past_files);

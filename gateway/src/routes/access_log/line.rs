@@ -187,10 +187,7 @@ mod tests {
             redact_url("https://bob:hunter2@example.com/p?token=zz&q=1"),
             "https://example.com/p?token=***&q=1"
         );
-        assert_eq!(
-            redact_url("http://example.com/"),
-            "http://example.com/"
-        );
+        assert_eq!(redact_url("http://example.com/"), "http://example.com/");
     }
 
     #[test]

@@ -111,10 +111,22 @@ fn access_line(lines: &[String]) -> &str {
 
 /// The value after `rt=`, checked to be seconds with three decimals.
 fn request_time(line: &str) -> &str {
-    let rt = line.split(" rt=").nth(1).unwrap().split(' ').next().unwrap();
+    let rt = line
+        .split(" rt=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
     let (secs, ms) = rt.split_once('.').unwrap();
-    assert!(secs.bytes().all(|b| b.is_ascii_digit()) && !secs.is_empty(), "{rt}");
-    assert!(ms.len() == 3 && ms.bytes().all(|b| b.is_ascii_digit()), "{rt}");
+    assert!(
+        secs.bytes().all(|b| b.is_ascii_digit()) && !secs.is_empty(),
+        "{rt}"
+    );
+    assert!(
+        ms.len() == 3 && ms.bytes().all(|b| b.is_ascii_digit()),
+        "{rt}"
+    );
     rt
 }
 
@@ -149,11 +161,17 @@ async fn the_client_is_the_one_a_trusted_proxy_names() {
     let xff = [("x-forwarded-for", "203.0.113.9, 10.0.0.2")];
     let r = request("/images/a.jpg", "10.0.0.1:4000", &xff);
     let lines = logged(app(live(""), true), r, "info").await;
-    assert!(access_line(&lines).contains("client=203.0.113.9 "), "{lines:?}");
+    assert!(
+        access_line(&lines).contains("client=203.0.113.9 "),
+        "{lines:?}"
+    );
     // The same header from an untrusted peer is not believed.
     let r = request("/images/a.jpg", "192.0.2.7:4000", &xff);
     let lines = logged(app(live(""), true), r, "info").await;
-    assert!(access_line(&lines).contains("client=192.0.2.7 "), "{lines:?}");
+    assert!(
+        access_line(&lines).contains("client=192.0.2.7 "),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test]
@@ -170,11 +188,16 @@ async fn combined_is_nginx_s_line_bare() {
     let (stamp, rest) = line["192.0.2.7 - - [".len()..].split_once("] ").unwrap();
     assert_eq!(stamp.len(), "01/Dec/2026:14:23:18 +0000".len(), "{stamp}");
     assert!(stamp.ends_with(" +0000") && &stamp[2..3] == "/", "{stamp}");
-    let rest = rest.strip_prefix("\"GET /images/a.jpg?w=1 HTTP/1.1\" 503 ").unwrap();
+    let rest = rest
+        .strip_prefix("\"GET /images/a.jpg?w=1 HTTP/1.1\" 503 ")
+        .unwrap();
     let (bytes, rest) = rest.split_once(' ').unwrap();
     assert!(bytes.parse::<u64>().unwrap() > 0, "{line}");
     assert_eq!(rest, "\"-\" \"Mozilla/5.0 \\x22quoted\\x22\"");
-    assert!(!lines.iter().any(|l| l.contains(" status=")), "one line only: {lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.contains(" status=")),
+        "one line only: {lines:#?}"
+    );
 }
 
 #[tokio::test]
@@ -193,7 +216,10 @@ async fn a_cache_status_set_on_the_response_is_logged() {
         .with_state(live);
     let lines = logged(router, request("/cached", "192.0.2.7:1", &[]), "info").await;
     let line = access_line(&lines);
-    assert!(line.contains("cache=\"hit\" ") && line.contains("bytes=4 "), "{line}");
+    assert!(
+        line.contains("cache=\"hit\" ") && line.contains("bytes=4 "),
+        "{line}"
+    );
 }
 
 #[tokio::test]
@@ -203,7 +229,10 @@ async fn credentials_never_reach_a_line() {
     let authorization = format!("Basic {basic}");
     let headers = [
         ("authorization", authorization.as_str()),
-        ("referer", "https://carol:pa55word@ref.example/p?token=reftok1&x=2"),
+        (
+            "referer",
+            "https://carol:pa55word@ref.example/p?token=reftok1&x=2",
+        ),
         ("x-api-key", "headerkey9"),
         ("cookie", "session=cookie7"),
     ];
@@ -213,7 +242,10 @@ async fn credentials_never_reach_a_line() {
         let r = request(uri, "192.0.2.7:4000", &headers);
         let lines = logged(app(live(&server), true), r, "trace").await;
         let all = lines.join("\n");
-        assert!(all.contains("/images/a.jpg?expires=99&sig=***&token=***&Password=***&w=1"), "{all}");
+        assert!(
+            all.contains("/images/a.jpg?expires=99&sig=***&token=***&Password=***&w=1"),
+            "{all}"
+        );
         assert!(all.contains("https://ref.example/p?token=***&x=2"), "{all}");
         for secret in [
             basic.as_str(),
