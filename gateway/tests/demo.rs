@@ -65,7 +65,7 @@ async fn the_printed_lines_work_and_slash_is_the_landing_page() {
     assert_eq!(http.get(&read).send().await.unwrap().status(), 404);
     let post = url_of(&banner, "curl -s -X POST");
     let answer = http.post(&post).body(png.clone()).send().await.unwrap();
-    assert_eq!(answer.status(), 200, "{post}");
+    assert!(answer.status().is_success(), "{post}: {}", answer.status());
     let answer: serde_json::Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
     assert!(
         answer["file_id"].as_str().unwrap().ends_with(".png"),

@@ -117,7 +117,7 @@ impl Head {
     fn of(request: &Request) -> Self {
         let uri = request.uri();
         let target = uri.path_and_query().map_or("/", |p| p.as_str());
-        let header = |name: header::HeaderName| {
+        let value_of = |name: header::HeaderName| {
             request.headers().get(name).map_or_else(
                 || "-".to_owned(),
                 |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned(),
@@ -132,8 +132,8 @@ impl Head {
                 line::redact_target(target),
                 request.version()
             ),
-            referer: line::redact_url(&header(header::REFERER)),
-            user_agent: header(header::USER_AGENT),
+            referer: line::redact_url(&value_of(header::REFERER)),
+            user_agent: value_of(header::USER_AGENT),
             peer: crate::access::peer_of(request).map(|p| p.ip()),
         }
     }
