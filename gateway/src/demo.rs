@@ -1,24 +1,41 @@
 //! `dfs-gateway demo`: a MogileFS cluster in this process (one tracker, two
 //! storage nodes, domain `imgs` whose classes keep two copies) and a FastDFS
 //! cluster (one tracker, group1 with two storage servers), with the gateway in
-//! front on `/images/` + `/upload/` and `/group1/M00/...` + `/fdfs/`, plus
-//! ready-to-paste curl lines.
+//! front on `/images/` + `/upload/` and `/group1/M00/...` + `/fdfs/`.
+//!
+//! At start it uploads a sample image through the gateway to each cluster,
+//! then prints curl lines naming the real key and file ID, ready to paste,
+//! and serves a landing page on `GET /` listing them.
+//!
+//! - [`sample`]: the sample PNG, made in code.
+
+pub mod sample;
 
 use crate::config::Config;
+use crate::landing::LandingConfig;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
 use devcluster::fastdfs::FdfsCluster;
 use devcluster::mogilefs::MogCluster;
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 /// The gateway config the demo runs with, for the cluster's tracker addresses.
 pub fn config_text(listen: SocketAddr, mog_trackers: &[SocketAddr]) -> String {
+    format!("[server]\nlisten = \"{listen}\"\n") + &mogilefs_config_text(mog_trackers)
+}
+
+/// The MogileFS part of the demo config: reads on `/images/`, uploads and
+/// deletes on `/upload/`.
+fn mogilefs_config_text(mog_trackers: &[SocketAddr]) -> String {
     let trackers: Vec<String> = mog_trackers.iter().map(|a| format!("\"{a}\"")).collect();
     format!(
-        r#"[server]
-listen = "{listen}"
-
+        r#"
 [[upstream]]
 name = "mog"
 protocol = "mogilefs"
@@ -66,63 +83,259 @@ methods = ["POST", "DELETE"]
     )
 }
 
+/// The key of the MogileFS sample and the name of the sample file.
+pub const SAMPLE_NAME: &str = "sample.png";
+
+/// How long the start-up uploads may take.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running demo: both clusters, the gateway in front, the samples.
+pub struct Demo {
+    base: String,
+    file_id: String,
+    sample_path: PathBuf,
+    mog: MogCluster,
+    fdfs: FdfsCluster,
+    stop: Option<oneshot::Sender<()>>,
+    serving: JoinHandle<io::Result<()>>,
+    _work: Option<tempfile::TempDir>,
+}
+
+impl Demo {
+    /// Starts the clusters (keeping their files and metadata under
+    /// `data_dir` when given), the gateway on `listen`, and uploads the
+    /// samples through it.
+    pub async fn start(listen: SocketAddr, data_dir: Option<PathBuf>) -> io::Result<Demo> {
+        let (work, dir) = match data_dir {
+            Some(dir) => (None, dir),
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("dfs-gateway-demo-")
+                    .tempdir()?;
+                let dir = temp.path().to_owned();
+                (Some(temp), dir)
+            }
+        };
+        let (mog, fdfs) = clusters(&dir).await?;
+        let sample_path = dir.join(SAMPLE_NAME);
+        std::fs::write(&sample_path, sample::png())?;
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let (mog_trackers, fdfs_trackers) = (mog.tracker_addrs(), fdfs.tracker_addrs());
+        let text =
+            |landing: &LandingConfig| demo_config(addr, &mog_trackers, &fdfs_trackers, landing);
+        let config = Config::parse(&text(&LandingConfig::default())).map_err(io::Error::other)?;
+        let gateway = crate::Gateway::new(&config)?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = {
+            let gateway = gateway.clone();
+            tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.await;
+                };
+                gateway.serve(listener, &config, shutdown).await
+            })
+        };
+        let base = format!("http://{addr}");
+        let file_id = upload_samples(addr).await?;
+        let demo = Demo {
+            base,
+            file_id,
+            sample_path,
+            mog,
+            fdfs,
+            stop: Some(stop),
+            serving,
+            _work: work,
+        };
+        let landing = LandingConfig {
+            links: demo.links(),
+            commands: demo.commands(),
+        };
+        let config = Config::parse(&text(&landing)).map_err(io::Error::other)?;
+        gateway.reload(&config).map_err(io::Error::other)?;
+        Ok(demo)
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The FastDFS sample's file ID, `group1/M00/...png`.
+    pub fn file_id(&self) -> &str {
+        &self.file_id
+    }
+
+    /// Where the sample image was written, for the upload lines.
+    pub fn sample_path(&self) -> &Path {
+        &self.sample_path
+    }
+
+    /// The sample images' paths on the gateway.
+    fn links(&self) -> Vec<String> {
+        vec![
+            format!("/images/{SAMPLE_NAME}"),
+            format!("/{}", self.file_id),
+        ]
+    }
+
+    /// The curl lines to paste.
+    pub fn commands(&self) -> Vec<String> {
+        let (base, id, sample) = (&self.base, &self.file_id, self.sample_path.display());
+        let stem = id.strip_suffix(".png").unwrap_or(id);
+        vec![
+            "# MogileFS (domain imgs, class photos: 2 copies)".into(),
+            format!("curl -i -X PUT -T '{sample}' {base}/upload/mine.png"),
+            format!("curl -o mine.png {base}/images/mine.png"),
+            format!("curl -o sample.png {base}/images/{SAMPLE_NAME}"),
+            format!("curl -i -H 'Range: bytes=0-7' {base}/images/{SAMPLE_NAME}"),
+            format!("curl -i -X DELETE {base}/upload/mine.png"),
+            "# FastDFS (group1, 2 storage servers)".into(),
+            format!("curl -s -X POST --data-binary @'{sample}' '{base}/fdfs/?ext=png'"),
+            format!("curl -o sample-fdfs.png {base}/{id}"),
+            format!("curl -i -X DELETE {base}/fdfs/{id}   # removes the sample"),
+            "# a thumbnail, once thumbnails are enabled in the config:".into(),
+            format!("#   {base}/{stem}_150x150.png"),
+        ]
+    }
+
+    /// What the demo prints at start.
+    pub fn banner(&self) -> String {
+        let list = |addrs: Vec<SocketAddr>| {
+            let text: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+            text.join(", ")
+        };
+        let mut out = format!(
+            "\ndfs-gateway demo is running on {base} (Ctrl-C to stop); open {base}/ in a browser\n\
+             MogileFS tracker {}, storage nodes {}; FastDFS tracker {}\n\
+             Samples: {base}/images/{SAMPLE_NAME} and {base}/{}\n\nTry:\n",
+            list(self.mog.tracker_addrs()),
+            list(self.mog.node_addrs()),
+            list(self.fdfs.tracker_addrs()),
+            self.file_id,
+            base = self.base,
+        );
+        for line in self.commands() {
+            out.push_str("  ");
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Stops the gateway (letting requests finish) and both clusters.
+    pub async fn stop(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let served = (&mut self.serving).await.map_err(io::Error::other)?;
+        self.mog.shutdown().await;
+        self.fdfs.shutdown().await;
+        served
+    }
+}
+
 /// Runs the demo until Ctrl-C or SIGTERM.
 pub async fn run(listen: SocketAddr, data_dir: Option<PathBuf>) -> io::Result<()> {
-    let mut mog = MogCluster::builder()
-        .trackers(1)
-        .nodes(2)
-        .domain("imgs")
-        .class("imgs", "photos", 2);
-    let mut fdfs = FdfsCluster::builder().group("group1", 2).trackers(1);
-    if let Some(dir) = data_dir {
-        std::fs::create_dir_all(dir.join("mogilefs"))?;
-        std::fs::create_dir_all(dir.join("fastdfs"))?;
-        mog = mog.data_dir(dir.join("mogilefs"));
-        fdfs = fdfs.data_dir(dir.join("fastdfs"));
-    }
-    let cluster = mog.build().await?;
-    let fdfs = fdfs.build().await?;
-    let text =
-        config_text(listen, &cluster.tracker_addrs()) + &fastdfs_config_text(&fdfs.tracker_addrs());
-    let config = Config::parse(&text).map_err(io::Error::other)?;
-    let listener = TcpListener::bind(listen).await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    print_banner(&base, &cluster, &fdfs);
-    crate::run(listener, config, crate::shutdown_signal()).await?;
-    cluster.shutdown().await;
-    fdfs.shutdown().await;
+    let demo = Demo::start(listen, data_dir).await?;
+    println!("{}", demo.banner());
+    crate::shutdown_signal().await;
+    demo.stop().await?;
     println!("demo stopped");
     Ok(())
 }
 
-fn print_banner(base: &str, cluster: &MogCluster, fdfs: &FdfsCluster) {
-    let nodes: Vec<String> = cluster
-        .node_addrs()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let trackers: Vec<String> = cluster
-        .tracker_addrs()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    println!(
-        "\ndfs-gateway demo is running (Ctrl-C to stop)\n\
-         MogileFS tracker: {trackers}; storage nodes: {nodes}; domain imgs, class photos (2 copies)\n\n\
-         Try:\n\
-         \x20 echo 'hello from dfs-gateway' > f.txt\n\
-         \x20 curl -i -X PUT -T f.txt {base}/upload/a.txt\n\
-         \x20 curl -i {base}/images/a.txt\n\
-         \x20 curl -i -H 'Range: bytes=0-4' {base}/images/a.txt\n\
-         \x20 curl -i -X DELETE {base}/upload/a.txt\n\
-         \x20 curl -i {base}/images/a.txt     # 404 now\n\n\
-         FastDFS tracker: {fdfs_trackers}; group1 with 2 storage servers\n\n\
-         Try:\n\
-         \x20 curl -s -X POST --data-binary @f.txt '{base}/fdfs/?ext=txt'   # -> {{\"file_id\": \"group1/M00/...\", ...}}\n\
-         \x20 curl -i {base}/<file_id>\n\
-         \x20 curl -i -X DELETE {base}/fdfs/<file_id>\n",
-        trackers = trackers.join(", "),
-        fdfs_trackers = fdfs.tracker_addrs().iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-        nodes = nodes.join(", ")
-    );
+async fn clusters(dir: &Path) -> io::Result<(MogCluster, FdfsCluster)> {
+    std::fs::create_dir_all(dir.join("mogilefs"))?;
+    std::fs::create_dir_all(dir.join("fastdfs"))?;
+    let mog = MogCluster::builder()
+        .trackers(1)
+        .nodes(2)
+        .domain("imgs")
+        .class("imgs", "photos", 2)
+        .data_dir(dir.join("mogilefs"))
+        .build()
+        .await?;
+    let fdfs = FdfsCluster::builder()
+        .group("group1", 2)
+        .trackers(1)
+        .data_dir(dir.join("fastdfs"))
+        .build()
+        .await?;
+    Ok((mog, fdfs))
+}
+
+/// The whole demo config, with the landing page on.
+fn demo_config(
+    listen: SocketAddr,
+    mog: &[SocketAddr],
+    fdfs: &[SocketAddr],
+    landing: &LandingConfig,
+) -> String {
+    let strings = |items: &[String]| {
+        let quoted: Vec<String> = items
+            .iter()
+            .map(|s| toml::Value::String(s.clone()).to_string())
+            .collect();
+        quoted.join(", ")
+    };
+    format!(
+        "[server]\nlisten = \"{listen}\"\nlanding_page = {{ links = [{}], commands = [{}] }}\n",
+        strings(&landing.links),
+        strings(&landing.commands)
+    ) + &mogilefs_config_text(mog)
+        + &fastdfs_config_text(fdfs)
+}
+
+/// PUTs the sample to MogileFS and POSTs it to FastDFS through the gateway
+/// at `addr`; returns the FastDFS file ID.
+async fn upload_samples(addr: SocketAddr) -> io::Result<String> {
+    let png = sample::png();
+    let path = format!("/upload/{SAMPLE_NAME}");
+    let (status, body) = call(addr, Method::PUT, &path, png.clone()).await?;
+    if !status.is_success() {
+        let body = String::from_utf8_lossy(&body);
+        return Err(io::Error::other(format!(
+            "sample PUT {path}: {status}: {body}"
+        )));
+    }
+    let (status, body) = call(addr, Method::POST, "/fdfs/?ext=png", png).await?;
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    match answer["file_id"].as_str() {
+        Some(id) if status.is_success() => Ok(id.to_owned()),
+        _ => {
+            let body = String::from_utf8_lossy(&body);
+            Err(io::Error::other(format!(
+                "sample POST /fdfs/: {status}: {body}"
+            )))
+        }
+    }
+}
+
+/// One request to the gateway at `addr`; the status and body.
+async fn call(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    body: Vec<u8>,
+) -> io::Result<(StatusCode, Vec<u8>)> {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Body>();
+    let request = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .body(Body::from(body))
+        .map_err(io::Error::other)?;
+    let exchange = async {
+        let response = client.request(request).await.map_err(io::Error::other)?;
+        let status = response.status();
+        let body = axum::body::to_bytes(Body::new(response.into_body()), 1 << 20)
+            .await
+            .map_err(io::Error::other)?;
+        Ok::<_, io::Error>((status, body.to_vec()))
+    };
+    tokio::time::timeout(UPLOAD_TIMEOUT, exchange)
+        .await
+        .map_err(|_| io::Error::other(format!("{path}: no answer in {UPLOAD_TIMEOUT:?}")))?
 }

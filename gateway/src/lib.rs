@@ -24,6 +24,7 @@
 //! - [`status`]: the cluster status report (`/_status`, `dfs-gateway status`).
 //! - [`fid_info`]: `fid-info`, a FastDFS file ID decoded offline.
 //! - [`demo`]: the one-command demo cluster.
+//! - [`landing`]: the optional page on `GET /` (the demo's first stop).
 //! - [`import_nginx`]: `import-nginx`, nginx module configs turned into gateway TOML.
 //! - [`fdfs_conf`]: `mod_fastdfs.conf` as read by both `config` and `import_nginx`.
 
@@ -37,6 +38,7 @@ pub mod error;
 pub mod fdfs_conf;
 pub mod fid_info;
 pub mod import_nginx;
+pub mod landing;
 pub mod metrics;
 pub mod mime_types;
 pub mod routes;

@@ -21,15 +21,14 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Logs go to stderr (stdout is for what a command prints: the summary of
     // check-config, the demo's curl lines, a token); colours only on a terminal.
-    let fmt = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    match format {
-        LogFormat::Text => fmt.init(),
-        LogFormat::Json => fmt.json().flatten_event(true).init(),
-    }
+    let subscriber = dfs_gateway::routes::access_log::output::subscriber(
+        format,
+        filter,
+        std::io::stderr,
+        std::io::stderr().is_terminal(),
+    );
+    // `init` also forwards the `log` records of dependencies (rustls).
+    tracing_subscriber::util::SubscriberInitExt::init(subscriber);
 }
 
 #[tokio::main]

@@ -1,7 +1,10 @@
 //! The packaging files, as far as a machine without Docker or a running
 //! systemd can check them:
 //! - `docker/compose.yml` is valid YAML (python3 with PyYAML) with the demo's
-//!   two services, and fills every placeholder of the shipped nginx template;
+//!   two services, nginx waiting for the gateway to be healthy, and fills
+//!   every placeholder of the shipped nginx template;
+//! - the Dockerfile's HEALTHCHECK command, run as Docker runs it, passes
+//!   against a serving gateway and fails where nothing listens;
 //! - `conf/dfs-gateway.service` passes `systemd-analyze verify` without a
 //!   single complaint.
 //!
@@ -32,6 +35,7 @@ assert sorted(services) == ["gateway", "nginx"], sorted(services)
 assert services["gateway"]["build"]["dockerfile"] == "docker/Dockerfile"
 assert services["gateway"]["command"][0] == "demo"
 assert any("nginx/dfs-gateway-proxy.conf:" in v for v in services["nginx"]["volumes"])
+assert services["nginx"]["depends_on"] == {"gateway": {"condition": "service_healthy"}}
 "#;
 
 #[test]
@@ -108,5 +112,67 @@ fn systemd_unit_verifies() {
     assert!(
         output.status.success() && complaints.trim().is_empty(),
         "systemd-analyze verify:\n{complaints}"
+    );
+}
+
+/// The Dockerfile's `HEALTHCHECK ... CMD [...]`, as the argument vector.
+fn healthcheck_command() -> Vec<String> {
+    let dockerfile = read("docker/Dockerfile").replace("\\\n", " ");
+    let line = dockerfile
+        .lines()
+        .find(|l| l.starts_with("HEALTHCHECK"))
+        .expect("the Dockerfile has a HEALTHCHECK");
+    let exec = &line[line.find("CMD [").expect("exec form") + 4..];
+    serde_json::from_str(exec).expect("CMD is a JSON array")
+}
+
+fn run_healthcheck(port: u16) -> bool {
+    let argv = healthcheck_command();
+    let mut command = Command::new(&argv[0]);
+    command
+        .args(&argv[1..])
+        .env("DFS_GATEWAY_HEALTH_PORT", port.to_string());
+    let mut child = command.spawn().expect("the HEALTHCHECK program runs");
+    // Docker's --timeout: a probe that hangs counts as a failure.
+    for _ in 0..50 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.success();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
+}
+
+#[tokio::test]
+async fn docker_healthcheck_probes_healthz() {
+    // /healthz answers whatever the trackers do: these are never reached.
+    let config = r#"
+[server]
+listen = "127.0.0.1:0"
+
+[[upstream]]
+name = "mog"
+protocol = "mogilefs"
+trackers = ["127.0.0.1:1"]
+
+[[location]]
+prefix = "/images/"
+upstream = "mog"
+domain = "imgs"
+"#;
+    let gateway = dfs_e2e::Gateway::start(config).await;
+    let port = gateway.addr.port();
+    let healthy = tokio::task::spawn_blocking(move || run_healthcheck(port));
+    assert!(
+        healthy.await.unwrap(),
+        "HEALTHCHECK failed against a serving gateway"
+    );
+    gateway.stop().await;
+    let closed = tokio::task::spawn_blocking(move || run_healthcheck(port));
+    assert!(
+        !closed.await.unwrap(),
+        "HEALTHCHECK passed with nothing listening"
     );
 }

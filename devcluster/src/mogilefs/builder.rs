@@ -12,6 +12,9 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+/// The trackers' metadata file in a data directory.
+const META_FILE: &str = "tracker.sqlite3";
+
 /// Configures a [`MogCluster`]; see [`MogCluster::builder`].
 #[derive(Debug, Clone)]
 pub struct MogClusterBuilder {
@@ -73,8 +76,11 @@ impl MogClusterBuilder {
         self
     }
 
-    /// Where the nodes keep their files (`<dir>/node1`, ...); by default an
-    /// owned temporary directory removed when the cluster is dropped.
+    /// Where the nodes keep their files (`<dir>/node1`, ...) and the trackers
+    /// their metadata (`<dir>/tracker.sqlite3`: domains, classes, keys and
+    /// where each file's copies are), so a cluster started again on the same
+    /// directory serves the same keys. By default an owned temporary
+    /// directory removed when the cluster is dropped, and metadata in memory.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
         self
@@ -108,7 +114,14 @@ impl MogClusterBuilder {
                 (Some(temp), root)
             }
         };
-        let mut meta = self.namespace()?;
+        let meta = match &self.data_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                Meta::persistent(&dir.join(META_FILE))?
+            }
+            None => Meta::default(),
+        };
+        let mut meta = self.namespace(meta)?;
         let storage = self.storage(&root).await?;
         for (addr, devids) in storage.addrs.iter().zip(&storage.devids) {
             meta.topology.add_host(*addr, devids);
@@ -152,15 +165,21 @@ impl MogClusterBuilder {
         Ok(storage)
     }
 
-    fn namespace(&self) -> io::Result<Meta> {
-        let mut meta = Meta::default();
+    /// Adds the declared domains and classes; on metadata read back from a
+    /// data directory, existing ones are kept (a class takes the declared
+    /// mindevcount).
+    fn namespace(&self, mut meta: Meta) -> io::Result<Meta> {
         let declared = self.classes.iter().map(|(d, _, _)| d);
         for domain in self.domains.iter().chain(declared) {
             // Declaring a domain twice is harmless.
             let _ = meta.create_domain(domain);
         }
         for (domain, class, mindevcount) in &self.classes {
-            meta.set_class(domain, class, *mindevcount, false)
+            let exists = meta
+                .domains
+                .get(domain)
+                .is_some_and(|d| d.classes.contains_key(class));
+            meta.set_class(domain, class, *mindevcount, exists)
                 .map_err(|code| io::Error::other(format!("class {domain}/{class}: {code}")))?;
         }
         Ok(meta)

@@ -2,8 +2,12 @@
 //! trackers holds (domains, classes, keys, files and where they are, temp
 //! files of uploads in progress, hosts and devices).
 //!
-//! Pure bookkeeping under one lock: nothing here awaits or does I/O, so the
-//! commands take the lock, decide, release it, and only then talk HTTP.
+//! Pure bookkeeping under one lock: nothing here awaits, so the commands
+//! take the lock, decide, release it, and only then talk HTTP. Given a data
+//! directory, each change is also written to an SQLite file ([`store`]) and
+//! read back at start-up, so keys survive a restart.
+
+mod store;
 
 use super::random;
 use super::topology::{DeviceState, Topology};
@@ -61,6 +65,7 @@ pub(crate) struct Meta {
     files: HashMap<u64, FileRow>,
     tempfiles: HashMap<u64, TempFile>,
     next_fid: u64,
+    store: Option<store::MetaStore>,
 }
 
 impl Default for Meta {
@@ -71,11 +76,46 @@ impl Default for Meta {
             files: HashMap::new(),
             tempfiles: HashMap::new(),
             next_fid: 1,
+            store: None,
         }
     }
 }
 
 impl Meta {
+    /// Metadata kept in the SQLite file at `path`: what it holds now, and
+    /// every change from here on.
+    pub fn persistent(path: &std::path::Path) -> std::io::Result<Meta> {
+        let failed = |e: rusqlite::Error| {
+            std::io::Error::other(format!("MogileFS metadata {}: {e}", path.display()))
+        };
+        let store = store::MetaStore::open(path).map_err(failed)?;
+        let loaded = store.load().map_err(failed)?;
+        Ok(Meta {
+            domains: loaded.domains,
+            files: loaded.files,
+            next_fid: loaded.next_fid,
+            store: Some(store),
+            ..Meta::default()
+        })
+    }
+
+    /// Writes a change through to the store, if there is one. A failed write
+    /// is logged: the change holds in memory, but may not survive a restart.
+    fn persist(&mut self, write: impl FnOnce(&mut store::MetaStore) -> rusqlite::Result<()>) {
+        if let Some(store) = self.store.as_mut() {
+            if let Err(e) = write(store) {
+                tracing::warn!("MogileFS metadata not saved: {e}");
+            }
+        }
+    }
+
+    /// Writes file `fid` as it is now (after a change of key, class or copies).
+    fn persist_file(&mut self, fid: u64) {
+        if let Some(row) = self.files.get(&fid).cloned() {
+            self.persist(|s| s.put_file(fid, &row));
+        }
+    }
+
     /// Creates a domain with its implicit `default` class.
     pub fn create_domain(&mut self, name: &str) -> Result<(), &'static str> {
         if self.domains.contains_key(name) {
@@ -84,6 +124,7 @@ impl Meta {
         let mut domain = Domain::default();
         domain.classes.insert("default".into(), DEFAULT_MINDEVCOUNT);
         self.domains.insert(name.to_owned(), domain);
+        self.persist(|s| s.put_class(name, "default", DEFAULT_MINDEVCOUNT));
         Ok(())
     }
 
@@ -104,6 +145,7 @@ impl Meta {
             _ => {}
         }
         dom.classes.insert(class.to_owned(), mindevcount);
+        self.persist(|s| s.put_class(domain, class, mindevcount));
         Ok(())
     }
 
@@ -140,6 +182,8 @@ impl Meta {
         }
         // Like an auto-increment column, an explicit fid moves the sequence.
         self.next_fid = self.next_fid.max(fid + 1);
+        let next = self.next_fid;
+        self.persist(|s| s.set_next_fid(next));
         let temp = TempFile {
             domain: domain.to_owned(),
             class: class.to_owned(),
@@ -176,6 +220,7 @@ impl Meta {
             dom.keys.insert(key.to_owned(), fid);
         }
         self.files.insert(fid, row);
+        self.persist_file(fid);
         old
     }
 
@@ -189,6 +234,7 @@ impl Meta {
     pub fn remove(&mut self, domain: &str, key: &str) -> Option<Vec<String>> {
         let fid = self.domains.get_mut(domain)?.keys.remove(key)?;
         let row = self.files.remove(&fid)?;
+        self.persist(|s| s.delete_file(fid));
         Some(self.urls(fid, &row.devids))
     }
 
@@ -212,6 +258,7 @@ impl Meta {
         if let Some(row) = self.files.get_mut(&fid) {
             row.key = to.to_owned();
         }
+        self.persist_file(fid);
         Ok(())
     }
 
@@ -251,6 +298,7 @@ impl Meta {
         let fid = *dom.keys.get(key).ok_or("invalid_key")?;
         let row = self.files.get_mut(&fid).ok_or("invalid_key")?;
         row.class = class.to_owned();
+        self.persist_file(fid);
         Ok(fid)
     }
 
@@ -320,6 +368,7 @@ impl Meta {
         };
         if !row.devids.contains(&devid) {
             row.devids.push(devid);
+            self.persist(|s| s.add_copy(fid, devid));
         }
         true
     }

@@ -161,7 +161,7 @@ impl Topology {
             device.probed_at = Some(now);
         }
         if was_up != device.up() {
-            tracing::info!(devid, up = device.up(), "device observed state changed");
+            tracing::debug!(devid, up = device.up(), "device observed state changed");
         }
         !was_up && device.up()
     }

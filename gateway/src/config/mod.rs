@@ -107,6 +107,13 @@ pub struct ServerConfig {
     /// HTTP/2 by ALPN either way.
     #[serde(default)]
     pub h2c: bool,
+    /// Access log lines: `"gateway"` (fields, as text or JSON per
+    /// `log_format`) or `"combined"` (nginx's format, bare). Default gateway.
+    #[serde(default)]
+    pub access_log_format: crate::routes::access_log::AccessFormat,
+    /// A small HTML page on `GET /` listing the locations and these example
+    /// links; absent (the default), `/` goes to the locations as usual.
+    pub landing_page: Option<crate::landing::LandingConfig>,
 }
 
 /// How log lines are written.

@@ -1,15 +1,29 @@
 //! The edge of every request: its id, the in-flight limit, and one log line
 //! plus metrics when it ends.
 //!
-//! The log line (client address, method, path, status, bytes, duration,
-//! tracker, storage node) is written when the response body has been sent or abandoned, so bytes and
-//! duration cover the whole transfer. The in-flight permit is held as long:
-//! a slow download counts against the limit until its last byte.
+//! The log line is written when the response body has been sent or
+//! abandoned, so bytes and request time cover the whole transfer. The
+//! in-flight permit is held as long: a slow download counts against the
+//! limit until its last byte. It carries what nginx users grep for: client
+//! address, request line with its query string, status, bytes, referer, user
+//! agent, request time in seconds (`0.012`), and the gateway's own: tracker,
+//! storage node, cache hit or miss, request id, body outcome, error. With
+//! `[server].access_log_format = "combined"` it is nginx's `combined` line
+//! instead ([`output`]).
 //!
 //! The client address is the one access rules judged (a trusted proxy's
-//! `X-Forwarded-For` applied), else the TCP peer. The query string is never
-//! logged, nor any header: signed-URL signatures, FastDFS tokens and
-//! credentials stay out of the log.
+//! `X-Forwarded-For` applied), else the TCP peer. Credentials stay out of
+//! the log: no header but `Referer` and `User-Agent` is logged, and secret
+//! query parameters (signed-URL signatures, FastDFS tokens) are redacted
+//! ([`line`]).
+//!
+//! - [`line`]: the line's fields, redaction, nginx's spelling.
+//! - [`output`]: the subscriber writing both formats.
+
+pub mod line;
+pub mod output;
+
+pub use output::{AccessFormat, COMBINED_TARGET, TARGET};
 
 use super::{Live, LocationLabel};
 use crate::error::ErrorDetail;
@@ -61,67 +75,135 @@ fn request_id(request: &Request) -> String {
     format!("{prefix:08x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+/// Whether an object cache answered: set by whoever serves from (or
+/// fills) a cache, by inserting it into the response's extensions; logged as
+/// `cache=hit`, `cache=miss`..., `cache=-` when nobody set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Served from the cache.
+    Hit,
+    /// Not in the cache: fetched from storage (and perhaps kept).
+    Miss,
+    /// In the cache but too old: fetched again.
+    Expired,
+    /// The cache was not consulted (a range, a method it does not keep...).
+    Bypass,
+}
+
+impl CacheStatus {
+    /// Its name in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheStatus::Hit => "hit",
+            CacheStatus::Miss => "miss",
+            CacheStatus::Expired => "expired",
+            CacheStatus::Bypass => "bypass",
+        }
+    }
+}
+
+/// What the log needs from the request, taken before it is handed on.
+struct Head {
+    method: axum::http::Method,
+    path: String,
+    /// `GET /a.jpg?w=1 HTTP/1.1`, secrets redacted.
+    request: String,
+    referer: String,
+    user_agent: String,
+    peer: Option<std::net::IpAddr>,
+}
+
+impl Head {
+    fn of(request: &Request) -> Self {
+        let uri = request.uri();
+        let target = uri.path_and_query().map_or("/", |p| p.as_str());
+        let value_of = |name: header::HeaderName| {
+            request.headers().get(name).map_or_else(
+                || "-".to_owned(),
+                |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        };
+        Head {
+            method: request.method().clone(),
+            path: uri.path().to_owned(),
+            request: format!(
+                "{} {} {:?}",
+                request.method(),
+                line::redact_target(target),
+                request.version()
+            ),
+            referer: line::redact_url(&value_of(header::REFERER)),
+            user_agent: value_of(header::USER_AGENT),
+            peer: crate::access::peer_of(request).map(|p| p.ip()),
+        }
+    }
+}
+
 /// Middleware: id, limit, log and metrics around every request.
 pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -> Response {
     let start = Instant::now();
     let id = request_id(&request);
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let peer = crate::access::peer_of(&request).map(|p| p.ip());
+    let head = Head::of(&request);
     let state = live.current();
-    let permit = if state.unlimited(&path) {
+    let format = state.access_format();
+    let permit = if state.unlimited(&head.path) {
         None
     } else if let Some(permit) = state.admit() {
         Some(permit)
     } else {
-        metrics().shed.inc();
-        let client = display_client(peer);
-        tracing::warn!(target: "access", %id, %client, %method, %path, "too many requests in flight; refused");
-        let mut response = (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "503 Service Unavailable: too many requests in flight\n",
-        )
-            .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        set_id(&mut response, &id);
-        return response;
+        return shed(&id, &head);
     };
     drop(state);
     metrics().in_flight.inc();
     let span = tracing::info_span!("request", %id);
     let response = next.run(request).instrument(span).await;
     let (mut parts, body) = response.into_parts();
-    let expected = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
+    let ext = &mut parts.extensions;
     let entry = Entry {
         start,
-        location: parts
-            .extensions
+        location: ext
             .remove::<LocationLabel>()
             .map_or_else(|| Arc::from("-"), |l| l.0),
-        source: parts.extensions.remove::<Source>().unwrap_or_default(),
-        error: parts.extensions.remove::<ErrorDetail>(),
-        id: id.clone(),
-        client: parts
-            .extensions
+        source: ext.remove::<Source>().unwrap_or_default(),
+        error: ext.remove::<ErrorDetail>(),
+        client: ext
             .remove::<crate::access::ClientAddr>()
-            .map_or(peer, |c| c.0),
-        method,
-        path,
+            .map_or(head.peer, |c| c.0),
+        stored: ext.remove::<Stored>().map(|s| s.0),
+        cache: ext.remove::<CacheStatus>(),
+        id: id.clone(),
+        head,
+        format,
         status: parts.status.as_u16(),
-        stored: parts.extensions.remove::<Stored>().map(|s| s.0),
-        expected,
+        expected: parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok()),
         bytes: 0,
         outcome: "aborted",
         _permit: permit,
     };
     let mut response = Response::from_parts(parts, Body::new(LoggedBody { inner: body, entry }));
     set_id(&mut response, &id);
+    response
+}
+
+/// The answer when too many requests are in flight.
+fn shed(id: &str, head: &Head) -> Response {
+    metrics().shed.inc();
+    let client = display_client(head.peer);
+    let (method, path) = (&head.method, &head.path);
+    tracing::warn!(target: "access", %id, %client, %method, %path, "too many requests in flight; refused");
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "503 Service Unavailable: too many requests in flight\n",
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    set_id(&mut response, id);
     response
 }
 
@@ -138,9 +220,9 @@ fn display_client(client: Option<std::net::IpAddr>) -> String {
 struct Entry {
     start: Instant,
     id: String,
+    head: Head,
+    format: AccessFormat,
     client: Option<std::net::IpAddr>,
-    method: axum::http::Method,
-    path: String,
     location: Arc<str>,
     status: u16,
     /// Bytes stored by an upload.
@@ -149,39 +231,58 @@ struct Entry {
     /// many bytes are out, so reaching it means complete.
     expected: Option<u64>,
     source: Source,
+    cache: Option<CacheStatus>,
     error: Option<ErrorDetail>,
     bytes: u64,
     outcome: &'static str,
     _permit: Option<OwnedSemaphorePermit>,
 }
 
-impl Drop for Entry {
-    fn drop(&mut self) {
-        if self.outcome == "aborted" && self.expected == Some(self.bytes) {
-            self.outcome = "complete";
+impl Entry {
+    fn log(&self, elapsed: std::time::Duration) {
+        let client = display_client(self.client);
+        let head = &self.head;
+        if self.format == AccessFormat::Combined {
+            let line = line::Line {
+                client,
+                request: head.request.clone(),
+                status: self.status,
+                bytes: self.bytes,
+                referer: head.referer.clone(),
+                user_agent: head.user_agent.clone(),
+                at: std::time::SystemTime::now(),
+            };
+            tracing::info!(target: COMBINED_TARGET, "{}", line.combined());
+            return;
         }
-        let elapsed = self.start.elapsed();
         let tracker = self.source.tracker.map(|t| t.to_string());
+        // `&str` fields are quoted and escaped by the text format: a header
+        // can neither end its field nor start a line.
         tracing::info!(
-            target: "access",
+            target: TARGET,
             id = %self.id,
-            client = %display_client(self.client),
-            method = %self.method,
-            path = %self.path,
+            client = %client,
+            request = head.request.as_str(),
             status = self.status,
             bytes = self.bytes,
-            stored = self.stored,
-            ms = elapsed.as_secs_f64() * 1000.0,
+            referer = head.referer.as_str(),
+            user_agent = head.user_agent.as_str(),
+            rt = %line::seconds(elapsed),
             tracker = tracker.as_deref().unwrap_or("-"),
             node = self.source.node.as_deref().unwrap_or("-"),
+            cache = self.cache.map_or("-", CacheStatus::as_str),
+            stored = self.stored,
             body = self.outcome,
             error = self.error.as_ref().map(|e| e.0.as_str()).unwrap_or(""),
         );
+    }
+
+    fn count(&self, elapsed: std::time::Duration) {
         let m = metrics();
         m.in_flight.dec();
         let mut labels = RequestLabels {
             location: self.location.clone(),
-            method: super::method_of(&self.method).map_or("other", |m| m.as_str()),
+            method: super::method_of(&self.head.method).map_or("other", |m| m.as_str()),
             status: Some(self.status),
         };
         m.requests.get_or_create(&labels).inc();
@@ -195,6 +296,17 @@ impl Drop for Entry {
             m.bytes_in.get_or_create(&labels).inc_by(stored);
         }
         m.request_done(self.status);
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        if self.outcome == "aborted" && self.expected == Some(self.bytes) {
+            self.outcome = "complete";
+        }
+        let elapsed = self.start.elapsed();
+        self.log(elapsed);
+        self.count(elapsed);
     }
 }
 
@@ -246,3 +358,6 @@ impl HttpBody for LoggedBody {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests;

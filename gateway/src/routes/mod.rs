@@ -75,6 +75,10 @@ pub struct AppState {
     admin_here: bool,
     /// `[server].client_body_timeout`.
     body_timeout: std::time::Duration,
+    /// `[server].access_log_format`.
+    access_format: access_log::AccessFormat,
+    /// The page on `GET /`, when `[server].landing_page` asks for one.
+    landing: Option<Arc<crate::landing::Page>>,
 }
 
 impl AppState {
@@ -148,7 +152,19 @@ impl AppState {
             admin_access: crate::access::admin::AdminPolicy::new(&config.server.access),
             admin_here: config.server.admin_listen.is_none(),
             body_timeout: config.server.client_body_timeout.0,
+            access_format: config.server.access_log_format,
+            landing: crate::landing::Page::from_config(config).map(Arc::new),
         })
+    }
+
+    /// How access lines are spelled.
+    pub fn access_format(&self) -> access_log::AccessFormat {
+        self.access_format
+    }
+
+    /// The page on `GET /`, if any.
+    pub fn landing(&self) -> Option<&crate::landing::Page> {
+        self.landing.as_deref()
     }
 
     /// The admin side's access rules.
@@ -253,6 +269,10 @@ pub fn app(live: Arc<Live>, admin: bool) -> Router {
     }
     router
         .fallback(dispatch)
+        .layer(axum::middleware::from_fn_with_state(
+            live.clone(),
+            crate::landing::serve,
+        ))
         .layer(axum::middleware::from_fn(require_host))
         .layer(axum::middleware::from_fn_with_state(
             live.clone(),

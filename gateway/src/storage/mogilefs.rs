@@ -153,7 +153,7 @@ impl MogStore {
             Err(failures) if cached => failures,
             Err(failures) => return Err(no_replica(&failures, lookup.paths.is_empty())),
         };
-        tracing::info!(
+        tracing::debug!(
             key = spec.key,
             "cached paths failed; asking the tracker again"
         );

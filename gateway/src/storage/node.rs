@@ -134,9 +134,13 @@ impl NodeHealth {
 
     fn record(&self, url: &str, ok: bool) {
         let node = node_of(url);
-        match self.0.record(node, ok, Instant::now()) {
-            Some(crate::clients::Flip::Up) => {
-                tracing::info!(node, "storage node is answering again")
+        let mut bad = self
+            .bad_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if ok {
+            if bad.remove(node).is_some() {
+                tracing::debug!(node, "storage node is answering again");
             }
             Some(crate::clients::Flip::Down) => {
                 let avoid_for = self.0.policy().down_for;

@@ -1,0 +1,122 @@
+//! `dfs-gateway demo`, started in process as the command starts it:
+//! - the samples are uploaded through the gateway, and the URLs its printed
+//!   curl lines name answer as the lines say (read, upload, delete, for
+//!   both MogileFS and FastDFS); the thumbnail line is a comment;
+//! - `GET /` is the landing page, linking to both samples;
+//! - with `--data-dir`, a key stored before a restart reads back after it.
+#![cfg(feature = "demo")]
+
+use dfs_gateway::demo::{sample, Demo};
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// The URL in the printed line that starts with `prefix`.
+fn url_of(banner: &str, prefix: &str) -> String {
+    let line = banner
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{banner}"));
+    let url = line
+        .split_whitespace()
+        .find(|w| w.trim_matches('\'').starts_with("http://"))
+        .unwrap();
+    url.trim_matches('\'').to_owned()
+}
+
+async fn start(dir: Option<std::path::PathBuf>) -> Demo {
+    Demo::start("127.0.0.1:0".parse().unwrap(), dir)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_printed_lines_work_and_slash_is_the_landing_page() {
+    let demo = start(None).await;
+    let banner = demo.banner();
+    let png = sample::png();
+    assert_eq!(std::fs::read(demo.sample_path()).unwrap(), png);
+    let http = http();
+    for prefix in ["curl -o sample.png", "curl -o sample-fdfs.png"] {
+        let url = url_of(&banner, prefix);
+        let got = http.get(&url).send().await.unwrap();
+        assert_eq!(got.status(), 200, "{url}");
+        assert_eq!(got.headers()["content-type"], "image/png");
+        assert_eq!(got.bytes().await.unwrap(), png, "{url}");
+    }
+    let put = url_of(&banner, "curl -i -X PUT");
+    let status = http
+        .put(&put)
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 201, "{put}");
+    let read = url_of(&banner, "curl -o mine.png");
+    assert_eq!(
+        http.get(&read).send().await.unwrap().bytes().await.unwrap(),
+        png
+    );
+    let delete = url_of(&banner, "curl -i -X DELETE");
+    assert_eq!(http.delete(&delete).send().await.unwrap().status(), 204);
+    assert_eq!(http.get(&read).send().await.unwrap().status(), 404);
+    let post = url_of(&banner, "curl -s -X POST");
+    let answer = http.post(&post).body(png.clone()).send().await.unwrap();
+    assert!(answer.status().is_success(), "{post}: {}", answer.status());
+    let answer: serde_json::Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+    assert!(
+        answer["file_id"].as_str().unwrap().ends_with(".png"),
+        "{answer}"
+    );
+    let thumb = banner.lines().find(|l| l.contains("_150x150.png")).unwrap();
+    let stem = demo.file_id().trim_end_matches(".png");
+    assert!(
+        thumb.trim_start().starts_with('#') && thumb.contains(stem),
+        "{thumb}"
+    );
+
+    let page = http.get(format!("{}/", demo.base())).send().await.unwrap();
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let page = page.text().await.unwrap();
+    assert!(page.contains("href=\"/images/sample.png\""), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/{}\"", demo.file_id())),
+        "{page}"
+    );
+    assert!(page.contains("/upload/"), "{page}");
+    let fdfs_delete = url_of(&banner, &format!("curl -i -X DELETE {}/fdfs/", demo.base()));
+    assert_eq!(
+        http.delete(&fdfs_delete).send().await.unwrap().status(),
+        204
+    );
+    demo.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_key_stored_before_a_restart_reads_back_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = start(Some(dir.path().to_owned())).await;
+    let http = http();
+    let kept = b"kept across a restart".to_vec();
+    let put = format!("{}/upload/kept.txt", demo.base());
+    assert_eq!(
+        http.put(&put)
+            .body(kept.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    demo.stop().await.unwrap();
+
+    let demo = start(Some(dir.path().to_owned())).await;
+    let read = format!("{}/images/kept.txt", demo.base());
+    let got = http.get(&read).send().await.unwrap();
+    assert_eq!(got.status(), 200, "{read}");
+    assert_eq!(got.bytes().await.unwrap(), kept);
+    demo.stop().await.unwrap();
+}
