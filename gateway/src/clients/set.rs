@@ -112,8 +112,7 @@ impl TrackerSet {
 
     /// Records a success of tracker `index` (an answer, even `ERR`).
     pub fn mark_ok(&self, index: usize) {
-        let mut down_until = self.down_until(index);
-        if down_until.take().is_some() {
+        if self.health.record(&index, true, Instant::now()) == Some(Flip::Up) {
             tracing::debug!(tracker = %self.members[index].addr, "tracker is answering again");
         }
     }

@@ -134,13 +134,9 @@ impl NodeHealth {
 
     fn record(&self, url: &str, ok: bool) {
         let node = node_of(url);
-        let mut bad = self
-            .bad_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if ok {
-            if bad.remove(node).is_some() {
-                tracing::debug!(node, "storage node is answering again");
+        match self.0.record(node, ok, Instant::now()) {
+            Some(crate::clients::Flip::Up) => {
+                tracing::debug!(node, "storage node is answering again")
             }
             Some(crate::clients::Flip::Down) => {
                 let avoid_for = self.0.policy().down_for;
