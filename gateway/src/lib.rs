@@ -21,6 +21,7 @@
 //! - [`fid_info`]: `fid-info`, a FastDFS file ID decoded offline.
 //! - [`demo`]: the one-command demo cluster.
 //! - [`import_nginx`]: `import-nginx`, nginx module configs turned into gateway TOML.
+//! - [`thumbs`]: image thumbnails — the transform engine, its pool, URL forms.
 
 pub mod access;
 pub mod config;
@@ -34,6 +35,7 @@ pub mod routes;
 pub mod server;
 pub mod status;
 pub mod storage;
+pub mod thumbs;
 pub mod tls;
 pub mod clients;
 pub mod web;

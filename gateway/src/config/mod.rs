@@ -7,6 +7,7 @@
 pub mod access;
 mod fdfs_conf;
 pub mod limits;
+pub mod thumbnails;
 mod units;
 
 pub use units::{Bytes, Secs};
@@ -275,6 +276,8 @@ pub struct LocationConfig {
     /// caching, rate limits.
     #[serde(default)]
     pub access: access::LocationAccess,
+    /// On-the-fly image thumbnails (`[location.thumbnails]`); off when absent.
+    pub thumbnails: Option<thumbnails::Thumbnails>,
 }
 
 /// `token = { secret = "...", ttl = "900s" }`

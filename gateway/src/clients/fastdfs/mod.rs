@@ -10,6 +10,7 @@
 //!   bytes, returning its connection to the pool only when fully read.
 //! - [`client`]: tracker queries with failover, pooled exchanges.
 //! - [`storage_ops`]: download, file info, delete and upload on one storage.
+//! - [`slave`]: UPLOAD_SLAVE_FILE (thumbnails stored as slave files).
 //! - [`flows`]: whole operations on a file ID with failover across the
 //!   group's storages (download, file info, upload, delete).
 //! - [`error`]: the error type.
@@ -20,6 +21,7 @@ pub mod download;
 pub mod error;
 pub mod flows;
 pub mod pool;
+pub mod slave;
 pub mod storage_ops;
 
 // The tests run the client against devcluster, which the gateway links only
@@ -28,6 +30,8 @@ pub mod storage_ops;
 mod tests;
 #[cfg(all(test, feature = "demo"))]
 mod upload_tests;
+#[cfg(all(test, feature = "demo"))]
+mod slave_tests;
 
 pub use client::{FdfsClient, FdfsTimeouts};
 pub use connection::CallError;
