@@ -60,7 +60,12 @@ fn limits() -> Limits {
 }
 
 /// Runs transforms of `source` on `threads` threads for `duration`.
-pub fn throughput(source: &Bytes, output: Output, threads: usize, duration: Duration) -> Throughput {
+pub fn throughput(
+    source: &Bytes,
+    output: Output,
+    threads: usize,
+    duration: Duration,
+) -> Throughput {
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -154,7 +159,9 @@ pub async fn peak_rss(source: &Bytes, pool_size: usize) -> Memory {
         })
         .collect();
     for job in jobs {
-        job.await.expect("transform task").expect("the sample transforms");
+        job.await
+            .expect("transform task")
+            .expect("the sample transforms");
     }
     let peak = status("VmHWM:");
     Memory {

@@ -64,7 +64,12 @@ pub fn config(addr: SocketAddr, dir: &Path, work: &Path, i: usize) -> String {
 }
 
 /// Starts `workers` nginx processes; they die with the returned children.
-async fn start(nginx: &Path, dir: &Path, work: &Path, workers: usize) -> Result<(Vec<Child>, SocketAddr)> {
+async fn start(
+    nginx: &Path,
+    dir: &Path,
+    work: &Path,
+    workers: usize,
+) -> Result<(Vec<Child>, SocketAddr)> {
     let addr = procs::free_addr()?;
     std::fs::create_dir_all(work.join("temp")).context(|| "creating nginx temp dir".into())?;
     let mut children = Vec::new();
@@ -100,7 +105,9 @@ pub async fn measure(source: &[u8], load: &Load, workers: usize) -> Result<Optio
         return Ok(None);
     };
     if !Path::new(MODULE).is_file() {
-        eprintln!("{MODULE} missing (apt-get install libnginx-mod-http-image-filter): no nginx row");
+        eprintln!(
+            "{MODULE} missing (apt-get install libnginx-mod-http-image-filter): no nginx row"
+        );
         return Ok(None);
     }
     let work = tempfile::tempdir().context(|| "creating a work dir".into())?;
@@ -144,8 +151,9 @@ async fn check(base: &str) -> Result<usize> {
         what: format!("reading {url}"),
         source,
     })?;
-    let image = image::load_from_memory(&body)
-        .map_err(|e| BenchError::Failed(format!("nginx thumbnail ({status}) does not decode: {e}")))?;
+    let image = image::load_from_memory(&body).map_err(|e| {
+        BenchError::Failed(format!("nginx thumbnail ({status}) does not decode: {e}"))
+    })?;
     if !status.is_success() || image.width() > 150 || image.height() > 150 {
         return Err(BenchError::Failed(format!(
             "nginx answered {status} with a {}x{} image",

@@ -18,9 +18,9 @@ pub fn jpeg() -> Vec<u8> {
     let mut best: Option<Vec<u8>> = None;
     for quality in (40..=95).step_by(5) {
         let bytes = encode(&image, quality);
-        let closer = best
-            .as_ref()
-            .map_or(true, |b| b.len().abs_diff(TARGET) > bytes.len().abs_diff(TARGET));
+        let closer = best.as_ref().map_or(true, |b| {
+            b.len().abs_diff(TARGET) > bytes.len().abs_diff(TARGET)
+        });
         if closer {
             best = Some(bytes);
         }
@@ -54,7 +54,11 @@ fn pixels() -> RgbImage {
         } else if stripe {
             [30.0, 60.0, 200.0 * fx]
         } else {
-            [90.0 + 120.0 * fx, 140.0 * (1.0 - fy) + 40.0, 100.0 + 60.0 * fy]
+            [
+                90.0 + 120.0 * fx,
+                140.0 * (1.0 - fy) + 40.0,
+                100.0 + 60.0 * fy,
+            ]
         };
         Rgb(base.map(|c| (c as u8).saturating_add(n)))
     })

@@ -12,7 +12,7 @@
 //! so a bad one fails the config load with the line of the location.
 
 use super::units::{Bytes, Secs};
-use crate::thumbs::{FormatChoice, Fit, Limits, MAX_SIDE};
+use crate::thumbs::{Fit, FormatChoice, Limits, MAX_SIDE};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -203,7 +203,10 @@ impl ThumbnailConfig {
             ));
         }
         if self.workers > 1024 {
-            return Err(format!("thumbnails.workers {} is more than 1024", self.workers));
+            return Err(format!(
+                "thumbnails.workers {} is more than 1024",
+                self.workers
+            ));
         }
         Ok(())
     }

@@ -125,10 +125,10 @@ fn decode_jpeg(
     want: &dyn Fn(u32, u32, Orientation) -> (u32, u32),
 ) -> Result<Option<Decoded>, ThumbError> {
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    decoder
-        .read_info()
-        .map_err(|e| corrupt(Kind::Jpeg, e))?;
-    let info = decoder.info().ok_or_else(|| corrupt(Kind::Jpeg, "no frame header"))?;
+    decoder.read_info().map_err(|e| corrupt(Kind::Jpeg, e))?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| corrupt(Kind::Jpeg, "no frame header"))?;
     let (full_width, full_height) = (u32::from(info.width), u32::from(info.height));
     check_pixels(full_width, full_height, limits)?;
     let pixel_format = info.pixel_format;
@@ -151,8 +151,9 @@ fn decode_jpeg(
     let pixels = decoder.decode().map_err(|e| corrupt(Kind::Jpeg, e))?;
     let (width, height) = (u32::from(width), u32::from(height));
     let image = match pixel_format {
-        jpeg_decoder::PixelFormat::L8 => image::GrayImage::from_raw(width, height, pixels)
-            .map(DynamicImage::ImageLuma8),
+        jpeg_decoder::PixelFormat::L8 => {
+            image::GrayImage::from_raw(width, height, pixels).map(DynamicImage::ImageLuma8)
+        }
         _ => image::RgbImage::from_raw(width, height, pixels).map(DynamicImage::ImageRgb8),
     }
     .ok_or_else(|| corrupt(Kind::Jpeg, "decoder returned a short pixel buffer"))?;

@@ -99,7 +99,14 @@ pub(crate) fn transform_until(
     let (full_w, full_h) = oriented(decoded.full_width, decoded.full_height, decoded.orientation);
     let mut image = decoded.image;
     image.apply_orientation(decoded.orientation);
-    let plan = plan(full_w, full_h, params.width, params.height, params.fit, params.enlarge);
+    let plan = plan(
+        full_w,
+        full_h,
+        params.width,
+        params.height,
+        params.fit,
+        params.enlarge,
+    );
     // The decoded image may be a DCT-scaled version of the full one.
     let shrink = f64::from(image.width()) / f64::from(full_w);
     let crop = Crop {
@@ -149,7 +156,14 @@ fn oriented(w: u32, h: u32, o: Orientation) -> (u32, u32) {
 /// at the output's scale.
 fn decode_size(w: u32, h: u32, o: Orientation, params: &Params) -> (u32, u32) {
     let (dw, dh) = oriented(w, h, o);
-    let p = plan(dw, dh, params.width, params.height, params.fit, params.enlarge);
+    let p = plan(
+        dw,
+        dh,
+        params.width,
+        params.height,
+        params.fit,
+        params.enlarge,
+    );
     let sx = f64::from(p.width) / p.crop.width;
     let sy = f64::from(p.height) / p.crop.height;
     let need = |len: u32, s: f64| ((f64::from(len) * s).ceil() as u32).min(len);
@@ -185,8 +199,12 @@ fn resize(
         .map_err(|e| worker(&e))?;
     let buf = dst.into_vec();
     let image = match pixel_type {
-        PixelType::U8 => image::GrayImage::from_raw(width, height, buf).map(DynamicImage::ImageLuma8),
-        PixelType::U8x3 => image::RgbImage::from_raw(width, height, buf).map(DynamicImage::ImageRgb8),
+        PixelType::U8 => {
+            image::GrayImage::from_raw(width, height, buf).map(DynamicImage::ImageLuma8)
+        }
+        PixelType::U8x3 => {
+            image::RgbImage::from_raw(width, height, buf).map(DynamicImage::ImageRgb8)
+        }
         _ => image::RgbaImage::from_raw(width, height, buf).map(DynamicImage::ImageRgba8),
     };
     image.ok_or_else(|| worker(&"resizer returned a short buffer"))

@@ -26,6 +26,10 @@ pub use decode::Kind;
 pub use engine::{transform, Limits, Output, Params, Thumb};
 pub use error::ThumbError;
 pub use geometry::Fit;
-pub use params::{parse_query, parse_slave_name, FormatChoice, ParamError, SlaveName, ThumbQuery, MAX_SIDE};
+pub use params::{
+    parse_query, parse_slave_name, FormatChoice, ParamError, SlaveName, ThumbQuery, MAX_SIDE,
+};
 pub use pool::ThumbPool;
-pub use request::{negotiate, resolve_query, resolve_slave, thumb_etag, Negotiated, Resolved, SourceValidators};
+pub use request::{
+    negotiate, resolve_query, resolve_slave, thumb_etag, Negotiated, Resolved, SourceValidators,
+};

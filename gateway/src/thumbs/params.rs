@@ -189,19 +189,26 @@ fn invalid(name: &'static str, message: impl Into<String>) -> ParamError {
 fn set(q: &mut ThumbQuery, name: &'static str, value: &str) -> Result<(), ParamError> {
     match name {
         "w" | "h" => {
-            let v = side(value)
-                .ok_or_else(|| invalid(name, format!("{value:?} is not a size in 1..={MAX_SIDE}")))?;
-            *(if name == "w" { &mut q.width } else { &mut q.height }) = Some(v);
+            let v = side(value).ok_or_else(|| {
+                invalid(name, format!("{value:?} is not a size in 1..={MAX_SIDE}"))
+            })?;
+            *(if name == "w" {
+                &mut q.width
+            } else {
+                &mut q.height
+            }) = Some(v);
         }
         "fit" => {
-            q.fit = Some(Fit::parse(value).ok_or_else(|| {
-                invalid(name, format!("{value:?} is not contain, cover or fill"))
-            })?)
+            q.fit =
+                Some(Fit::parse(value).ok_or_else(|| {
+                    invalid(name, format!("{value:?} is not contain, cover or fill"))
+                })?)
         }
         "format" => {
-            q.format = Some(FormatChoice::parse(value).ok_or_else(|| {
-                invalid(name, format!("{value:?} is not source, webp or auto"))
-            })?)
+            q.format =
+                Some(FormatChoice::parse(value).ok_or_else(|| {
+                    invalid(name, format!("{value:?} is not source, webp or auto"))
+                })?)
         }
         "preset" => {
             if value.is_empty() || value.len() > 64 {

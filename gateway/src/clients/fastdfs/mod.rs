@@ -27,11 +27,11 @@ pub mod storage_ops;
 // The tests run the client against devcluster, which the gateway links only
 // with the `demo` feature (on by default).
 #[cfg(all(test, feature = "demo"))]
+mod slave_tests;
+#[cfg(all(test, feature = "demo"))]
 mod tests;
 #[cfg(all(test, feature = "demo"))]
 mod upload_tests;
-#[cfg(all(test, feature = "demo"))]
-mod slave_tests;
 
 pub use client::{FdfsClient, FdfsTimeouts};
 pub use connection::CallError;

@@ -102,7 +102,9 @@ impl FdfsClient {
         let fail = |e| Failed(FdfsError::call(storage, name, e));
         let t = self.timeouts;
         let mut conn = self.checkout_verified(storage).await.map_err(fail)?;
-        conn.send(&request.encode_request(), t.io).await.map_err(fail)?;
+        conn.send(&request.encode_request(), t.io)
+            .await
+            .map_err(fail)?;
         let sent = conn.send_unless_answered(data, t.io).await;
         if !matches!(sent, Ok(true)) {
             // Answered early, or the send failed: a refusal tells why.

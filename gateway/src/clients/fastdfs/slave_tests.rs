@@ -39,10 +39,19 @@ async fn read_all(client: &FdfsClient, id: &FileId) -> Vec<u8> {
 #[tokio::test]
 async fn a_slave_is_stored_next_to_its_master_and_reads_back() {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let c = FdfsCluster::builder().group("group1", 1).build().await.unwrap();
+        let c = FdfsCluster::builder()
+            .group("group1", 1)
+            .build()
+            .await
+            .unwrap();
         let client = client(&c);
         let master = client
-            .upload(None, "jpg", 6, stream::iter([Ok(Bytes::from_static(b"master"))]))
+            .upload(
+                None,
+                "jpg",
+                6,
+                stream::iter([Ok(Bytes::from_static(b"master"))]),
+            )
             .await
             .unwrap()
             .id;
@@ -56,7 +65,10 @@ async fn a_slave_is_stored_next_to_its_master_and_reads_back() {
         assert_eq!(read_all(&client, &slave).await, thumb.to_vec());
 
         let again = client.upload_slave(&master, "_150x150", "jpg", thumb).await;
-        assert!(matches!(again, Err(SlaveError::Exists(ref id)) if id == slave.as_str()), "{again:?}");
+        assert!(
+            matches!(again, Err(SlaveError::Exists(ref id)) if id == slave.as_str()),
+            "{again:?}"
+        );
 
         let bare = client
             .upload_slave(&master, "_big", "", Bytes::from_static(b"no ext"))
@@ -69,7 +81,10 @@ async fn a_slave_is_stored_next_to_its_master_and_reads_back() {
         let orphan = client
             .upload_slave(&master, "_300x300", "jpg", Bytes::from_static(b"x"))
             .await;
-        assert!(matches!(orphan, Err(SlaveError::Fdfs(FdfsError::NotFound { .. }))), "{orphan:?}");
+        assert!(
+            matches!(orphan, Err(SlaveError::Fdfs(FdfsError::NotFound { .. }))),
+            "{orphan:?}"
+        );
 
         let bad = client
             .upload_slave(&master, "/../x", "jpg", Bytes::from_static(b"x"))

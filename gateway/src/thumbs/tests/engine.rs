@@ -104,16 +104,28 @@ fn webp_output_png_alpha_gif_and_webp_input() {
     assert_eq!(&thumb.bytes[8..12], b"WEBP");
     assert_eq!(decode(&thumb.bytes).dimensions(), (150, 113));
 
-    let rgba = RgbaImage::from_fn(400, 200, |x, _| Rgba([200, 10, 10, if x < 200 { 0 } else { 255 }]));
-    let png = encoded(&DynamicImage::ImageRgba8(rgba.clone()), image::ImageFormat::Png);
+    let rgba = RgbaImage::from_fn(400, 200, |x, _| {
+        Rgba([200, 10, 10, if x < 200 { 0 } else { 255 }])
+    });
+    let png = encoded(
+        &DynamicImage::ImageRgba8(rgba.clone()),
+        image::ImageFormat::Png,
+    );
     let thumb = transform(png, &params(100, 100, Fit::Contain), &limits()).unwrap();
     assert_eq!(thumb.kind, Kind::Png);
     let out = decode(&thumb.bytes).to_rgba8();
     assert_eq!(out.dimensions(), (100, 50));
-    assert_eq!(out.get_pixel(5, 25)[3], 0, "transparent half stays transparent");
+    assert_eq!(
+        out.get_pixel(5, 25)[3],
+        0,
+        "transparent half stays transparent"
+    );
     assert_eq!(out.get_pixel(95, 25)[3], 255);
 
-    let gif = encoded(&DynamicImage::ImageRgba8(rgba.clone()), image::ImageFormat::Gif);
+    let gif = encoded(
+        &DynamicImage::ImageRgba8(rgba.clone()),
+        image::ImageFormat::Gif,
+    );
     let thumb = transform(gif, &params(100, 100, Fit::Cover), &limits()).unwrap();
     assert_eq!((thumb.kind, &thumb.bytes[..3]), (Kind::Gif, &b"GIF"[..]));
     assert_eq!(decode(&thumb.bytes).dimensions(), (100, 100));
@@ -144,7 +156,10 @@ fn exif_orientation_is_applied_and_not_copied() {
     let src = Bytes::from(with_exif_orientation(&jpeg(&stored), 6));
     assert!(src.windows(6).any(|w| w == b"Exif\0\0"));
     let thumb = transform(src, &params(100, 100, Fit::Contain), &limits()).unwrap();
-    assert!(!thumb.bytes.windows(4).any(|w| w == b"Exif"), "metadata stripped");
+    assert!(
+        !thumb.bytes.windows(4).any(|w| w == b"Exif"),
+        "metadata stripped"
+    );
     let img = decode(&thumb.bytes).to_rgb8();
     assert_eq!(img.dimensions(), (67, 100));
     let (top, bottom) = (img.get_pixel(33, 5), img.get_pixel(33, 94));
@@ -157,11 +172,18 @@ fn too_many_bytes_and_non_images_are_refused() {
     let mut small = limits();
     small.max_source_bytes = 1000;
     let err = transform(photo(), &params(150, 150, Fit::Contain), &small).unwrap_err();
-    assert!(matches!(err, ThumbError::SourceTooLarge { max: 1000, .. }), "{err}");
+    assert!(
+        matches!(err, ThumbError::SourceTooLarge { max: 1000, .. }),
+        "{err}"
+    );
     assert_eq!(err.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
-    let err = transform(Bytes::from_static(b"hello, not an image"), &params(1, 1, Fit::Fill), &limits())
-        .unwrap_err();
+    let err = transform(
+        Bytes::from_static(b"hello, not an image"),
+        &params(1, 1, Fit::Fill),
+        &limits(),
+    )
+    .unwrap_err();
     assert!(matches!(err, ThumbError::UnknownFormat), "{err}");
     assert_eq!(err.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let err = transform(Bytes::new(), &params(1, 1, Fit::Fill), &limits()).unwrap_err();
@@ -171,20 +193,41 @@ fn too_many_bytes_and_non_images_are_refused() {
 #[test]
 fn truncated_images_are_corrupt() {
     let full = photo();
-    let err = transform(full.slice(..200), &params(150, 150, Fit::Contain), &limits()).unwrap_err();
-    assert!(matches!(err, ThumbError::Corrupt { format: "jpeg", .. }), "{err}");
+    let err = transform(
+        full.slice(..200),
+        &params(150, 150, Fit::Contain),
+        &limits(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ThumbError::Corrupt { format: "jpeg", .. }),
+        "{err}"
+    );
     assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let png = encoded(&DynamicImage::ImageRgb8(pattern(300, 300)), image::ImageFormat::Png);
-    let err = transform(png.slice(..png.len() / 2), &params(50, 50, Fit::Contain), &limits())
-        .unwrap_err();
-    assert!(matches!(err, ThumbError::Corrupt { format: "png", .. }), "{err}");
+    let png = encoded(
+        &DynamicImage::ImageRgb8(pattern(300, 300)),
+        image::ImageFormat::Png,
+    );
+    let err = transform(
+        png.slice(..png.len() / 2),
+        &params(50, 50, Fit::Contain),
+        &limits(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ThumbError::Corrupt { format: "png", .. }),
+        "{err}"
+    );
 }
 
 /// Rewrites the size in a JPEG's SOF0 segment.
 fn jpeg_claiming(width: u16, height: u16) -> Bytes {
     let mut bytes = jpeg(&pattern(64, 64));
-    let sof = bytes.windows(2).position(|w| w == [0xff, 0xc0]).expect("baseline SOF0");
+    let sof = bytes
+        .windows(2)
+        .position(|w| w == [0xff, 0xc0])
+        .expect("baseline SOF0");
     bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
     bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
     Bytes::from(bytes)
@@ -205,7 +248,10 @@ fn png_claiming(width: u32, height: u32) -> Bytes {
 
 #[test]
 fn decompression_bombs_are_refused_before_decoding() {
-    for bomb in [jpeg_claiming(60_000, 60_000), png_claiming(100_000, 100_000)] {
+    for bomb in [
+        jpeg_claiming(60_000, 60_000),
+        png_claiming(100_000, 100_000),
+    ] {
         let err = transform(bomb, &params(150, 150, Fit::Contain), &limits()).unwrap_err();
         assert!(matches!(err, ThumbError::TooManyPixels { .. }), "{err}");
         assert_eq!(err.status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -261,7 +307,10 @@ async fn the_pool_times_out_waiting_for_a_worker() {
     }
     let mut quick = limits();
     quick.time_budget = Duration::from_millis(1);
-    let err = pool.run(photo(), params(150, 150, Fit::Cover), quick).await.unwrap_err();
+    let err = pool
+        .run(photo(), params(150, 150, Fit::Cover), quick)
+        .await
+        .unwrap_err();
     assert!(matches!(err, ThumbError::TimedOut(_)), "{err}");
     busy.await.unwrap().unwrap();
 }

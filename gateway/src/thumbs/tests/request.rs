@@ -22,11 +22,18 @@ const MASTER: &str = "group1/M00/00/00/rBEAAl33pQaAWNQNAAHYvQQn-YE374.jpg";
 
 #[test]
 fn slave_names_split_into_master_and_size() {
-    let s = parse_slave_name("group1/M00/00/00/rBEAAl33pQaAWNQNAAHYvQQn-YE374_150x150.jpg").unwrap();
+    let s =
+        parse_slave_name("group1/M00/00/00/rBEAAl33pQaAWNQNAAHYvQQn-YE374_150x150.jpg").unwrap();
     assert_eq!(s.master, MASTER);
-    assert_eq!((s.prefix.as_str(), s.width, s.height), ("_150x150", 150, 150));
+    assert_eq!(
+        (s.prefix.as_str(), s.width, s.height),
+        ("_150x150", 150, 150)
+    );
     let s = parse_slave_name("photos/my_cat_80x60.png").unwrap();
-    assert_eq!((s.master.as_str(), s.width, s.height), ("photos/my_cat.png", 80, 60));
+    assert_eq!(
+        (s.master.as_str(), s.width, s.height),
+        ("photos/my_cat.png", 80, 60)
+    );
     let s = parse_slave_name("a.b/c_10x20").unwrap();
     assert_eq!(s.master, "a.b/c");
     for plain in [
@@ -52,12 +59,27 @@ fn slave_names_split_into_master_and_size() {
 fn query_keys_parse_and_bad_ones_are_refused() {
     assert_eq!(parse_query("").unwrap(), None);
     assert_eq!(parse_query("token=abc&ts=1").unwrap(), None);
-    let q = parse_query("w=150&h=100&fit=cover&format=webp&token=x").unwrap().unwrap();
-    assert_eq!((q.width, q.height, q.fit), (Some(150), Some(100), Some(Fit::Cover)));
+    let q = parse_query("w=150&h=100&fit=cover&format=webp&token=x")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (q.width, q.height, q.fit),
+        (Some(150), Some(100), Some(Fit::Cover))
+    );
     assert_eq!(q.format, Some(FormatChoice::Webp));
     let q = parse_query("preset=small").unwrap().unwrap();
     assert_eq!(q.preset.as_deref(), Some("small"));
-    for bad in ["w=0", "w=abc", "w=150&w=100", "fit=zoom", "format=bmp", "q=0", "q=101", "enlarge=2", "preset="] {
+    for bad in [
+        "w=0",
+        "w=abc",
+        "w=150&w=100",
+        "fit=zoom",
+        "format=bmp",
+        "q=0",
+        "q=101",
+        "enlarge=2",
+        "preset=",
+    ] {
         let err = parse_query(bad).unwrap_err();
         assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert!(matches!(err, ParamError::Invalid { .. }), "{bad}: {err}");
@@ -84,9 +106,15 @@ fn config_defaults_and_checks() {
         ("sizes = [\"0x10\"]", "not WxH"),
         ("quality = 0", "not between 1 and 100"),
         ("free_sizes = true", "key of at least 16 bytes"),
-        ("free_sizes = true\nkey = \"short\"", "key of at least 16 bytes"),
+        (
+            "free_sizes = true\nkey = \"short\"",
+            "key of at least 16 bytes",
+        ),
         ("time_budget = \"0s\"", "time_budget"),
-        ("formats = [\"source\"]\npresets.x = { width = 1, format = \"webp\" }", "not in thumbnails.formats"),
+        (
+            "formats = [\"source\"]\npresets.x = { width = 1, format = \"webp\" }",
+            "not in thumbnails.formats",
+        ),
         ("presets.x = { fit = \"cover\" }", "not both 0"),
         ("colour = true", "unknown field"),
     ] {
@@ -98,12 +126,31 @@ fn config_defaults_and_checks() {
 #[test]
 fn listed_sizes_and_presets_resolve_others_are_400() {
     let c = config("");
-    let r = resolve_query(&c, "/p/a.jpg", &parse_query("w=300&h=200").unwrap().unwrap()).unwrap();
-    assert_eq!((r.width, r.height, r.fit, r.quality), (300, 200, Fit::Contain, 80));
-    let r = resolve_query(&c, "/p/a.jpg", &parse_query("preset=small").unwrap().unwrap()).unwrap();
-    assert_eq!((r.width, r.fit, r.format), (150, Fit::Cover, FormatChoice::Auto));
+    let r = resolve_query(
+        &c,
+        "/p/a.jpg",
+        &parse_query("w=300&h=200").unwrap().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (r.width, r.height, r.fit, r.quality),
+        (300, 200, Fit::Contain, 80)
+    );
+    let r = resolve_query(
+        &c,
+        "/p/a.jpg",
+        &parse_query("preset=small").unwrap().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (r.width, r.fit, r.format),
+        (150, Fit::Cover, FormatChoice::Auto)
+    );
     for (query, says) in [
-        ("w=151&h=150", "151x150 is not offered here (sizes: 150x150, 300x200)"),
+        (
+            "w=151&h=150",
+            "151x150 is not offered here (sizes: 150x150, 300x200)",
+        ),
         ("preset=huge", "unknown thumbnail preset \"huge\""),
         ("preset=small&w=10", "cannot be combined"),
         ("w=150&h=150&q=95", "q needs free_sizes"),
@@ -117,9 +164,15 @@ fn listed_sizes_and_presets_resolve_others_are_400() {
     let slave = parse_slave_name("x/a_150x150.jpg").unwrap();
     assert_eq!(resolve_slave(&c, &slave).unwrap().width, 150);
     let slave = parse_slave_name("x/a_151x150.jpg").unwrap();
-    assert!(resolve_slave(&c, &slave).unwrap_err().to_string().contains("151x150"));
+    assert!(resolve_slave(&c, &slave)
+        .unwrap_err()
+        .to_string()
+        .contains("151x150"));
     let off = config("slave_names = false");
-    assert_eq!(resolve_slave(&off, &parse_slave_name("a_150x150.jpg").unwrap()), Err(ParamError::Disabled));
+    assert_eq!(
+        resolve_slave(&off, &parse_slave_name("a_150x150.jpg").unwrap()),
+        Err(ParamError::Disabled)
+    );
 }
 
 #[test]
@@ -127,7 +180,10 @@ fn free_sizes_need_a_valid_signature() {
     let key = "0123456789abcdef0123";
     let c = config(&format!("free_sizes = true\nkey = \"{key}\""));
     let unsigned = parse_query("w=640&h=480&fit=fill&q=70").unwrap().unwrap();
-    assert_eq!(resolve_query(&c, "/p/a.jpg", &unsigned), Err(ParamError::BadSignature));
+    assert_eq!(
+        resolve_query(&c, "/p/a.jpg", &unsigned),
+        Err(ParamError::BadSignature)
+    );
     assert_eq!(ParamError::BadSignature.status(), StatusCode::FORBIDDEN);
     // Sign what the request resolves to, as an application would.
     let r = Resolved {
@@ -139,12 +195,22 @@ fn free_sizes_need_a_valid_signature() {
         enlarge: false,
     };
     let sig = sign(key.as_bytes(), "/p/a.jpg", &r);
-    let signed = parse_query(&format!("w=640&h=480&fit=fill&q=70&sig={sig}")).unwrap().unwrap();
+    let signed = parse_query(&format!("w=640&h=480&fit=fill&q=70&sig={sig}"))
+        .unwrap()
+        .unwrap();
     assert_eq!(resolve_query(&c, "/p/a.jpg", &signed).unwrap(), r);
     // The same signature on another path, or other parameters, fails.
-    assert_eq!(resolve_query(&c, "/p/b.jpg", &signed), Err(ParamError::BadSignature));
-    let tampered = parse_query(&format!("w=641&h=480&fit=fill&q=70&sig={sig}")).unwrap().unwrap();
-    assert_eq!(resolve_query(&c, "/p/a.jpg", &tampered), Err(ParamError::BadSignature));
+    assert_eq!(
+        resolve_query(&c, "/p/b.jpg", &signed),
+        Err(ParamError::BadSignature)
+    );
+    let tampered = parse_query(&format!("w=641&h=480&fit=fill&q=70&sig={sig}"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        resolve_query(&c, "/p/a.jpg", &tampered),
+        Err(ParamError::BadSignature)
+    );
     // Listed sizes need no signature even with free sizes on.
     let listed = parse_query("w=150&h=150").unwrap().unwrap();
     assert!(resolve_query(&c, "/p/a.jpg", &listed).is_ok());
@@ -157,7 +223,11 @@ fn accept_decides_auto_and_vary() {
     assert_eq!((n.output, n.vary_accept), (Output::Webp, true));
     for other in [Some("*/*"), Some("image/webp;q=0"), Some("image/png"), None] {
         let n = negotiate(FormatChoice::Auto, other);
-        assert_eq!((n.output, n.vary_accept), (Output::Source, true), "{other:?}");
+        assert_eq!(
+            (n.output, n.vary_accept),
+            (Output::Source, true),
+            "{other:?}"
+        );
     }
     let n = negotiate(FormatChoice::Webp, None);
     assert_eq!((n.output, n.vary_accept), (Output::Webp, false));
@@ -168,7 +238,12 @@ fn accept_decides_auto_and_vary() {
 #[test]
 fn etags_follow_source_validators_and_parameters() {
     let c = config("");
-    let r = resolve_query(&c, "/p/a.jpg", &parse_query("preset=small").unwrap().unwrap()).unwrap();
+    let r = resolve_query(
+        &c,
+        "/p/a.jpg",
+        &parse_query("preset=small").unwrap().unwrap(),
+    )
+    .unwrap();
     let source = SourceValidators {
         etag: Some("\"abc\"".into()),
         last_modified: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
@@ -176,7 +251,10 @@ fn etags_follow_source_validators_and_parameters() {
     };
     let (webp, jpeg) = (r.params(Output::Webp), r.params(Output::Source));
     let tag = thumb_etag(&source, &webp);
-    assert!(tag.starts_with("\"t") && tag.ends_with('"') && tag.len() == 27, "{tag}");
+    assert!(
+        tag.starts_with("\"t") && tag.ends_with('"') && tag.len() == 27,
+        "{tag}"
+    );
     assert_eq!(tag, thumb_etag(&source.clone(), &webp));
     assert_ne!(tag, thumb_etag(&source, &jpeg));
     let mut changed = source.clone();
@@ -185,5 +263,8 @@ fn etags_follow_source_validators_and_parameters() {
     let mut changed = source.clone();
     changed.length = Some(1235);
     assert_ne!(tag, thumb_etag(&changed, &webp));
-    assert_eq!(derived_key("photos/cat.jpg", &webp), "photos/cat.jpg@150x150-cover-q80-webp");
+    assert_eq!(
+        derived_key("photos/cat.jpg", &webp),
+        "photos/cat.jpg@150x150-cover-q80-webp"
+    );
 }
