@@ -177,7 +177,15 @@ fn decode_generic(bytes: &[u8], kind: Kind, limits: &Limits) -> Result<Decoded, 
     let mut image_limits = image::Limits::default();
     image_limits.max_alloc = Some(alloc_limit(limits) as u64);
     reader.limits(image_limits);
-    let mut decoder = reader.into_decoder().map_err(|e| corrupt(kind, e))?;
+    let mut decoder = reader.into_decoder().map_err(|e| match e {
+        // The decoder refused the declared size against max_alloc.
+        image::ImageError::Limits(_) => ThumbError::TooManyPixels {
+            width: 0,
+            height: 0,
+            max: limits.max_pixels,
+        },
+        e => corrupt(kind, e),
+    })?;
     let (full_width, full_height) = decoder.dimensions();
     check_pixels(full_width, full_height, limits)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);

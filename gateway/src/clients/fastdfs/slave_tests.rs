@@ -3,7 +3,6 @@
 //!   master's with the prefix before the extension, and it downloads with
 //!   exactly the bytes sent;
 //! - the same slave again is `Exists` (EEXIST), a missing master `NotFound`;
-//! - an empty extension gives a slave without one, as the real storage does;
 //! - a prefix that makes no slave name is refused before anything is sent.
 
 use super::slave::SlaveError;
@@ -69,13 +68,6 @@ async fn a_slave_is_stored_next_to_its_master_and_reads_back() {
             matches!(again, Err(SlaveError::Exists(ref id)) if id == slave.as_str()),
             "{again:?}"
         );
-
-        let bare = client
-            .upload_slave(&master, "_big", "", Bytes::from_static(b"no ext"))
-            .await
-            .unwrap();
-        assert_eq!(bare.as_str(), format!("{stem}_big"));
-        assert_eq!(read_all(&client, &bare).await, b"no ext");
 
         client.delete(&master).await.unwrap();
         let orphan = client

@@ -233,7 +233,7 @@ fn jpeg_claiming(width: u16, height: u16) -> Bytes {
     Bytes::from(bytes)
 }
 
-/// A PNG header (valid CRC) declaring `width`×`height`, and no pixel data.
+/// A PNG header (valid CRCs) declaring `width`×`height`, and no pixel data.
 fn png_claiming(width: u32, height: u32) -> Bytes {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = b"IHDR".to_vec();
@@ -243,6 +243,10 @@ fn png_claiming(width: u32, height: u32) -> Bytes {
     out.extend_from_slice(&13u32.to_be_bytes());
     out.extend_from_slice(&ihdr);
     out.extend_from_slice(&crc32fast::hash(&ihdr).to_be_bytes());
+    // An empty IDAT, so the decoder has read the whole header.
+    out.extend_from_slice(&0u32.to_be_bytes());
+    out.extend_from_slice(b"IDAT");
+    out.extend_from_slice(&crc32fast::hash(b"IDAT").to_be_bytes());
     Bytes::from(out)
 }
 
