@@ -23,6 +23,7 @@
 //! - [`slow`]: the gateway's memory while many clients read at a trickle.
 //! - [`fastdfs`]: FastDFS reads — gateway local-disk and network, nginx static.
 //! - [`report`] and [`targets`]: the table, ratios, JSON and target checks.
+//! - [`thumbs`]: thumbnails — the gateway's engine and nginx image_filter.
 //! - [`procs`]: child processes, ports, `/proc` readings.
 //! - [`error`]: the bench's error type.
 
@@ -37,6 +38,7 @@ pub mod report;
 pub mod rss;
 pub mod slow;
 pub mod targets;
+pub mod thumbs;
 pub mod wrk;
 
 mod scenarios;

@@ -27,6 +27,7 @@
 //! - [`landing`]: the optional page on `GET /` (the demo's first stop).
 //! - [`import_nginx`]: `import-nginx`, nginx module configs turned into gateway TOML.
 //! - [`fdfs_conf`]: `mod_fastdfs.conf` as read by both `config` and `import_nginx`.
+//! - [`thumbs`]: image thumbnails — the transform engine, its pool, URL forms.
 
 pub mod access;
 pub mod cache;
@@ -45,6 +46,7 @@ pub mod routes;
 pub mod server;
 pub mod status;
 pub mod storage;
+pub mod thumbs;
 pub mod tls;
 pub mod web;
 

@@ -34,6 +34,7 @@
 mod faults;
 pub mod monitor;
 mod service;
+mod slave;
 mod state;
 pub mod storage;
 mod sync;

@@ -1,6 +1,7 @@
 //! A FastDFS storage server with one store path.
 //!
 //! Serves UPLOAD_FILE (streamed to disk, see [`super::upload`]),
+//! UPLOAD_SLAVE_FILE ([`super::slave`]),
 //! DOWNLOAD_FILE with offset and length, DELETE_FILE, QUERY_FILE_INFO and
 //! ACTIVE_TEST on persistent connections; QUIT closes. Files live under
 //! `<store_path>/data/XX/YY/<name>` as on a real storage, and the real
@@ -203,6 +204,7 @@ async fn serve_requests(conn: &mut ServerConn, ctx: &StorageCtx) -> io::Result<(
         match header.cmd {
             cmd::QUIT => return Ok(()),
             cmd::UPLOAD_FILE => upload::upload(conn, ctx, &header).await?,
+            cmd::UPLOAD_SLAVE_FILE => super::slave::upload_slave(conn, ctx, &header).await?,
             _ if header.pkg_len > MAX_SMALL_BODY => {
                 conn.error(status::EINVAL).await?;
                 return Ok(());

@@ -82,7 +82,12 @@ pub(crate) const BUFF_SIZE: u64 = 256 * 1024;
 /// Answers an error once the first buffer of the request is in (`read` body
 /// bytes are already), leaving any data past it unread: the connection's
 /// next "request" starts there, as on the real storage.
-async fn refuse(conn: &mut ServerConn, header: &Header, read: u64, status: u8) -> io::Result<()> {
+pub(crate) async fn refuse(
+    conn: &mut ServerConn,
+    header: &Header,
+    read: u64,
+    status: u8,
+) -> io::Result<()> {
     let buffered = header.pkg_len.min(BUFF_SIZE - HEADER_LEN as u64);
     let mut rest = conn.data().take(buffered.saturating_sub(read));
     tokio::io::copy(&mut rest, &mut tokio::io::sink()).await?;
@@ -96,7 +101,7 @@ fn acceptable(request: &UploadFile) -> bool {
 }
 
 /// Copies `size` bytes of data to `path`; returns their crc32.
-async fn receive(conn: &mut ServerConn, path: &Path, size: u64) -> io::Result<u32> {
+pub(crate) async fn receive(conn: &mut ServerConn, path: &Path, size: u64) -> io::Result<u32> {
     if let Some(dir) = path.parent() {
         tokio::fs::create_dir_all(dir).await?;
     }

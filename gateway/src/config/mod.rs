@@ -12,6 +12,7 @@ pub mod limits;
 mod listen;
 mod messages;
 mod paths;
+pub mod thumbnails;
 mod units;
 
 pub use units::{Bytes, Secs};
@@ -310,6 +311,8 @@ pub struct LocationConfig {
     /// caching, rate limits.
     #[serde(default)]
     pub access: access::LocationAccess,
+    /// On-the-fly image thumbnails (`[location.thumbnails]`); off when absent.
+    pub thumbnails: Option<thumbnails::Thumbnails>,
 }
 
 /// `token = { secret = "...", ttl = "900s" }`

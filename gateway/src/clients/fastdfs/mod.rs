@@ -9,6 +9,7 @@
 //!   bytes, returning its connection to the pool only when fully read.
 //! - [`client`]: tracker queries with failover, pooled exchanges.
 //! - [`storage_ops`]: download, file info, delete and upload on one storage.
+//! - [`slave`]: UPLOAD_SLAVE_FILE (thumbnails stored as slave files).
 //! - [`flows`]: whole operations on a file ID with failover across the
 //!   group's storages (download, file info, upload, delete).
 //! - [`error`]: the error type.
@@ -18,10 +19,13 @@ pub mod connection;
 pub mod download;
 pub mod error;
 pub mod flows;
+pub mod slave;
 pub mod storage_ops;
 
 // The tests run the client against devcluster, which the gateway links only
 // with the `demo` feature (on by default).
+#[cfg(all(test, feature = "demo"))]
+mod slave_tests;
 #[cfg(all(test, feature = "demo"))]
 mod tests;
 #[cfg(all(test, feature = "demo"))]
