@@ -7,7 +7,7 @@
 
 use super::slave::SlaveError;
 use super::*;
-use crate::clients::TrackerSet;
+use crate::clients::{PoolLimits, TrackerSet};
 use bytes::Bytes;
 use devcluster::fastdfs::FdfsCluster;
 use dfs_protocol::fastdfs::FileId;
@@ -22,7 +22,7 @@ fn client(c: &FdfsCluster) -> FdfsClient {
         reply: Duration::from_secs(2),
         io: Duration::from_secs(2),
     };
-    FdfsClient::new(Arc::new(trackers), 4, t)
+    FdfsClient::new(Arc::new(trackers), PoolLimits::new(4), t)
 }
 
 async fn read_all(client: &FdfsClient, id: &FileId) -> Vec<u8> {
