@@ -13,9 +13,9 @@ mod connect;
 pub mod fastdfs;
 pub mod health;
 pub mod mogilefs;
+pub mod node_http;
 mod pool;
 mod probe;
-pub mod node_http;
 mod set;
 
 pub use call::CallError;
