@@ -8,10 +8,14 @@
 //! - [`access`]: access control — client addresses, credentials, signed
 //!   URLs, CORS, caching headers, rate limits.
 //! - [`config`]: the TOML configuration, parsed and validated.
-//! - [`trackers`]: tracker clients, one module per protocol; no HTTP types.
-//! - [`storage`]: the facade saying what reading, writing and deleting a key
-//!   mean, with replica failover; the only layer that talks to storage nodes.
-//! - [`routes`]: the HTTP front — locations, methods, status codes, access log.
+//! - [`app`]: the composition root — clients, caches and stores built from
+//!   the config, handed to the routes ready.
+//! - [`clients`]: tracker and storage-server protocol clients, one module
+//!   per protocol; no HTTP front-end types.
+//! - [`storage`]: the one [`storage::Store`] interface and a store per
+//!   protocol — look-ups, look-up caches, replica order and failover.
+//! - [`routes`]: the HTTP front — locations, the one read and one write
+//!   pipeline, each protocol's URL scheme, access log.
 //! - [`web`]: HTTP semantics as small pure modules (ranges, preconditions, keys).
 //! - [`error`]: the one error type at the edge and its status table.
 //! - [`server`]: the accept loop, connection limits and graceful shutdown.
@@ -23,6 +27,8 @@
 //! - [`import_nginx`]: `import-nginx`, nginx module configs turned into gateway TOML.
 
 pub mod access;
+pub mod app;
+pub mod clients;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
@@ -35,11 +41,10 @@ pub mod server;
 pub mod status;
 pub mod storage;
 pub mod tls;
-pub mod clients;
 pub mod web;
 
 use config::Config;
-use routes::{AppState, Live};
+use routes::Live;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
@@ -67,7 +72,7 @@ pub struct Gateway {
 impl Gateway {
     /// Builds tracker clients, caches and (when configured) TLS from `config`.
     pub fn new(config: &Config) -> io::Result<Self> {
-        let state = AppState::from_config(config).map_err(io::Error::other)?;
+        let state = app::build(config).map_err(io::Error::other)?;
         let tls = match &config.server.tls {
             Some(t) => Some(
                 tls::Tls::load(&t.cert, &t.key, config.server.header_read_timeout.0)
@@ -85,7 +90,7 @@ impl Gateway {
     /// re-reads the TLS certificate. On error nothing changes. Listener
     /// addresses and connection limits keep their start-up values.
     pub fn reload(&self, config: &Config) -> Result<(), String> {
-        let state = AppState::from_config(config)?;
+        let state = app::build(config)?;
         match (&self.tls, &config.server.tls) {
             (Some(tls), Some(files)) => tls.reload(&files.cert, &files.key)?,
             (None, None) => {}

@@ -33,7 +33,7 @@ methods = ["PUT", "DELETE"]
 fn router() -> Router {
     let config = Config::parse(CONFIG).unwrap();
     app(
-        Arc::new(Live::new(AppState::from_config(&config).unwrap())),
+        Arc::new(Live::new(crate::app::build(&config).unwrap())),
         true,
     )
 }
