@@ -87,7 +87,10 @@ fn upstream_of(config: &Config, upstream: &UpstreamConfig, trackers: Arc<Tracker
             }
             // One storage connection pool per server worker thread, so that
             // a request and its storage connection share a thread.
-            let pools = (config.server.workers, crate::server::worker_index as fn() -> usize);
+            let pools = (
+                config.server.workers,
+                crate::server::worker_index as fn() -> usize,
+            );
             let nodes = NodeClient::new(
                 upstream.storage_connect_timeout.0,
                 upstream.storage_timeout.0,
@@ -107,7 +110,12 @@ fn upstream_of(config: &Config, upstream: &UpstreamConfig, trackers: Arc<Tracker
             if !probe.is_zero() {
                 client.spawn_prober(probe);
             }
-            Upstream::Fastdfs(Arc::new(FdfsUpstream::new(&upstream.name, client, ttl, size)))
+            Upstream::Fastdfs(Arc::new(FdfsUpstream::new(
+                &upstream.name,
+                client,
+                ttl,
+                size,
+            )))
         }
     }
 }

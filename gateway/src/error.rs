@@ -251,7 +251,10 @@ mod tests {
             command: "UPLOAD_FILE",
             status: dfs_protocol::fastdfs::status::EINVAL,
         };
-        assert_eq!(AppError::Storage(from_fdfs(upload)).status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            AppError::Storage(from_fdfs(upload)).status(),
+            StatusCode::BAD_GATEWAY
+        );
     }
 
     #[test]

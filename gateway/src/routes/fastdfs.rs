@@ -124,7 +124,10 @@ fn check_token(location: &Location, id: &FileId, params: &Params) -> Result<(), 
 
 /// A failed token check: 403, or the configured fallback file (as
 /// fastdfs-nginx-module's `token_check_fail` does, with status 200).
-async fn token_failure(location: &Location, reason: String) -> Result<axum::response::Response, AppError> {
+async fn token_failure(
+    location: &Location,
+    reason: String,
+) -> Result<axum::response::Response, AppError> {
     let Some(path) = &location.config.token_check_fail else {
         return Err(AppError::Forbidden(reason));
     };

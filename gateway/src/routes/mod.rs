@@ -228,9 +228,12 @@ async fn dispatch(State(live): State<Arc<Live>>, request: Request) -> Response {
         _ => (request, None),
     };
     let result = match method {
-        Method::Get | Method::Head => read::serve(location, method == Method::Head, &request).await,
+        Method::Get | Method::Head => {
+            let (parts, _) = request.into_parts();
+            read::serve(location, method == Method::Head, &parts).await
+        }
         Method::Put | Method::Post => write::store(location, method == Method::Put, request).await,
-        Method::Delete => write::delete(location, &request).await,
+        Method::Delete => write::delete(location, &request.into_parts().0).await,
     };
     let result = match result {
         Err(e) if stalled.is_some_and(|s| s.fired()) => Err(AppError::BodyTimeout {

@@ -54,7 +54,9 @@ pub trait Naming: Send + Sync + std::fmt::Debug {
 
 /// The path after the location's prefix.
 pub fn rest<'a>(location: &Location, uri: &'a Uri) -> &'a str {
-    uri.path().get(location.config.prefix.len()..).unwrap_or_default()
+    uri.path()
+        .get(location.config.prefix.len()..)
+        .unwrap_or_default()
 }
 
 /// 405 for a method the protocol has no meaning for.

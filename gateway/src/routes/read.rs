@@ -17,19 +17,19 @@ use crate::storage::{Meta, Need, Object, Read, Served};
 use crate::web::conditional::{evaluate, if_range_allows, Precondition};
 use crate::web::range::RangeSpec;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// Serves a GET (or, with `head`, a HEAD) on `location`.
-pub async fn serve(location: &Location, head: bool, request: &Request) -> Result<Response, AppError> {
-    let target = match location.naming.read(location, request.uri()).await? {
+pub async fn serve(location: &Location, head: bool, request: &Parts) -> Result<Response, AppError> {
+    let target = match location.naming.read(location, &request.uri).await? {
         ReadName::Object(target) => target,
         ReadName::Answered(response) => return Ok(response),
     };
     let key = target.key.as_str();
     let store = &location.store;
-    let headers = request.headers();
+    let headers = &request.headers;
     if location.config.mode == Mode::Accel {
         let meta = store.meta(key, Need::Location).await?;
         return super::accel::redirect(location, key, &meta);
@@ -50,7 +50,10 @@ pub async fn serve(location: &Location, head: bool, request: &Request) -> Result
             Precondition::Proceed => {}
             Precondition::NotModified => {
                 // Existence only (a store may already know it): no body.
-                let read = Read { range: None, head: true };
+                let read = Read {
+                    range: None,
+                    head: true,
+                };
                 return Ok(not_modified(&store.open(key, &meta, read).await?));
             }
             Precondition::Failed => return Err(AppError::PreconditionFailed),
@@ -76,7 +79,11 @@ fn is_conditional(headers: &HeaderMap) -> bool {
 }
 
 /// Builds a 200, 206 or 416 response around an opened object.
-fn respond(meta: &Meta, mut object: Object, attachment: Option<&str>) -> Result<Response, AppError> {
+fn respond(
+    meta: &Meta,
+    mut object: Object,
+    attachment: Option<&str>,
+) -> Result<Response, AppError> {
     let (status, length) = match object.served {
         Served::Full => (StatusCode::OK, object.size),
         Served::Range(r) => (StatusCode::PARTIAL_CONTENT, r.len()),

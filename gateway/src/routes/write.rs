@@ -8,6 +8,7 @@ use super::{insert, Location};
 use crate::error::AppError;
 use crate::storage::{Stored, WriteLimits, WriteTarget};
 use axum::extract::Request;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
@@ -38,8 +39,8 @@ pub async fn store(location: &Location, put: bool, request: Request) -> Result<R
 }
 
 /// Serves a DELETE on `location`.
-pub async fn delete(location: &Location, request: &Request) -> Result<Response, AppError> {
-    let key = location.naming.delete(location, request.uri())?;
+pub async fn delete(location: &Location, request: &Parts) -> Result<Response, AppError> {
+    let key = location.naming.delete(location, &request.uri)?;
     let source = location.store.delete(&key).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.extensions_mut().insert(source);
@@ -57,7 +58,11 @@ fn created(stored: Stored, named_by_store: bool) -> Response {
             body,
         )
             .into_response();
-        insert(response.headers_mut(), header::LOCATION, &format!("/{}", stored.key));
+        insert(
+            response.headers_mut(),
+            header::LOCATION,
+            &format!("/{}", stored.key),
+        );
         response
     } else {
         StatusCode::CREATED.into_response()

@@ -18,8 +18,8 @@ pub mod query;
 pub mod table;
 pub mod view;
 
-use crate::config::{Config, Protocol};
 use crate::clients::TrackerSet;
+use crate::config::{Config, Protocol};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 pub use view::{ClusterView, GatewayFigures, StatusReport, TrackerStatus, UpstreamStatus};

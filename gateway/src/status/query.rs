@@ -15,8 +15,8 @@ use super::view::{
     ClusterView, DeviceRow, DomainRow, GroupRow, HostRow, TrackerStatus, UpstreamStatus,
 };
 use super::{unix_seconds, Source};
-use crate::config::Protocol;
 use crate::clients::{fastdfs, mogilefs, CallError};
+use crate::config::Protocol;
 use dfs_protocol::fastdfs::monitor::{ListAllGroups, ListStorage};
 use dfs_protocol::mogilefs::cmd::admin::{GetDevices, GetDomains, GetHosts};
 use dfs_protocol::mogilefs::{Command, Reply};

@@ -53,11 +53,15 @@ pub fn from_fdfs(e: FdfsError) -> StorageError {
         },
         FdfsError::Unconfirmed { .. } => StorageError::BadReply {
             detail,
-            public: "the storage server did not confirm the operation; it may or may not have happened".into(),
+            public:
+                "the storage server did not confirm the operation; it may or may not have happened"
+                    .into(),
         },
         FdfsError::SizeMismatch { .. } => StorageError::BadReply {
             detail,
-            public: "the storage server stored another size than was sent; the upload was discarded".into(),
+            public:
+                "the storage server stored another size than was sent; the upload was discarded"
+                    .into(),
         },
         FdfsError::Body(_) => StorageError::ClientBody {
             detail,

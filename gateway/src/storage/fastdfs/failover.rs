@@ -220,8 +220,10 @@ impl FdfsUpstream {
             let (_, storage) = self.file_info(id).await?;
             return Ok(Download::empty(storage));
         }
-        self.on_candidates(id, |addr| self.client.download_from(addr, id, offset, length))
-            .await
+        self.on_candidates(id, |addr| {
+            self.client.download_from(addr, id, offset, length)
+        })
+        .await
     }
 
     /// Size, create time and source of `id` as a storage sees them: for
@@ -230,7 +232,8 @@ impl FdfsUpstream {
         // No crc32 (it would read the whole file), no "not found" log line.
         let flags = FLAG_NOT_CALC_CRC32 | FLAG_KEEP_SILENCE;
         let op = |addr| async move {
-            self.client.file_info_from(addr, id, flags)
+            self.client
+                .file_info_from(addr, id, flags)
                 .await
                 .map(|info| (info, addr))
         };

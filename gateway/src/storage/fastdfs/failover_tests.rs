@@ -362,7 +362,11 @@ async fn upload_bodies_must_match_their_size() {
             Ok(Bytes::from_static(b"ab")),
             Err(io::Error::other("client gone")),
         ]);
-        let e = client.client().upload(None, "txt", 4, broken).await.unwrap_err();
+        let e = client
+            .client()
+            .upload(None, "txt", 4, broken)
+            .await
+            .unwrap_err();
         assert!(matches!(e, FdfsError::Body(_)), "{e}");
         c.storage("group1", 0).fail_next(status::ENOSPC);
         let e = client
@@ -389,7 +393,10 @@ async fn upload_bodies_must_match_their_size() {
         let tracker: SocketAddr = c.tracker_addrs()[0];
         assert_eq!(stored.tracker, tracker);
         assert!(matches!(
-            client.client().upload(Some("nosuch"), "", 0, body(b"")).await,
+            client
+                .client()
+                .upload(Some("nosuch"), "", 0, body(b""))
+                .await,
             Err(FdfsError::NoStorage { .. })
         ));
         c.shutdown().await;

@@ -51,7 +51,11 @@ pub struct FdfsStore {
 impl FdfsStore {
     /// The files of `upstream`, uploads going to `group` (or the tracker's
     /// choice), read from `local` when they are there.
-    pub fn new(upstream: Arc<FdfsUpstream>, group: Option<String>, local: Option<LocalDisk>) -> Self {
+    pub fn new(
+        upstream: Arc<FdfsUpstream>,
+        group: Option<String>,
+        local: Option<LocalDisk>,
+    ) -> Self {
         FdfsStore {
             up: upstream,
             group,
@@ -79,7 +83,11 @@ impl FdfsStore {
             ..Meta::default()
         };
         let (size, etag, created) = match id.size() {
-            Some(size) => (size, format!("\"{stem}-{size:x}\""), id.create_time().into()),
+            Some(size) => (
+                size,
+                format!("\"{stem}-{size:x}\""),
+                id.create_time().into(),
+            ),
             None => {
                 let (info, storage) = self.up.file_info(id).await.map_err(from_fdfs)?;
                 meta.source = node(storage);
@@ -104,7 +112,12 @@ impl FdfsStore {
 
     /// Opens `read` of `id`: from local disk when it is there with the right
     /// size, else from a storage server of its group.
-    async fn open_file(&self, id: &FileId, meta: &Meta, read: Read) -> Result<Object, StorageError> {
+    async fn open_file(
+        &self,
+        id: &FileId,
+        meta: &Meta,
+        read: Read,
+    ) -> Result<Object, StorageError> {
         let size = meta.size.unwrap_or_default();
         let served = Served::of(read.range, size);
         let object = |body, source| Object {
@@ -158,7 +171,12 @@ impl FdfsStore {
 
     /// Who vouches that `id` exists: `meta`'s storage if one did, the local
     /// disk, or a storage server asked now.
-    async fn exists(&self, id: &FileId, meta: &Meta, local: Option<&Path>) -> Result<Source, StorageError> {
+    async fn exists(
+        &self,
+        id: &FileId,
+        meta: &Meta,
+        local: Option<&Path>,
+    ) -> Result<Source, StorageError> {
         if meta.confirmed {
             return Ok(meta.source.clone());
         }

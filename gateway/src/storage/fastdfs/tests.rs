@@ -96,7 +96,10 @@ async fn the_lookup_cache_is_dropped_by_a_delete() {
 async fn bad_ids_and_missing_files_are_not_found() {
     let c = cluster().await;
     let store = store(&c, Duration::ZERO);
-    let e = store.meta("not/a/file/id", Need::Location).await.unwrap_err();
+    let e = store
+        .meta("not/a/file/id", Need::Location)
+        .await
+        .unwrap_err();
     assert!(matches!(e, StorageError::NotFound { .. }), "{e}");
     let key = write(&store, b"short-lived").await;
     store.delete(&key).await.unwrap();

@@ -37,7 +37,9 @@ impl FdfsStore {
         loop {
             attempt += 1;
             let client = self.up.client();
-            let result = client.upload(group, target.extension, size, body.attempt()).await;
+            let result = client
+                .upload(group, target.extension, size, body.attempt())
+                .await;
             match (result, body.fault()) {
                 (_, Some(BodyFault::TooLarge)) => return Err(StorageError::TooLarge { limit }),
                 (_, Some(BodyFault::Client)) => return Err(StorageError::client_body_cut()),

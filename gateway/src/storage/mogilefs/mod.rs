@@ -20,9 +20,8 @@ mod write;
 #[cfg(all(test, feature = "demo"))]
 mod tests;
 
-
-use super::{Identity, Meta, Need, Object, Read, Served, Source, Store, StoreFuture};
 use super::{ByteStream, StorageError, Stored, WriteLimits, WriteTarget};
+use super::{Identity, Meta, Need, Object, Read, Served, Source, Store, StoreFuture};
 use crate::clients::mogilefs::{MogClient, MogError};
 use dfs_protocol::mogilefs::cmd::GetPaths;
 use error::{no_replica, not_found_if_unknown};
@@ -144,7 +143,9 @@ impl MogStore {
     /// Drops a key's cached paths (after it changed through this gateway).
     async fn forget(&self, key: &str) {
         if let Some(cache) = &self.up.cache {
-            cache.invalidate(&(self.ns.domain.clone(), key.to_owned())).await;
+            cache
+                .invalidate(&(self.ns.domain.clone(), key.to_owned()))
+                .await;
         }
     }
 
@@ -288,7 +289,10 @@ impl Store for MogStore {
         async move {
             match meta.size {
                 Some(size) if read.head && meta.confirmed => Ok(Self::from_meta(meta, size, read)),
-                _ => self.open_any(key, meta, read).await.map(|(object, _)| object),
+                _ => self
+                    .open_any(key, meta, read)
+                    .await
+                    .map(|(object, _)| object),
             }
         }
         .boxed()

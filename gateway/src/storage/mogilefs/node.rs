@@ -45,7 +45,7 @@ use crate::storage::body::ByteStream;
 use crate::storage::{Object, Served};
 use crate::web::range::{parse_content_range, ByteRange, RangeSpec};
 use axum::body::Body;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_RANGE};
 use axum::http::{HeaderValue, Method, Request, StatusCode, Uri};
 use futures_util::StreamExt;
 use hyper::body::Incoming;
@@ -361,4 +361,3 @@ impl NodeClient {
         }
     }
 }
-

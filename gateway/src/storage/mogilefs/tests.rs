@@ -124,7 +124,11 @@ async fn env(n: usize, ttl: Duration) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let mut nodes = Vec::new();
     for i in 0..n {
-        nodes.push(StorageNode::bind(dir.path().join(format!("n{i}")), &[1]).await.unwrap());
+        nodes.push(
+            StorageNode::bind(dir.path().join(format!("n{i}")), &[1])
+                .await
+                .unwrap(),
+        );
     }
     let tracker = FakeTracker::start().await;
     tracker.script.lock().unwrap().dest_base = nodes[0].base_url();
@@ -208,7 +212,11 @@ async fn the_lookup_cache_is_dropped_by_delete_put_and_failed_paths() {
     for _ in 0..3 {
         assert_eq!(env.read("k").await.unwrap(), b"old");
     }
-    assert_eq!(env.tracker.calls("get_paths"), 1, "two reads from the cache");
+    assert_eq!(
+        env.tracker.calls("get_paths"),
+        1,
+        "two reads from the cache"
+    );
 
     // Written through the store: the next read asks the tracker.
     let body = crate::storage::body::from_bytes(bytes::Bytes::from_static(b"new!"));
@@ -267,7 +275,11 @@ async fn validators_cost_a_head_and_no_get() {
     // Without validators asked for, a read is one GET and the same tag.
     let meta = env.store.meta("v.png", Need::Location).await.unwrap();
     assert_eq!(meta.size, None);
-    let object = env.store.open("v.png", &meta, Read::default()).await.unwrap();
+    let object = env
+        .store
+        .open("v.png", &meta, Read::default())
+        .await
+        .unwrap();
     assert_eq!(object.etag.as_deref(), Some("\"42-1000\""));
     let stats = env.nodes[0].stats();
     assert_eq!((stats.head, stats.get), (1, 1));
@@ -284,7 +296,10 @@ async fn failures_map_to_storage_errors() {
     env.nodes[1].fail_next(1, 503);
     let e = env.read("k").await.unwrap_err();
     assert!(matches!(e, StorageError::Unavailable { .. }), "{e}");
-    assert!(e.to_string().contains("status 500"), "names what was tried: {e}");
+    assert!(
+        e.to_string().contains("status 500"),
+        "names what was tried: {e}"
+    );
 
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = closed.local_addr().unwrap();

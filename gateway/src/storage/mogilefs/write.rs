@@ -37,9 +37,18 @@ impl MogStore {
             multi_dest: true,
             size: Some(length),
         };
-        let (reply, tracker) = self.up.client.call(&open).await.map_err(|e| from_mog(key, e))?;
+        let (reply, tracker) = self
+            .up
+            .client
+            .call(&open)
+            .await
+            .map_err(|e| from_mog(key, e))?;
         let Some(first) = reply.destinations.first() else {
-            return Err(upload_failed(key, "the tracker returned no destination".into(), false));
+            return Err(upload_failed(
+                key,
+                "the tracker returned no destination".into(),
+                false,
+            ));
         };
         let mut guard = Discard::new(self.clone(), &domain, reply.fid, first.clone());
         let body = UploadBody::new(body, limit);
@@ -112,7 +121,11 @@ impl MogStore {
             }
         }
         let timed_out = failures.iter().all(NodeError::is_timeout);
-        Err(upload_failed(key, describe(&failures, dests.is_empty()), timed_out))
+        Err(upload_failed(
+            key,
+            describe(&failures, dests.is_empty()),
+            timed_out,
+        ))
     }
 
     /// Deletes what a failed PUT may have left at `path`, in the background.
@@ -206,7 +219,6 @@ fn same_sizes(key: &str, received: u64, stored: u64, length: u64) -> Result<(), 
     );
     Err(upload_failed(key, tried, false))
 }
-
 
 /// Aborts an upload that did not reach `create_close`: tells the tracker to
 /// drop the fid (a close with an empty key) and removes partial data from the
