@@ -3,6 +3,7 @@
 //! is a closed port, so reaching it would show as a 503.
 
 use super::*;
+use crate::config::Config;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
