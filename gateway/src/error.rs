@@ -2,9 +2,7 @@
 //! to statuses. Clients get a short reason; the full detail goes to the request
 //! log (carried in a response extension to the logging middleware).
 
-use crate::clients::fastdfs::FdfsError;
-use crate::clients::mogilefs::MogError;
-use crate::storage::mogilefs::StoreError;
+use crate::storage::StorageError;
 use crate::web::key::KeyError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -43,18 +41,15 @@ pub enum AppError {
     /// `If-Match` / `If-Unmodified-Since` failed.
     #[error("precondition failed")]
     PreconditionFailed,
-    /// The storage layer failed.
+    /// A store failed (either protocol).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Storage(#[from] StorageError),
     /// The path names no valid FastDFS file ID (or upload parameters are bad).
     #[error("bad file ID: {0}")]
     BadFileId(String),
     /// The anti-steal token check failed.
     #[error("forbidden: {0}")]
     Forbidden(String),
-    /// A FastDFS operation failed.
-    #[error(transparent)]
-    Fdfs(#[from] FdfsError),
     /// Something on this machine failed (e.g. a temporary file).
     #[error("internal error: {0}")]
     Internal(String),
@@ -81,10 +76,9 @@ impl AppError {
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            AppError::Store(e) => store_status(e),
+            AppError::Storage(e) => storage_status(e),
             AppError::BadFileId(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::Fdfs(e) => fdfs_status(e),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::MissingHost => StatusCode::BAD_REQUEST,
             AppError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -96,8 +90,7 @@ impl AppError {
     /// path: those go to the log only.
     fn public_message(&self) -> String {
         match self {
-            AppError::Store(e) => store_message(e),
-            AppError::Fdfs(e) => fdfs_message(e),
+            AppError::Storage(e) => e.public_message(),
             AppError::Internal(_) => "the gateway failed; the log has the details".into(),
             AppError::BodyTimeout { limit, .. } => {
                 format!("no request body bytes arrived for {limit:?}")
@@ -107,96 +100,19 @@ impl AppError {
     }
 }
 
-fn store_message(e: &StoreError) -> String {
+/// The status of each storage failure kind, whatever the protocol.
+fn storage_status(e: &StorageError) -> StatusCode {
     match e {
-        StoreError::Tracker(MogError::Tracker { code, .. }) if code == "no_devices" => {
-            "no storage device has room for the file".into()
-        }
-        StoreError::Tracker(MogError::Tracker { code, .. }) => {
-            format!("the tracker refused the request ({code})")
-        }
-        StoreError::Tracker(MogError::NoTracker { .. }) => "no tracker is answering".into(),
-        StoreError::Tracker(_) => "the tracker failed".into(),
-        StoreError::NoReplica { .. } => "no replica of the file could be read".into(),
-        StoreError::UploadFailed { .. } => "no storage node accepted the file".into(),
-        StoreError::NotFound => "unknown key".into(),
-        StoreError::TooLarge { limit } => format!("upload body exceeds {limit} bytes"),
-        StoreError::ClientBody => "the upload body was cut off by the client".into(),
-    }
-}
-
-fn fdfs_message(e: &FdfsError) -> String {
-    let status_name = dfs_protocol::fastdfs::status::name;
-    match e {
-        FdfsError::NotFound { file } => format!("{file} not found"),
-        e if is_bad_file(e) => "no such file".into(),
-        FdfsError::NoTracker { .. } => "no tracker is answering".into(),
-        FdfsError::NoStorage { .. } => "no storage server can take the file".into(),
-        FdfsError::Tracker { status, .. } => {
-            format!("the tracker refused the request ({})", status_name(*status))
-        }
-        FdfsError::Storage { status, .. } => format!(
-            "the storage server refused the request ({})",
-            status_name(*status)
-        ),
-        e if e.is_timeout() => "a FastDFS server did not answer in time".into(),
-        FdfsError::Call { .. } => "a FastDFS server failed".into(),
-        FdfsError::Unavailable { .. } => "no storage server could serve the file".into(),
-        FdfsError::Unconfirmed { .. } => {
-            "the storage server did not confirm the operation; it may or may not have happened"
-                .into()
-        }
-        FdfsError::SizeMismatch { .. } => {
-            "the storage server stored another size than was sent; the upload was discarded".into()
-        }
-        FdfsError::Body(_) => "the upload body could not be read".into(),
-        FdfsError::BodyLength { expected, got } => {
-            format!("upload body has {got} bytes, {expected} announced")
-        }
-    }
-}
-
-/// A storage's EINVAL for a file the client named (a store path such as
-/// `M99` the storage lacks, a name it cannot address): the file is not
-/// there, whatever the reason, so 404 rather than a gateway failure.
-fn is_bad_file(e: &FdfsError) -> bool {
-    use dfs_protocol::fastdfs::storage::{DeleteFile, DownloadFile, QueryFileInfo};
-    use dfs_protocol::fastdfs::Command;
-    matches!(e, FdfsError::Storage { status, command, .. }
-        if *status == dfs_protocol::fastdfs::status::EINVAL
-            && [QueryFileInfo::NAME, DownloadFile::NAME, DeleteFile::NAME].contains(command))
-}
-
-fn store_status(e: &StoreError) -> StatusCode {
-    match e {
-        StoreError::NotFound => StatusCode::NOT_FOUND,
-        StoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        StoreError::ClientBody => StatusCode::BAD_REQUEST,
-        StoreError::NoReplica {
-            timed_out: true, ..
-        }
-        | StoreError::UploadFailed {
-            timed_out: true, ..
-        } => StatusCode::GATEWAY_TIMEOUT,
-        StoreError::NoReplica { .. } | StoreError::UploadFailed { .. } => StatusCode::BAD_GATEWAY,
-        StoreError::Tracker(MogError::NoTracker { .. }) => StatusCode::SERVICE_UNAVAILABLE,
-        StoreError::Tracker(MogError::Tracker { code, .. }) if code == "no_devices" => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        StoreError::Tracker(_) => StatusCode::BAD_GATEWAY,
-    }
-}
-
-fn fdfs_status(e: &FdfsError) -> StatusCode {
-    match e {
-        FdfsError::NotFound { .. } => StatusCode::NOT_FOUND,
-        e if is_bad_file(e) => StatusCode::NOT_FOUND,
-        FdfsError::NoTracker { .. } | FdfsError::NoStorage { .. } => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        FdfsError::Body(_) | FdfsError::BodyLength { .. } => StatusCode::BAD_REQUEST,
-        e if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
-        _ => StatusCode::BAD_GATEWAY,
+        StorageError::NotFound { .. } => StatusCode::NOT_FOUND,
+        StorageError::Unavailable { .. } => StatusCode::BAD_GATEWAY,
+        StorageError::TimedOut { .. } => StatusCode::GATEWAY_TIMEOUT,
+        StorageError::NoTracker { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        StorageError::NoRoom { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        StorageError::Refused { .. } => StatusCode::BAD_GATEWAY,
+        StorageError::BadReply { .. } => StatusCode::BAD_GATEWAY,
+        StorageError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        StorageError::ClientBody { .. } => StatusCode::BAD_REQUEST,
+        StorageError::Local(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -223,14 +139,14 @@ impl IntoResponse for AppError {
                     headers.insert(header::CONTENT_RANGE, v);
                 }
             }
-            AppError::Store(_) | AppError::Fdfs(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
+            AppError::Storage(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             // The rest of the body is never read: the connection cannot go
             // on, and a client must not send its next request on it.
             AppError::BodyTimeout { .. }
             | AppError::TooLarge { .. }
-            | AppError::Store(StoreError::TooLarge { .. } | StoreError::ClientBody) => {
+            | AppError::Storage(StorageError::TooLarge { .. } | StorageError::ClientBody { .. }) => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
@@ -245,7 +161,8 @@ impl IntoResponse for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clients::fastdfs::CallError;
+    use crate::clients::fastdfs::{CallError, FdfsError};
+    use crate::storage::fastdfs::error::from_fdfs;
     use std::net::SocketAddr;
 
     const ADDR: &str = "10.9.8.7:23000";
@@ -308,7 +225,7 @@ mod tests {
         for e in every_fdfs_error() {
             let detail = e.to_string();
             assert!(detail.contains("10.9.8.7"), "the log keeps the address");
-            let (status, body) = body_of(AppError::Fdfs(e)).await;
+            let (status, body) = body_of(AppError::Storage(from_fdfs(e))).await;
             assert!(!body.contains("10.9.8.7"), "{status}: {body}");
         }
         let (status, body) = body_of(AppError::Internal("/var/tmp/spool-1: full".into())).await;
@@ -325,7 +242,7 @@ mod tests {
                 command,
                 status: dfs_protocol::fastdfs::status::EINVAL,
             };
-            let (status, body) = body_of(AppError::Fdfs(e)).await;
+            let (status, body) = body_of(AppError::Storage(from_fdfs(e))).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{command}");
             assert!(!body.contains("10.9.8.7"), "{body}");
         }
@@ -334,7 +251,10 @@ mod tests {
             command: "UPLOAD_FILE",
             status: dfs_protocol::fastdfs::status::EINVAL,
         };
-        assert_eq!(AppError::Fdfs(upload).status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            AppError::Storage(from_fdfs(upload)).status(),
+            StatusCode::BAD_GATEWAY
+        );
     }
 
     #[test]

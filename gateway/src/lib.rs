@@ -9,12 +9,15 @@
 //!   URLs, CORS, caching headers, rate limits.
 //! - [`cache`]: the hot-object cache, keyed by identities whose bytes never change.
 //! - [`config`]: the TOML configuration, parsed and validated.
+//! - [`app`]: the composition root — clients, caches and stores built from
+//!   the config, handed to the routes ready.
 //! - [`clients`]: tracker, FastDFS storage-server and storage-node HTTP
-//!   clients, one module per protocol, with the pool, connect, prober and peer health they share; no
-//!   HTTP types.
-//! - [`storage`]: the facade saying what reading, writing and deleting a key
-//!   mean, with replica failover; the only layer that talks to storage nodes.
-//! - [`routes`]: the HTTP front — locations, methods, status codes, access log.
+//!   clients, one module per protocol, with the pool, connect, prober and
+//!   peer health they share; no HTTP front-end types.
+//! - [`storage`]: the one [`storage::Store`] interface and a store per
+//!   protocol — look-ups, look-up caches, replica order and failover.
+//! - [`routes`]: the HTTP front — locations, the one read and one write
+//!   pipeline, each protocol's URL scheme, access log.
 //! - [`web`]: HTTP semantics as small pure modules (ranges, preconditions, keys).
 //! - [`error`]: the one error type at the edge and its status table.
 //! - [`server`]: the accept loop, connection limits and graceful shutdown.
@@ -30,6 +33,7 @@
 //! - [`thumbs`]: image thumbnails — the transform engine, its pool, URL forms.
 
 pub mod access;
+pub mod app;
 pub mod cache;
 pub mod clients;
 pub mod config;
@@ -51,7 +55,7 @@ pub mod tls;
 pub mod web;
 
 use config::Config;
-use routes::{AppState, Live};
+use routes::Live;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
@@ -79,7 +83,7 @@ pub struct Gateway {
 impl Gateway {
     /// Builds tracker clients, caches and (when configured) TLS from `config`.
     pub fn new(config: &Config) -> io::Result<Self> {
-        let state = AppState::from_config(config).map_err(io::Error::other)?;
+        let state = app::build(config).map_err(io::Error::other)?;
         let tls = match &config.server.tls {
             Some(t) => Some(
                 tls::Tls::load(&t.cert, &t.key, config.server.header_read_timeout.0)
@@ -97,7 +101,7 @@ impl Gateway {
     /// re-reads the TLS certificate. On error nothing changes. Listener
     /// addresses and connection limits keep their start-up values.
     pub fn reload(&self, config: &Config) -> Result<(), String> {
-        let state = AppState::from_config(config)?;
+        let state = app::build(config)?;
         match (&self.tls, &config.server.tls) {
             (Some(tls), Some(files)) => tls.reload(&files.cert, &files.key)?,
             (None, None) => {}

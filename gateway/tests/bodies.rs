@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::http::{Request, Version};
 use dfs_gateway::config::Config;
-use dfs_gateway::routes::{app, AppState, Live};
+use dfs_gateway::routes::{app, Live};
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -39,7 +39,7 @@ async fn body(
     version: Version,
 ) -> (u16, String) {
     let config = Config::parse(CONFIG).unwrap();
-    let live = Arc::new(Live::new(AppState::from_config(&config).unwrap()));
+    let live = Arc::new(Live::new(dfs_gateway::app::build(&config).unwrap()));
     let mut request = Request::builder().method(method).uri(uri).version(version);
     for (name, value) in headers {
         request = request.header(*name, *value);

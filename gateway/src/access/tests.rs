@@ -12,7 +12,7 @@
 //! - `check-config` errors naming key and line.
 
 use crate::config::Config;
-use crate::routes::{app, AppState, Live};
+use crate::routes::{app, Live};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -53,7 +53,7 @@ methods = ["GET", "PUT", "DELETE"]
 fn router(access: &str, server_access: &str) -> axum::Router {
     let config = Config::parse(&config(access, server_access)).unwrap();
     app(
-        Arc::new(Live::new(AppState::from_config(&config).unwrap())),
+        Arc::new(Live::new(crate::app::build(&config).unwrap())),
         true,
     )
 }

@@ -5,7 +5,7 @@
 //! - other paths and methods on `/` still reach the locations.
 
 use crate::config::Config;
-use crate::routes::{app, AppState, Live};
+use crate::routes::{app, Live};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use std::sync::Arc;
@@ -30,7 +30,7 @@ methods = ["GET", "HEAD", "POST"]
 
 async fn get(extra: &str, method: &str, uri: &str) -> (StatusCode, String, String) {
     let config = Config::parse(&BASE.replace("{extra}", extra)).unwrap();
-    let live = Arc::new(Live::new(AppState::from_config(&config).unwrap()));
+    let live = Arc::new(Live::new(crate::app::build(&config).unwrap()));
     let request = Request::builder()
         .method(method)
         .uri(uri)

@@ -1,64 +1,68 @@
-//! FastDFS locations: `GET/HEAD /<group>/M00/XX/YY/<name>` (or `/M00/...` with
-//! a configured group) reads, `POST` uploads, `DELETE /<file id>` deletes.
-//! Each request: parse and check the ID and token → metadata → preconditions
-//! → range → stream, from local disk or a storage server.
+//! FastDFS URLs: `/<group>/M00/XX/YY/<name>` (or `/M00/...` in a location
+//! with a configured group) names a file ID, checked strictly, with the
+//! anti-steal token when the location wants one; `?filename=` asks for an
+//! attachment. `POST` to the location itself uploads, with `?ext=` or
+//! `?filename=` giving the extension; the storage names the file.
 
-use super::{content_type, insert, not_modified, respond, Location};
-use crate::config::{DiskReads, Method};
+use super::naming::{rest, unsupported, Naming, ReadName, ReadTarget, WriteName};
+use super::{content_type, Location};
 use crate::error::AppError;
-use crate::storage::fastdfs::{FdfsStore, LocalDisk, UploadError};
-use crate::storage::mogilefs::StoreError;
-use crate::web::conditional::{evaluate, if_range_allows, Precondition, Validators};
-use crate::web::range::RangeSpec;
-use axum::extract::{Query, Request};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::Query;
+use axum::http::{header, Uri};
+use axum::response::IntoResponse;
 use dfs_protocol::fastdfs::token::{parse_ts, verify, TokenPolicy};
 use dfs_protocol::fastdfs::FileId;
-use futures_util::TryStreamExt;
+use futures_util::future::{BoxFuture, FutureExt};
 use std::collections::HashMap;
 
 type Params = HashMap<String, String>;
 
-/// Serves one request on a FastDFS location.
-pub async fn handle(
-    location: &Location,
-    store: &FdfsStore,
-    method: Method,
-    request: Request,
-) -> Result<Response, AppError> {
-    let raw = request.uri().path()[location.config.prefix.len()..].to_owned();
-    let raw = raw.as_str();
-    let params: Params = Query::try_from_uri(request.uri())
-        .map(|q| q.0)
-        .unwrap_or_default();
-    match method {
-        Method::Get | Method::Head => {
-            let id = file_id(location, raw)?;
+/// The FastDFS URL scheme.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FdfsNaming;
+
+fn params(uri: &Uri) -> Params {
+    Query::try_from_uri(uri).map(|q| q.0).unwrap_or_default()
+}
+
+impl Naming for FdfsNaming {
+    fn read<'a>(
+        &'a self,
+        location: &'a Location,
+        uri: &'a Uri,
+    ) -> BoxFuture<'a, Result<ReadName, AppError>> {
+        async move {
+            let id = file_id(location, rest(location, uri))?;
+            let params = params(uri);
             if let Err(e) = check_token(location, &id, &params) {
-                return token_failure(location, e).await;
+                return token_failure(location, e).await.map(ReadName::Answered);
             }
-            read(
-                location,
-                store,
-                &id,
-                method == Method::Head,
-                request.headers(),
-                &params,
-            )
-            .await
+            let attachment = params.get("filename").filter(|n| !n.is_empty()).cloned();
+            Ok(ReadName::Object(ReadTarget {
+                key: id.as_str().to_owned(),
+                attachment,
+            }))
         }
-        Method::Post => upload(location, store, raw, &params, request).await,
-        Method::Delete => {
-            let id = file_id(location, raw)?;
-            let source = store.delete(&id).await?;
-            let mut response = StatusCode::NO_CONTENT.into_response();
-            response.extensions_mut().insert(source);
-            Ok(response)
+        .boxed()
+    }
+
+    fn write(&self, location: &Location, put: bool, uri: &Uri) -> Result<WriteName, AppError> {
+        if put {
+            return Err(unsupported());
         }
-        Method::Put => Err(AppError::MethodNotAllowed {
-            allow: String::new(),
-        }),
+        if !rest(location, uri).is_empty() {
+            return Err(AppError::BadFileId(
+                "POST uploads to the location itself; the storage names the file".into(),
+            ));
+        }
+        Ok(WriteName {
+            key: None,
+            extension: extension(&params(uri))?,
+        })
+    }
+
+    fn delete(&self, location: &Location, uri: &Uri) -> Result<String, AppError> {
+        Ok(file_id(location, rest(location, uri))?.as_str().to_owned())
     }
 }
 
@@ -120,7 +124,10 @@ fn check_token(location: &Location, id: &FileId, params: &Params) -> Result<(), 
 
 /// A failed token check: 403, or the configured fallback file (as
 /// fastdfs-nginx-module's `token_check_fail` does, with status 200).
-async fn token_failure(location: &Location, reason: String) -> Result<Response, AppError> {
+async fn token_failure(
+    location: &Location,
+    reason: String,
+) -> Result<axum::response::Response, AppError> {
     let Some(path) = &location.config.token_check_fail else {
         return Err(AppError::Forbidden(reason));
     };
@@ -133,130 +140,6 @@ async fn token_failure(location: &Location, reason: String) -> Result<Response, 
         .insert(crate::error::ErrorDetail(format!(
             "token check failed: {reason}"
         )));
-    Ok(response)
-}
-
-async fn read(
-    location: &Location,
-    store: &FdfsStore,
-    id: &FileId,
-    head: bool,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<Response, AppError> {
-    let (meta, _) = store.meta(id).await?;
-    let validators = Validators {
-        etag: Some(meta.etag.clone()),
-        last_modified: Some(meta.last_modified),
-    };
-    let range = headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(RangeSpec::parse)
-        .filter(|_| if_range_allows(headers, &validators));
-    let object = match evaluate(headers, &validators) {
-        Precondition::Proceed => {
-            store
-                .open(id, &meta, range, head, local_path(location, id))
-                .await?
-        }
-        Precondition::NotModified => {
-            let object = store
-                .open(id, &meta, None, true, local_path(location, id))
-                .await?;
-            return Ok(not_modified(&object));
-        }
-        Precondition::Failed => return Err(AppError::PreconditionFailed),
-    };
-    let mut response = respond(id.file_name(), object)?;
-    if let Some(name) = params.get("filename").filter(|n| !n.is_empty()) {
-        // As the module does; quotes and control characters cannot break out.
-        let safe: String = name
-            .chars()
-            .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
-            .collect();
-        insert(
-            response.headers_mut(),
-            header::CONTENT_DISPOSITION,
-            &format!("attachment; filename=\"{safe}\""),
-        );
-    }
-    Ok(response)
-}
-
-/// Where `id` would be on this machine's disk in local-disk mode.
-fn local_path(location: &Location, id: &FileId) -> Option<LocalDisk> {
-    let paths = location.config.store_paths.as_ref()?;
-    if location
-        .config
-        .group
-        .as_deref()
-        .is_some_and(|g| g != id.group())
-    {
-        return None;
-    }
-    let root = paths.get(usize::from(id.store_path_index()))?;
-    Some(LocalDisk {
-        path: root.join(id.relative_path()),
-        inline: location.config.disk_reads == DiskReads::Inline,
-    })
-}
-
-async fn upload(
-    location: &Location,
-    store: &FdfsStore,
-    raw: &str,
-    params: &Params,
-    request: Request,
-) -> Result<Response, AppError> {
-    if !raw.is_empty() {
-        return Err(AppError::BadFileId(
-            "POST uploads to the location itself; the storage names the file".into(),
-        ));
-    }
-    let ext = extension(params)?;
-    let limit = location.max_body_size;
-    let length = content_length(request.headers());
-    if length.is_some_and(|n| n > limit) {
-        return Err(AppError::TooLarge { limit });
-    }
-    let body = request
-        .into_body()
-        .into_data_stream()
-        .map_err(std::io::Error::other);
-    let (uploaded, size) = store
-        .upload(
-            location.config.group.as_deref(),
-            &ext,
-            length,
-            Box::pin(body),
-            limit,
-        )
-        .await
-        .map_err(|e| match e {
-            UploadError::Fdfs(e) => AppError::Fdfs(e),
-            UploadError::TooLarge(limit) => AppError::TooLarge { limit },
-            UploadError::ClientBody => AppError::Store(StoreError::ClientBody),
-            UploadError::Spool(e) => AppError::Internal(e.to_string()),
-        })?;
-    let id = uploaded.id.as_str();
-    let body = serde_json::json!({ "file_id": id, "size": size }).to_string();
-    let mut response = (
-        StatusCode::CREATED,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("/{id}")) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    response.extensions_mut().insert(crate::storage::Source {
-        tracker: Some(uploaded.tracker),
-        node: Some(uploaded.storage.to_string()),
-    });
-    response
-        .extensions_mut()
-        .insert(super::access_log::Stored(size));
     Ok(response)
 }
 
@@ -277,13 +160,6 @@ fn extension(params: &Params) -> Result<String, AppError> {
         )));
     }
     Ok(ext)
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
 }
 
 #[cfg(test)]

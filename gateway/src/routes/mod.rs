@@ -1,53 +1,49 @@
 //! The HTTP front: one router for `run` and for tests, dispatching each request
-//! to the location whose prefix matches, then to that location's protocol.
+//! to the location whose prefix matches, then to the read or write pipeline
+//! with the location's ready store. Routes never build clients or stores:
+//! [`crate::app`] does, from the config.
 //!
-//! - [`mogilefs`]: GET/HEAD/PUT/DELETE of keys.
-//! - [`fastdfs`]: GET/HEAD of file IDs, POST uploads, DELETE.
+//! - [`read`]: the one GET/HEAD pipeline (preconditions, ranges, headers).
+//! - [`write`]: the one PUT/POST/DELETE pipeline.
+//! - [`naming`]: how a protocol's URLs name objects — the only protocol part.
+//! - [`mogilefs`], [`fastdfs`]: the two URL schemes.
+//! - `accel`: MogileFS accel mode, replicas handed to nginx.
 //! - [`access_log`]: request ids, the in-flight limit, and one log line and
 //!   metrics per request, written when its body ends.
 //! - `admin`: `/healthz`, `/readyz`, `/metrics`, the status page.
 
+mod accel;
 pub mod access_log;
 mod admin;
 pub mod fastdfs;
 pub mod mogilefs;
+pub mod naming;
+pub mod read;
+pub mod write;
 
 use crate::access::RequestInfo as AccessInfo;
-use crate::clients::fastdfs::{FdfsClient, FdfsTimeouts};
-use crate::clients::mogilefs::{MogClient, TrackerTimeouts};
 use crate::clients::TrackerSet;
-use crate::config::{Config, LocationConfig, Method, Protocol};
+use crate::config::{LocationConfig, Method};
 use crate::error::AppError;
-use crate::storage::fastdfs::FdfsStore;
-use crate::storage::mogilefs::MogStore;
-use crate::storage::node::NodeClient;
-use crate::storage::{Object, Served};
+use crate::storage::SharedStore;
 use crate::web::body::with_idle_timeout;
-use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use std::collections::HashMap;
+use naming::Naming;
 use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-/// What serves a location.
-#[derive(Debug, Clone)]
-pub enum Backend {
-    /// A MogileFS upstream.
-    Mogilefs(MogStore),
-    /// A FastDFS upstream.
-    Fastdfs(FdfsStore),
-}
 
 /// A configured location, ready to serve.
 #[derive(Debug)]
 pub struct Location {
     /// Its settings.
     pub config: LocationConfig,
-    /// Its upstream.
-    pub backend: Backend,
+    /// Its objects.
+    pub store: SharedStore,
+    /// How its URLs name them.
+    pub naming: Arc<dyn Naming>,
     /// Largest accepted upload.
     pub max_body_size: u64,
     /// Its prefix, for logs and metrics.
@@ -56,107 +52,32 @@ pub struct Location {
     pub access: crate::access::Policy,
 }
 
-/// Everything handlers need, built once from the config.
+/// Everything handlers need, built once from the config (by [`crate::app`]).
 #[derive(Debug)]
 pub struct AppState {
     /// Locations, longest prefix first.
-    locations: Vec<Location>,
+    pub(crate) locations: Vec<Location>,
     /// Tracker sets of every upstream, for readiness.
-    upstreams: Vec<(String, Arc<TrackerSet>)>,
+    pub(crate) upstreams: Vec<(String, Arc<TrackerSet>)>,
     /// Bounds the requests served at once.
-    limiter: Arc<Semaphore>,
+    pub(crate) limiter: Arc<Semaphore>,
     /// What the status page asks, per upstream.
-    status: Vec<crate::status::Source>,
+    pub(crate) status: Vec<crate::status::Source>,
     /// Where the status page is served.
-    status_path: String,
+    pub(crate) status_path: String,
     /// Who may reach the admin endpoints.
-    admin_access: crate::access::admin::AdminPolicy,
+    pub(crate) admin_access: crate::access::admin::AdminPolicy,
     /// Whether `/healthz`, `/readyz` and `/metrics` are on the main listener.
-    admin_here: bool,
+    pub(crate) admin_here: bool,
     /// `[server].client_body_timeout`.
-    body_timeout: std::time::Duration,
+    pub(crate) body_timeout: std::time::Duration,
     /// `[server].access_log_format`.
-    access_format: access_log::AccessFormat,
+    pub(crate) access_format: access_log::AccessFormat,
     /// The page on `GET /`, when `[server].landing_page` asks for one.
-    landing: Option<Arc<crate::landing::Page>>,
+    pub(crate) landing: Option<Arc<crate::landing::Page>>,
 }
 
 impl AppState {
-    /// Builds tracker clients (one per upstream, shared by its locations) and locations.
-    pub fn from_config(config: &Config) -> Result<Self, String> {
-        let mut backends: HashMap<&str, Backend> = HashMap::new();
-        let mut upstreams = Vec::new();
-        let mut status = Vec::new();
-        for upstream in config.upstreams.iter().map(|u| u.get_ref()) {
-            let mut addrs = Vec::new();
-            for t in &upstream.trackers {
-                addrs.extend(crate::config::resolve_tracker(t, upstream.protocol)?);
-            }
-            let trackers = Arc::new(TrackerSet::with_health(addrs, upstream.health_policy()));
-            upstreams.push((upstream.name.clone(), trackers.clone()));
-            status.push(crate::status::Source::new(upstream, trackers.clone()));
-            let timeouts = TrackerTimeouts {
-                connect: upstream.connect_timeout.0,
-                reply: upstream.reply_timeout.0,
-            };
-            let nodes = NodeClient::new(
-                upstream.storage_connect_timeout.0,
-                upstream.storage_timeout.0,
-                upstream.health_policy(),
-                config.server.workers,
-            );
-            let backend = match upstream.protocol {
-                Protocol::Mogilefs => {
-                    let pool = upstream.pool_limits();
-                    let client = Arc::new(MogClient::new(trackers, pool, timeouts));
-                    crate::clients::spawn_prober(&client, upstream.probe_interval.0);
-                    let (ttl, size) = (upstream.cache_ttl(), upstream.cache_size);
-                    Backend::Mogilefs(MogStore::new(&upstream.name, client, nodes, ttl, size))
-                }
-                Protocol::Fastdfs => {
-                    let timeouts = FdfsTimeouts {
-                        connect: upstream.connect_timeout.0,
-                        reply: upstream.reply_timeout.0,
-                        io: upstream.storage_timeout.0,
-                    };
-                    let client = FdfsClient::new(trackers, upstream.pool_limits(), timeouts)
-                        .with_cache(&upstream.name, upstream.cache_ttl(), upstream.cache_size);
-                    let client = Arc::new(client);
-                    crate::clients::spawn_prober(&client, upstream.probe_interval.0);
-                    Backend::Fastdfs(FdfsStore::new(client))
-                }
-            };
-            backends.insert(&upstream.name, backend);
-        }
-        let mut locations: Vec<Location> = config
-            .locations
-            .iter()
-            .map(|l| l.get_ref())
-            .map(|l| {
-                Ok(Location {
-                    backend: backends[l.upstream.as_str()].clone(),
-                    max_body_size: l.max_body_size.unwrap_or(config.server.max_body_size).0,
-                    label: Arc::from(l.prefix.as_str()),
-                    access: crate::access::Policy::new(l, &config.server.access)?,
-                    config: l.clone(),
-                })
-            })
-            .collect::<Result<_, String>>()?;
-        locations.sort_by_key(|l| std::cmp::Reverse(l.config.prefix.len()));
-        Ok(AppState {
-            locations,
-            upstreams,
-            limiter: Arc::new(Semaphore::new(config.server.max_concurrent_requests.max(1))),
-            status,
-            status_path: config.server.status_path.clone(),
-            admin_access: crate::access::admin::AdminPolicy::new(&config.server.access),
-            admin_here: config.server.admin_listen.is_none(),
-            body_timeout: config.server.client_body_timeout.0,
-            access_format: config.server.access_log_format,
-            landing: crate::landing::Page::from_config(config).map(Arc::new),
-        })
-    }
-
     /// How access lines are spelled.
     pub fn access_format(&self) -> access_log::AccessFormat {
         self.access_format
@@ -324,9 +245,13 @@ async fn dispatch(State(live): State<Arc<Live>>, request: Request) -> Response {
         }
         _ => (request, None),
     };
-    let result = match &location.backend {
-        Backend::Mogilefs(store) => mogilefs::handle(location, store, method, request).await,
-        Backend::Fastdfs(store) => fastdfs::handle(location, store, method, request).await,
+    let result = match method {
+        Method::Get | Method::Head => {
+            let (parts, _) = request.into_parts();
+            read::serve(location, method == Method::Head, &parts).await
+        }
+        Method::Put | Method::Post => write::store(location, method == Method::Put, request).await,
+        Method::Delete => write::delete(location, &request.into_parts().0).await,
     };
     let result = match result {
         Err(e) if stalled.is_some_and(|s| s.fired()) => Err(AppError::BodyTimeout {
@@ -369,46 +294,6 @@ fn not_allowed(location: &LocationConfig) -> AppError {
         .collect();
     AppError::MethodNotAllowed {
         allow: allowed.join(", "),
-    }
-}
-
-/// Builds a 200, 206 or 416 response around an opened object.
-pub(crate) fn respond(key: &str, mut object: Object) -> Result<Response, AppError> {
-    let (status, length) = match object.served {
-        Served::Full => (StatusCode::OK, object.size),
-        Served::Range(r) => (StatusCode::PARTIAL_CONTENT, r.len()),
-        Served::Unsatisfiable => return Err(AppError::RangeNotSatisfiable { size: object.size }),
-    };
-    let mut response = match object.body.take() {
-        Some(stream) => Response::new(Body::from_stream(stream)),
-        None => Response::new(Body::empty()),
-    };
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Served::Range(r) = object.served {
-        insert(h, header::CONTENT_RANGE, &r.content_range(object.size));
-    }
-    h.insert(header::CONTENT_TYPE, content_type(key));
-    validator_headers(h, &object);
-    response.extensions_mut().insert(object.source);
-    Ok(response)
-}
-
-pub(crate) fn not_modified(object: &Object) -> Response {
-    let mut response = StatusCode::NOT_MODIFIED.into_response();
-    validator_headers(response.headers_mut(), object);
-    response.extensions_mut().insert(object.source.clone());
-    response
-}
-
-fn validator_headers(h: &mut HeaderMap, object: &Object) {
-    if let Some(etag) = &object.etag {
-        insert(h, header::ETAG, etag);
-    }
-    if let Some(modified) = object.last_modified {
-        insert(h, header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
     }
 }
 

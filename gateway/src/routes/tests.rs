@@ -3,6 +3,7 @@
 //! is a closed port, so reaching it would show as a 503.
 
 use super::*;
+use crate::config::Config;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
@@ -33,7 +34,7 @@ methods = ["PUT", "DELETE"]
 fn router() -> Router {
     let config = Config::parse(CONFIG).unwrap();
     app(
-        Arc::new(Live::new(AppState::from_config(&config).unwrap())),
+        Arc::new(Live::new(crate::app::build(&config).unwrap())),
         true,
     )
 }

@@ -382,3 +382,9 @@ mod tests {
         assert!(!body.can_restart());
     }
 }
+
+/// A body of bytes already in memory (a cached object, a transformed one),
+/// as the same stream type a storage read returns.
+pub fn from_bytes(bytes: Bytes) -> ByteStream {
+    Box::pin(futures_util::stream::once(async move { Ok(bytes) }))
+}

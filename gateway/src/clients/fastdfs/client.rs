@@ -1,5 +1,7 @@
-//! The FastDFS client: tracker queries with failover, and the pooled
-//! connections that `storage_ops` uses for single-storage operations.
+//! The FastDFS client: tracker queries with failover between trackers, and
+//! the pooled connections that `storage_ops` uses for single-storage
+//! operations. Which storage serves a file, and failing over between
+//! storages, is the storage layer's (`storage::fastdfs`).
 //!
 //! Retry rules (nothing else is retried here):
 //! - a tracker that fails at the connection level is marked down and the
@@ -44,15 +46,6 @@ pub struct FdfsClient {
     /// Storages seen in tracker replies, by group: the only addresses a
     /// file ID's encoded source may be matched against.
     known: Mutex<HashMap<String, Vec<SocketAddrV4>>>,
-    /// QUERY_FETCH_ONE answers by file ID, when caching is on.
-    pub(super) fetch_cache: Option<FetchCache>,
-}
-
-/// Remembered QUERY_FETCH_ONE answers, and the upstream name for metrics.
-#[derive(Debug)]
-pub(super) struct FetchCache {
-    pub(super) name: String,
-    pub(super) cache: moka::future::Cache<String, SocketAddrV4>,
 }
 
 impl FdfsClient {
@@ -64,21 +57,7 @@ impl FdfsClient {
             pool: Arc::new(Pool::new(pool)),
             timeouts,
             known: Mutex::new(HashMap::new()),
-            fetch_cache: None,
         }
-    }
-
-    /// Remembers which storage serves a file ID for `ttl` (zero: not at all),
-    /// in up to `size` entries; `name` labels the cache's metrics.
-    pub fn with_cache(mut self, name: &str, ttl: Duration, size: u64) -> Self {
-        self.fetch_cache = (!ttl.is_zero()).then(|| FetchCache {
-            name: name.to_owned(),
-            cache: moka::future::Cache::builder()
-                .max_capacity(size)
-                .time_to_live(ttl)
-                .build(),
-        });
-        self
     }
 
     /// The tracker set (for health reporting).

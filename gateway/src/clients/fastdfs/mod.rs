@@ -10,8 +10,7 @@
 //! - [`client`]: tracker queries with failover, pooled exchanges.
 //! - [`storage_ops`]: download, file info, delete and upload on one storage.
 //! - [`slave`]: UPLOAD_SLAVE_FILE (thumbnails stored as slave files).
-//! - [`flows`]: whole operations on a file ID with failover across the
-//!   group's storages (download, file info, upload, delete).
+//! - [`flows`]: an upload to the storage the tracker names.
 //! - [`error`]: the error type.
 
 pub mod client;
@@ -23,11 +22,10 @@ pub mod slave;
 pub mod storage_ops;
 
 // The tests run the client against devcluster, which the gateway links only
-// with the `demo` feature (on by default).
+// with the `demo` feature (on by default). Read failover is tested with the
+// storage layer that does it.
 #[cfg(all(test, feature = "demo"))]
 mod slave_tests;
-#[cfg(all(test, feature = "demo"))]
-mod tests;
 #[cfg(all(test, feature = "demo"))]
 mod upload_tests;
 

@@ -26,7 +26,11 @@ fn client(c: &FdfsCluster) -> FdfsClient {
 }
 
 async fn read_all(client: &FdfsClient, id: &FileId) -> Vec<u8> {
-    let download = client.open_download(id, 0, 0).await.unwrap();
+    let (storage, _) = client.query_fetch_one(id).await.unwrap();
+    let download = client
+        .download_from(storage.into(), id, 0, 0)
+        .await
+        .unwrap();
     let mut body = download.into_stream();
     let mut out = Vec::new();
     while let Some(chunk) = body.next().await {
@@ -69,7 +73,8 @@ async fn a_slave_is_stored_next_to_its_master_and_reads_back() {
             "{again:?}"
         );
 
-        client.delete(&master).await.unwrap();
+        let (storage, _) = client.query_update(&master).await.unwrap();
+        client.delete_from(storage.into(), &master).await.unwrap();
         let orphan = client
             .upload_slave(&master, "_300x300", "jpg", Bytes::from_static(b"x"))
             .await;

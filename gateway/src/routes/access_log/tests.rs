@@ -11,7 +11,7 @@
 
 use super::*;
 use crate::config::{Config, LogFormat};
-use crate::routes::{app, AppState, Live};
+use crate::routes::{app, Live};
 use axum::extract::ConnectInfo;
 use axum::routing::get;
 use axum::Router;
@@ -71,7 +71,7 @@ domain = "imgs"
 
 fn live(server: &str) -> Arc<Live> {
     let config = Config::parse(&CONFIG.replace("{server}", server)).unwrap();
-    Arc::new(Live::new(AppState::from_config(&config).unwrap()))
+    Arc::new(Live::new(crate::app::build(&config).unwrap()))
 }
 
 /// Sends one request through `router` (draining the body) and returns the

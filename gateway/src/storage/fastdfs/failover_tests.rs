@@ -1,4 +1,5 @@
-//! The client against devcluster's FastDFS servers:
+//! The FastDFS client and the storage layer's failover over it, against
+//! devcluster's FastDFS servers:
 //! - upload → download byte-identical (empty, small, 10 MiB), offsets and
 //!   one-byte ranges, connections reused from the pool;
 //! - a 0-byte file through QUERY_FILE_INFO; missing files and groups;
@@ -8,7 +9,8 @@
 //! - a body dropped early or cut by the server; time-outs; stale pooled
 //!   connections; upload bodies of the wrong length; delete.
 
-use super::*;
+use super::failover::FdfsUpstream;
+use crate::clients::fastdfs::{Download, FdfsClient, FdfsError, FdfsTimeouts};
 use crate::clients::{PoolLimits, TrackerSet};
 use bytes::Bytes;
 use devcluster::fastdfs::{FdfsCluster, FetchPolicy};
@@ -32,12 +34,15 @@ const TIMEOUTS: FdfsTimeouts = FdfsTimeouts {
     io: Duration::from_secs(2),
 };
 
-fn client_with(c: &FdfsCluster, timeouts: FdfsTimeouts) -> FdfsClient {
+/// An upstream without a look-up cache, as the tests below were written
+/// for the client alone.
+fn client_with(c: &FdfsCluster, timeouts: FdfsTimeouts) -> FdfsUpstream {
     let trackers = TrackerSet::new(c.tracker_addrs(), Duration::from_secs(30));
-    FdfsClient::new(Arc::new(trackers), PoolLimits::new(4), timeouts)
+    let client = FdfsClient::new(Arc::new(trackers), PoolLimits::new(4), timeouts);
+    FdfsUpstream::new("fdfs", Arc::new(client), Duration::ZERO, 0)
 }
 
-fn client(c: &FdfsCluster) -> FdfsClient {
+fn client(c: &FdfsCluster) -> FdfsUpstream {
     client_with(c, TIMEOUTS)
 }
 
@@ -60,8 +65,9 @@ fn body(data: &[u8]) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     stream::iter(chunks)
 }
 
-async fn put(client: &FdfsClient, data: &[u8]) -> FileId {
+async fn put(client: &FdfsUpstream, data: &[u8]) -> FileId {
     client
+        .client()
         .upload(None, "bin", data.len() as u64, body(data))
         .await
         .unwrap()
@@ -78,7 +84,7 @@ async fn collect(download: Download) -> io::Result<Vec<u8>> {
 }
 
 async fn get(
-    client: &FdfsClient,
+    client: &FdfsUpstream,
     id: &FileId,
     offset: u64,
     length: u64,
@@ -197,7 +203,7 @@ async fn a_stopped_storage_and_a_stopped_tracker_are_skipped() {
         for _ in 0..3 {
             assert_eq!(get(&client, &id, 0, 0).await.unwrap(), b"replicated");
         }
-        assert!(client.trackers().any_up());
+        assert!(client.client().trackers().any_up());
         c.shutdown().await;
     })
     .await;
@@ -245,13 +251,13 @@ async fn partial_and_cut_bodies_never_return_their_connection() {
         assert!(download.next().await.unwrap().is_ok());
         drop(download);
         assert_eq!(
-            client.pool().idle_count(&storage),
+            client.client().pool().idle_count(&storage),
             0,
             "a half-read connection is dropped"
         );
         assert_eq!(get(&client, &id, 0, 0).await.unwrap(), data);
         assert_eq!(
-            client.pool().idle_count(&storage),
+            client.client().pool().idle_count(&storage),
             1,
             "a fully read one is kept"
         );
@@ -298,7 +304,7 @@ async fn stale_connections_are_replaced_and_slow_servers_time_out() {
             b"abc",
             "the source, known from before"
         );
-        assert!(!client.trackers().any_up());
+        assert!(!client.client().trackers().any_up());
         let newcomer = client_with(
             &c,
             FdfsTimeouts {
@@ -323,6 +329,7 @@ async fn upload_bodies_must_match_their_size() {
         let c = cluster(1, 1).await;
         let client = client(&c);
         let short = client
+            .client()
             .upload(None, "txt", 10, body(b"abc"))
             .await
             .unwrap_err();
@@ -337,6 +344,7 @@ async fn upload_bodies_must_match_their_size() {
             "{short}"
         );
         let long = client
+            .client()
             .upload(None, "txt", 2, body(b"abc"))
             .await
             .unwrap_err();
@@ -354,10 +362,15 @@ async fn upload_bodies_must_match_their_size() {
             Ok(Bytes::from_static(b"ab")),
             Err(io::Error::other("client gone")),
         ]);
-        let e = client.upload(None, "txt", 4, broken).await.unwrap_err();
+        let e = client
+            .client()
+            .upload(None, "txt", 4, broken)
+            .await
+            .unwrap_err();
         assert!(matches!(e, FdfsError::Body(_)), "{e}");
         c.storage("group1", 0).fail_next(status::ENOSPC);
         let e = client
+            .client()
             .upload(None, "txt", 3, body(b"abc"))
             .await
             .unwrap_err();
@@ -372,6 +385,7 @@ async fn upload_bodies_must_match_their_size() {
             "{e}"
         );
         let stored = client
+            .client()
             .upload(Some("group1"), "txt", 3, body(b"abc"))
             .await
             .unwrap();
@@ -379,7 +393,10 @@ async fn upload_bodies_must_match_their_size() {
         let tracker: SocketAddr = c.tracker_addrs()[0];
         assert_eq!(stored.tracker, tracker);
         assert!(matches!(
-            client.upload(Some("nosuch"), "", 0, body(b"")).await,
+            client
+                .client()
+                .upload(Some("nosuch"), "", 0, body(b""))
+                .await,
             Err(FdfsError::NoStorage { .. })
         ));
         c.shutdown().await;

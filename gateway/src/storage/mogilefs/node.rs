@@ -33,21 +33,27 @@
 //! moving (see [`progress`]): a PUT may take as long as its body takes, and a
 //! slow or failing *client* body never marks the node as failed.
 
+mod error;
+mod health;
 mod progress;
+mod response;
 
-use super::body::{ByteStream, IdleTimeout, Window};
-use super::{Object, Served, Source};
+pub use error::NodeError;
+pub use health::{node_of, NodeHealth};
+
+use crate::storage::body::ByteStream;
+use crate::storage::{Object, Served};
 use crate::web::range::{parse_content_range, ByteRange, RangeSpec};
 use axum::body::Body;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, LAST_MODIFIED, RANGE};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_RANGE};
 use axum::http::{HeaderValue, Method, Request, StatusCode, Uri};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use progress::{Metered, Progress, Stalled, Watchdog};
-use std::io;
+use response::{content_range, full_response, object, range_header, streamed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,110 +63,39 @@ const STORAGE_READ_BUF: usize = 8 * 1024;
 
 type Response = hyper::Response<Incoming>;
 
+/// Chooses which of a client's connection pools a request uses.
+pub type PoolPicker = fn() -> usize;
+
 /// How long an idle pooled connection is kept: less than Perlbal's 30 s.
 const POOL_IDLE: Duration = Duration::from_secs(20);
-
-/// How one storage node failed a request.
-#[derive(Debug, thiserror::Error)]
-pub enum NodeError {
-    /// Could not connect, or the connection broke before a response head.
-    #[error("{url}: {source}")]
-    Unreachable {
-        /// The URL tried.
-        url: String,
-        /// Why.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// No response head within the time-out.
-    #[error("{url}: no response within {timeout:?}")]
-    Timeout {
-        /// The URL tried.
-        url: String,
-        /// The limit.
-        timeout: Duration,
-    },
-    /// The node answered with an unusable status.
-    #[error("{url}: status {status}")]
-    Status {
-        /// The URL tried.
-        url: String,
-        /// The status.
-        status: StatusCode,
-    },
-    /// The node answered inconsistently (bad Content-Range, missing length).
-    #[error("{url}: {detail}")]
-    BadResponse {
-        /// The URL tried.
-        url: String,
-        /// What was wrong.
-        detail: String,
-    },
-}
-
-impl NodeError {
-    /// True for a time-out (504 rather than 502 when nothing else worked).
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, NodeError::Timeout { .. })
-    }
-}
 
 /// An HTTP client for storage nodes.
 #[derive(Debug, Clone)]
 pub struct NodeClient {
-    /// One pool per worker thread (see [`crate::server::worker_index`]), so a
-    /// request and its storage connection share a thread.
+    /// Several pools, one picked per request by `pick` (the owner's
+    /// choice: one per server worker thread, so that a request and its
+    /// storage connection share a thread).
     http: Arc<[Client<HttpConnector, Body>]>,
+    pick: PoolPicker,
     head_timeout: Duration,
     health: Arc<NodeHealth>,
-}
-
-/// Storage nodes that failed recently, by `host:port`: they are tried last
-/// for a while, so one dead node costs one failed attempt, not one per
-/// request. The same health type as the trackers', with the same thresholds.
-#[derive(Debug)]
-struct NodeHealth(crate::clients::HealthTable<String>);
-
-/// `host:port` of a storage URL.
-pub fn node_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split('/').next().unwrap_or(rest)
-}
-
-impl NodeHealth {
-    fn is_bad(&self, url: &str, now: Instant) -> bool {
-        !self.0.is_up(node_of(url), now)
-    }
-
-    fn record(&self, url: &str, ok: bool) {
-        let node = node_of(url);
-        match self.0.record(node, ok, Instant::now()) {
-            Some(crate::clients::Flip::Up) => {
-                tracing::debug!(node, "storage node is answering again")
-            }
-            Some(crate::clients::Flip::Down) => {
-                let avoid_for = self.0.policy().down_for;
-                tracing::warn!(node, ?avoid_for, "storage node failed; trying others first");
-            }
-            None => {}
-        }
-    }
 }
 
 impl NodeClient {
     /// A client with the given connect and response-head time-outs. Body reads
     /// that stall longer than `head_timeout` also fail. A node that fails is
-    /// tried last as `health` says. `workers` is the number of worker threads.
+    /// tried last as `health` says. It keeps `pools` connection pools and
+    /// uses pool `pick() % pools` for each request.
     pub fn new(
         connect_timeout: Duration,
         head_timeout: Duration,
         health: crate::clients::HealthPolicy,
-        workers: usize,
+        (pools, pick): (usize, PoolPicker),
     ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(connect_timeout));
         connector.set_nodelay(true);
-        let http = (0..workers.max(1))
+        let http = (0..pools.max(1))
             .map(|_| {
                 Client::builder(TokioExecutor::new())
                     .pool_idle_timeout(POOL_IDLE)
@@ -175,13 +110,14 @@ impl NodeClient {
         NodeClient {
             http,
             head_timeout,
-            health: Arc::new(NodeHealth(crate::clients::HealthTable::new(health))),
+            pick,
+            health: Arc::new(NodeHealth::new(health)),
         }
     }
 
     /// The connection pool of the calling worker thread.
     fn pool(&self) -> &Client<HttpConnector, Body> {
-        &self.http[crate::server::worker_index() % self.http.len()]
+        &self.http[(self.pick)() % self.http.len()]
     }
 
     /// `items` with those on recently failed nodes moved to the end, order
@@ -423,118 +359,5 @@ impl NodeClient {
                 status,
             }),
         }
-    }
-}
-
-/// A 200 answer: the whole object, cut to the wanted range if there is one.
-fn full_response(
-    url: &str,
-    response: Response,
-    range: Option<RangeSpec>,
-    head: bool,
-    idle: Duration,
-) -> Result<Object, NodeError> {
-    let total = header_length(&response).ok_or_else(|| NodeError::BadResponse {
-        url: url.to_owned(),
-        detail: "no Content-Length".into(),
-    })?;
-    let served = match range.map(|r| r.resolve(total)) {
-        None => Served::Full,
-        Some(Some(r)) => Served::Range(r),
-        Some(None) => Served::Unsatisfiable,
-    };
-    let body = match (head, served) {
-        (true, _) | (_, Served::Unsatisfiable) => None,
-        (false, Served::Full) => Some(total),
-        (false, Served::Range(r)) => Some(r.len()),
-    };
-    let skip = match served {
-        Served::Range(r) => r.first,
-        _ => 0,
-    };
-    Ok(match body {
-        Some(take) => streamed(url, response, total, served, (skip, take), idle),
-        None => object(url, &response, total, served, None),
-    })
-}
-
-/// An object whose body is bytes `skip..skip + take` of `response`; the body
-/// fails if the node sends nothing for `idle`.
-fn streamed(
-    url: &str,
-    response: Response,
-    size: u64,
-    served: Served,
-    (skip, take): (u64, u64),
-    idle: Duration,
-) -> Object {
-    let meta = object(url, &response, size, served, None);
-    let stream = Body::new(response.into_body())
-        .into_data_stream()
-        .map_err(io::Error::other);
-    let stream = IdleTimeout::new(Box::pin(stream), idle);
-    Object {
-        body: Some(Box::pin(Window::new(Box::pin(stream), skip, take))),
-        ..meta
-    }
-}
-
-fn range_header(value: &str) -> Option<(axum::http::HeaderName, HeaderValue)> {
-    HeaderValue::from_str(value).ok().map(|v| (RANGE, v))
-}
-
-fn header_length(response: &Response) -> Option<u64> {
-    response
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-}
-
-fn content_range(url: &str, response: &Response) -> Result<(u64, u64, u64), NodeError> {
-    response
-        .headers()
-        .get(CONTENT_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_content_range(v).ok())
-        .ok_or_else(|| NodeError::BadResponse {
-            url: url.to_owned(),
-            detail: "206 without a valid Content-Range".into(),
-        })
-}
-
-/// The metadata of an object as `response` describes it.
-fn object(
-    url: &str,
-    response: &Response,
-    size: u64,
-    served: Served,
-    body: Option<ByteStream>,
-) -> Object {
-    let headers = response.headers();
-    let last_modified = headers
-        .get(LAST_MODIFIED)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v).ok());
-    // A MogileFS fid never changes content and is the same on every replica,
-    // so it makes a strong tag that does not depend on the replica chosen.
-    let etag = match dfs_protocol::mogilefs::fid::fid_of_path(url) {
-        Some(fid) => Some(format!("\"{fid}-{size}\"")),
-        None => headers
-            .get(ETAG)
-            .and_then(|v| v.to_str().ok())
-            .filter(|t| t.starts_with('"'))
-            .map(str::to_owned),
-    };
-    Object {
-        size,
-        last_modified,
-        etag,
-        served,
-        body,
-        source: Source {
-            tracker: None,
-            node: Some(url.to_owned()),
-        },
     }
 }
