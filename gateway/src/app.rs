@@ -54,6 +54,7 @@ pub fn build(config: &Config) -> Result<AppState, String> {
                 max_body_size: l.max_body_size.unwrap_or(config.server.max_body_size).0,
                 label: Arc::from(l.prefix.as_str()),
                 access: crate::access::Policy::new(l, &config.server.access)?,
+                mime: config.mime.clone(),
                 config: l.clone(),
             })
         })

@@ -4,7 +4,7 @@
 //! to `p2` on error. Only stores whose replicas are HTTP URLs (MogileFS)
 //! can be served this way; config validation keeps it to them.
 
-use super::{content_type, insert, Location};
+use super::{insert, Location};
 use crate::error::AppError;
 use crate::storage::{Meta, StorageError};
 use axum::http::{header, HeaderName, StatusCode};
@@ -37,7 +37,10 @@ pub fn redirect(location: &Location, key: &str, meta: &Meta) -> Result<Response,
     let mut response = StatusCode::OK.into_response();
     let h = response.headers_mut();
     insert(h, HeaderName::from_static("x-accel-redirect"), &target);
-    h.insert(header::CONTENT_TYPE, content_type(&meta.type_name));
+    h.insert(
+        header::CONTENT_TYPE,
+        location.mime.content_type(&meta.type_name),
+    );
     response.extensions_mut().insert(meta.source.clone());
     Ok(response)
 }

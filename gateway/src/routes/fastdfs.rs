@@ -5,7 +5,7 @@
 //! `?filename=` giving the extension; the storage names the file.
 
 use super::naming::{rest, unsupported, Naming, ReadName, ReadTarget, WriteName};
-use super::{content_type, Location};
+use super::Location;
 use crate::error::AppError;
 use axum::extract::Query;
 use axum::http::{header, Uri};
@@ -134,7 +134,11 @@ async fn token_failure(
     let bytes = tokio::fs::read(path)
         .await
         .map_err(|_| AppError::Forbidden(reason.clone()))?;
-    let mut response = ([(header::CONTENT_TYPE, content_type(path))], bytes).into_response();
+    let mut response = (
+        [(header::CONTENT_TYPE, location.mime.content_type(path))],
+        bytes,
+    )
+        .into_response();
     response
         .extensions_mut()
         .insert(crate::error::ErrorDetail(format!(

@@ -50,6 +50,8 @@ pub struct Location {
     pub label: Arc<str>,
     /// Who may do what here.
     pub access: crate::access::Policy,
+    /// Content-Type by extension: nginx's defaults and `[mime]`.
+    pub mime: crate::mime_types::MimeTypes,
 }
 
 /// Everything handlers need, built once from the config (by [`crate::app`]).
@@ -295,13 +297,6 @@ fn not_allowed(location: &LocationConfig) -> AppError {
     AppError::MethodNotAllowed {
         allow: allowed.join(", "),
     }
-}
-
-/// The Content-Type for a file name, by its extension (the storage node's
-/// own guess is never used, as `proxy_hide_header Content-Type` did).
-pub(crate) fn content_type(name: impl AsRef<std::path::Path>) -> HeaderValue {
-    let mime = mime_guess::from_path(name).first_raw();
-    HeaderValue::from_static(mime.unwrap_or("application/octet-stream"))
 }
 
 pub(crate) fn insert(h: &mut HeaderMap, name: header::HeaderName, value: &str) {

@@ -10,10 +10,10 @@
 //! ```
 
 use super::naming::ReadName;
-use super::{content_type, insert, Location};
+use super::{insert, Location};
 use crate::config::Mode;
 use crate::error::AppError;
-use crate::storage::{Meta, Need, Object, Read, Served};
+use crate::storage::{Need, Object, Read, Served};
 use crate::web::conditional::{evaluate, if_range_allows, Precondition};
 use crate::web::range::RangeSpec;
 use axum::body::Body;
@@ -62,7 +62,8 @@ pub async fn serve(location: &Location, head: bool, request: &Parts) -> Result<R
         range = range.filter(|_| if_range_allows(headers, &meta.validators));
     }
     let object = store.open(key, &meta, Read { range, head }).await?;
-    respond(&meta, object, target.attachment.as_deref())
+    let content_type = location.mime.content_type(&meta.type_name);
+    respond(content_type, object, target.attachment.as_deref())
 }
 
 /// Whether any header makes the answer depend on the validators.
@@ -80,7 +81,7 @@ fn is_conditional(headers: &HeaderMap) -> bool {
 
 /// Builds a 200, 206 or 416 response around an opened object.
 fn respond(
-    meta: &Meta,
+    content_type: HeaderValue,
     mut object: Object,
     attachment: Option<&str>,
 ) -> Result<Response, AppError> {
@@ -100,7 +101,7 @@ fn respond(
     if let Served::Range(r) = object.served {
         insert(h, header::CONTENT_RANGE, &r.content_range(object.size));
     }
-    h.insert(header::CONTENT_TYPE, content_type(&meta.type_name));
+    h.insert(header::CONTENT_TYPE, content_type);
     validator_headers(h, &object);
     if let Some(name) = attachment {
         // Quotes and control characters cannot break out of the value.
