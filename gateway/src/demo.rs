@@ -195,7 +195,7 @@ impl Demo {
             format!("curl -s -X POST --data-binary @'{sample}' '{base}/fdfs/?ext=png'"),
             format!("curl -o sample-fdfs.png {base}/{id}"),
             format!("curl -i -X DELETE {base}/fdfs/{id}   # removes the sample"),
-            "# a thumbnail, once thumbnails are enabled in the config:".into(),
+            "# a thumbnail URL (thumbnails are not served yet; see the README):".into(),
             format!("#   {base}/{stem}_150x150.png"),
         ]
     }
