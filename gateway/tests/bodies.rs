@@ -55,10 +55,18 @@ async fn body(
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Method, path, headers and HTTP version of one request.
+type Case = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Version,
+);
+
 #[tokio::test]
 async fn every_body_ends_with_a_newline() {
     let host = [("host", "gw")];
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, Version)> = vec![
+    let cases: Vec<Case> = vec![
         ("GET", "/healthz", host.to_vec(), Version::HTTP_11),
         ("GET", "/readyz", host.to_vec(), Version::HTTP_11),
         ("GET", "/metrics", host.to_vec(), Version::HTTP_11),

@@ -18,9 +18,9 @@ pub fn jpeg() -> Vec<u8> {
     let mut best: Option<Vec<u8>> = None;
     for quality in (40..=95).step_by(5) {
         let bytes = encode(&image, quality);
-        let closer = best.as_ref().map_or(true, |b| {
-            b.len().abs_diff(TARGET) > bytes.len().abs_diff(TARGET)
-        });
+        let closer = best
+            .as_ref()
+            .is_none_or(|b| b.len().abs_diff(TARGET) > bytes.len().abs_diff(TARGET));
         if closer {
             best = Some(bytes);
         }

@@ -86,9 +86,7 @@ impl PeerState {
     fn record(&mut self, ok: bool, now: Instant, policy: &HealthPolicy) -> Option<Flip> {
         if ok {
             self.failures = 0;
-            if self.down_until.is_none() {
-                return None;
-            }
+            self.down_until?;
             self.successes += 1;
             if self.successes < policy.consecutive_successes.max(1) {
                 return None;

@@ -266,6 +266,12 @@ impl Stream for Attempt {
     }
 }
 
+/// A body of bytes already in memory (a cached object, a transformed one),
+/// as the same stream type a storage read returns.
+pub fn from_bytes(bytes: Bytes) -> ByteStream {
+    Box::pin(futures_util::stream::once(async move { Ok(bytes) }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,10 +387,4 @@ mod tests {
         first.next().await.unwrap().unwrap();
         assert!(!body.can_restart());
     }
-}
-
-/// A body of bytes already in memory (a cached object, a transformed one),
-/// as the same stream type a storage read returns.
-pub fn from_bytes(bytes: Bytes) -> ByteStream {
-    Box::pin(futures_util::stream::once(async move { Ok(bytes) }))
 }
