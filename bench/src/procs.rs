@@ -7,8 +7,9 @@
 use crate::error::{BenchError, IoContext, Result};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
-use tokio::process::Child;
+use tokio::process::{Child, Command};
 
 /// How long a started server may take to accept connections.
 const STARTUP: Duration = Duration::from_secs(15);
@@ -88,4 +89,38 @@ pub fn cpu_ns(pid: u32) -> Option<u64> {
 /// CPU time of several processes together.
 pub fn cpu_ns_all(pids: &[u32]) -> Option<u64> {
     pids.iter().map(|p| cpu_ns(*p)).sum()
+}
+
+/// Starts `workers` (at least one) nginx instances from `work`, instance
+/// `i` with the text `config(i)` as its config file and its own error log,
+/// each waited for until `addr` answers; they die with the returned children.
+pub async fn start_nginx(
+    nginx: &Path,
+    work: &Path,
+    workers: usize,
+    addr: SocketAddr,
+    config: impl Fn(usize) -> String,
+) -> Result<Vec<Child>> {
+    let mut children = Vec::new();
+    for i in 0..workers.max(1) {
+        let conf = work.join(format!("nginx{i}.conf"));
+        std::fs::write(&conf, config(i)).context(|| format!("writing {}", conf.display()))?;
+        let log = work.join(format!("error{i}.log"));
+        let mut child = Command::new(nginx)
+            .arg("-p")
+            .arg(work)
+            .arg("-c")
+            .arg(&conf)
+            .arg("-e")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context(|| format!("starting {}", nginx.display()))?;
+        wait_listening(&mut child, addr, &log).await?;
+        children.push(child);
+    }
+    Ok(children)
 }

@@ -11,8 +11,7 @@ use crate::error::{BenchError, IoContext, Result};
 use crate::procs;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// What the nginx processes serve.
 #[derive(Debug, Clone)]
@@ -100,28 +99,8 @@ async fn start_all(
     workers: usize,
     addr: SocketAddr,
 ) -> Result<Vec<Child>> {
-    let mut children = Vec::new();
-    for i in 0..workers.max(1) {
-        let conf = work.join(format!("nginx{i}.conf"));
-        std::fs::write(&conf, config(addr, site, work, i))
-            .context(|| format!("writing {}", conf.display()))?;
-        let log = work.join(format!("error{i}.log"));
-        let mut child = Command::new(nginx)
-            .arg("-p")
-            .arg(work)
-            .arg("-c")
-            .arg(&conf)
-            .arg("-e")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context(|| format!("starting {}", nginx.display()))?;
-        procs::wait_listening(&mut child, addr, &log).await?;
-        children.push(child);
-    }
+    let mut children =
+        procs::start_nginx(nginx, work, workers, addr, |i| config(addr, site, work, i)).await?;
     // Later instances find the port already answering (the first one's), so
     // a failed bind only shows as an exit: give it a moment to show.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

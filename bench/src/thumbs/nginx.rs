@@ -8,8 +8,7 @@ use crate::wrk::{self, Load, Script};
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// Where Debian's `libnginx-mod-http-image-filter` puts the module.
 pub const MODULE: &str = "/usr/lib/nginx/modules/ngx_http_image_filter_module.so";
@@ -72,28 +71,8 @@ async fn start(
 ) -> Result<(Vec<Child>, SocketAddr)> {
     let addr = procs::free_addr()?;
     std::fs::create_dir_all(work.join("temp")).context(|| "creating nginx temp dir".into())?;
-    let mut children = Vec::new();
-    for i in 0..workers.max(1) {
-        let conf = work.join(format!("nginx{i}.conf"));
-        std::fs::write(&conf, config(addr, dir, work, i))
-            .context(|| format!("writing {}", conf.display()))?;
-        let log = work.join(format!("error{i}.log"));
-        let mut child = Command::new(nginx)
-            .arg("-p")
-            .arg(work)
-            .arg("-c")
-            .arg(&conf)
-            .arg("-e")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context(|| format!("starting {}", nginx.display()))?;
-        procs::wait_listening(&mut child, addr, &log).await?;
-        children.push(child);
-    }
+    let children =
+        procs::start_nginx(nginx, work, workers, addr, |i| config(addr, dir, work, i)).await?;
     Ok((children, addr))
 }
 
