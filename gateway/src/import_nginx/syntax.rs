@@ -4,23 +4,12 @@
 
 use super::tokens::{tokenize, Kind, Token};
 use super::ImportError;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Where a directive was written: file (as named in the config) and line.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Origin {
-    /// The main file's name, or an `include` argument.
-    pub file: String,
-    /// 1-based line of the directive's first word.
-    pub line: usize,
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
+/// Where a directive was written: file (as named in the config, or an
+/// `include` argument) and the line of its first word. The same type as
+/// the `mod_fastdfs.conf` reader's.
+pub use crate::fdfs_conf::Origin;
 
 /// One directive: `name args...;` or `name args... { block }`.
 #[derive(Debug, Clone)]
