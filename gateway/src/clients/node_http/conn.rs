@@ -30,10 +30,11 @@ pub(super) type ReqBody = axum::body::Body;
 /// An open connection and what is known of its peer.
 pub(super) struct Conn {
     sender: SendRequest<ReqBody>,
-    conn: Connection<TokioIo<TcpStream>, ReqBody>,
-    /// hyper's side of the connection has finished (peer closed, error,
-    /// or a reply that ended keep-alive): never poll it again.
-    finished: bool,
+    /// hyper's side of the connection; `None` once it has finished (peer
+    /// closed, error, or a reply that ended keep-alive). Dropping it then
+    /// matters: a request still queued for it comes back to its sender
+    /// unsent, instead of waiting for a dispatcher that will never run.
+    conn: Option<Connection<TokioIo<TcpStream>, ReqBody>>,
     /// The peer answered in HTTP/1.0 at least once.
     pub http10: bool,
     /// Whether this connection served a request before.
@@ -51,7 +52,7 @@ enum Drive {
 impl Conn {
     /// Whether the connection can no longer carry a request.
     pub fn is_closed(&self) -> bool {
-        self.finished || self.sender.is_closed()
+        self.conn.is_none() || self.sender.is_closed()
     }
 }
 
@@ -62,32 +63,24 @@ impl Conn {
     ) -> Self {
         Conn {
             sender,
-            conn,
-            finished: false,
+            conn: Some(conn),
             http10: false,
             reused: false,
         }
     }
 
     fn drive(&mut self, cx: &mut Context<'_>) -> Drive {
-        if self.finished {
-            return Drive::Finished(None);
-        }
-        match Pin::new(&mut self.conn).poll(cx) {
-            Poll::Pending => Drive::Open,
-            Poll::Ready(outcome) => {
-                self.finished = true;
-                Drive::Finished(outcome.err())
-            }
-        }
+        drive(&mut self.conn, cx)
     }
 
-    /// Waits until the connection can take a request.
+    /// Waits until the connection can take a request; an error once it
+    /// has finished (a peer that closed an idle connection included).
     pub async fn ready(&mut self) -> hyper::Result<()> {
         poll_fn(|cx| {
             if let Drive::Finished(Some(e)) = self.drive(cx) {
                 return Poll::Ready(Err(e));
             }
+            // With the connection gone the sender reports it closed.
             self.sender.poll_ready(cx)
         })
         .await
@@ -100,19 +93,36 @@ impl Conn {
         request: Request<ReqBody>,
     ) -> Result<Response<Incoming>, TrySendError<Request<ReqBody>>> {
         let mut response = std::pin::pin!(self.sender.try_send_request(request));
-        let (conn, finished) = (&mut self.conn, &mut self.finished);
+        let conn = &mut self.conn;
         poll_fn(|cx| {
             if let Poll::Ready(outcome) = response.as_mut().poll(cx) {
                 return Poll::Ready(outcome);
             }
-            if !*finished && Pin::new(&mut *conn).poll(cx).is_ready() {
-                // The reply future learns why on its next poll.
-                *finished = true;
+            if let Drive::Finished(_) = drive(conn, cx) {
+                // The connection is dropped by now, so the reply future
+                // holds either hyper's error or the request sent back.
                 return response.as_mut().poll(cx);
             }
             Poll::Pending
         })
         .await
+    }
+}
+
+/// Polls `conn` once; drops it when it has finished.
+fn drive(
+    conn: &mut Option<Connection<TokioIo<TcpStream>, ReqBody>>,
+    cx: &mut Context<'_>,
+) -> Drive {
+    let Some(open) = conn.as_mut() else {
+        return Drive::Finished(None);
+    };
+    match Pin::new(open).poll(cx) {
+        Poll::Pending => Drive::Open,
+        Poll::Ready(outcome) => {
+            *conn = None;
+            Drive::Finished(outcome.err())
+        }
     }
 }
 

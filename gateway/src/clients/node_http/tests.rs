@@ -6,7 +6,8 @@
 //!   and a PUT on it goes out with its Content-Length and whole body;
 //! - a body of unknown length is refused before any connection is made;
 //! - requests go out in origin form with a Host header;
-//! - an idle connection the peer closed is replaced transparently;
+//! - an idle connection the peer closed is replaced transparently, and a
+//!   request sent on one comes back unsent instead of waiting forever;
 //! - idle connections expire; connecting gives up after the time-out.
 
 use super::*;
@@ -36,7 +37,23 @@ type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 struct Server {
     addr: SocketAddr,
     accepted: Arc<AtomicUsize>,
+    /// Connections the server has closed.
+    closed: Arc<AtomicUsize>,
     seen: Seen,
+}
+
+impl Server {
+    /// Waits (at most 5 s) until the server has closed `n` connections.
+    async fn closed(&self, n: usize) {
+        let wait = async {
+            while self.closed.load(Ordering::SeqCst) < n {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), wait)
+            .await
+            .expect("the server closes its connection");
+    }
 }
 
 const BODY: usize = 256 * 1024;
@@ -45,17 +62,27 @@ async fn server(peer: Peer) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));
+    let closed = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let (a, s) = (Arc::clone(&accepted), Arc::clone(&seen));
+    let (a, c, s) = (
+        Arc::clone(&accepted),
+        Arc::clone(&closed),
+        Arc::clone(&seen),
+    );
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
             a.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(serve(socket, peer, Arc::clone(&s)));
+            let (c, s) = (Arc::clone(&c), Arc::clone(&s));
+            tokio::spawn(async move {
+                serve(socket, peer, s).await;
+                c.fetch_add(1, Ordering::SeqCst);
+            });
         }
     });
     Server {
         addr,
         accepted,
+        closed,
         seen,
     }
 }
@@ -233,9 +260,29 @@ async fn an_idle_connection_the_peer_closed_is_replaced() {
     let c = client();
     assert_eq!(read_all(&c, get(s.addr, "GET")).await, BODY);
     // The server has closed it; the pool does not know yet.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(read_all(&c, get(s.addr, "GET")).await, BODY);
+    s.closed(1).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let again = tokio::time::timeout(Duration::from_secs(5), read_all(&c, get(s.addr, "GET")));
+    assert_eq!(again.await.expect("no hang"), BODY);
     assert_eq!(s.accepted.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_request_queued_on_a_connection_the_peer_closed_comes_back_unsent() {
+    // The race `request` can lose: the connection looked ready, then hyper
+    // reads the peer's close before it takes the queued request. Sending
+    // without asking `ready` first makes that order certain.
+    let s = server(Peer::Http11ThenClose).await;
+    let c = client();
+    let mut conn = c.connect(&Arc::from(s.addr.to_string())).await.unwrap();
+    // A HEAD: its reply ends with its head, so nothing needs reading.
+    drop(conn.send(get(s.addr, "HEAD")).await.unwrap());
+    s.closed(1).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let again = tokio::time::timeout(Duration::from_secs(5), conn.send(get(s.addr, "GET")));
+    let mut e = again.await.expect("no hang").unwrap_err();
+    assert!(e.take_message().is_some(), "the request was not sent");
+    assert!(conn.is_closed());
 }
 
 #[tokio::test]
