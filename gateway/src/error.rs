@@ -1,6 +1,8 @@
 //! The one error type at the HTTP edge, and the single table mapping failures
 //! to statuses. Clients get a short reason; the full detail goes to the request
-//! log (carried in a response extension to the logging middleware).
+//! log (carried in a response extension to the logging middleware). The
+//! short reason is plain text, or `{"error","status"}` JSON for a client
+//! whose `Accept` prefers `application/json` ([`negotiate`]).
 
 use crate::storage::StorageError;
 use crate::web::key::KeyError;
@@ -10,6 +12,16 @@ use axum::response::{IntoResponse, Response};
 /// Detail of a failure for the request log.
 #[derive(Debug, Clone)]
 pub struct ErrorDetail(pub String);
+
+/// What the client is told about a failure, kept on the response so
+/// [`negotiate`] can answer it as JSON.
+#[derive(Debug, Clone)]
+pub struct PublicError {
+    /// The status.
+    pub status: StatusCode,
+    /// The short reason.
+    pub message: String,
+}
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +59,10 @@ pub enum AppError {
     /// The path names no valid FastDFS file ID (or upload parameters are bad).
     #[error("bad file ID: {0}")]
     BadFileId(String),
+    /// A form upload's envelope is malformed (no boundary, no file part,
+    /// two file parts).
+    #[error("bad upload: {0}")]
+    BadUpload(String),
     /// The anti-steal token check failed.
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -78,6 +94,7 @@ impl AppError {
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::Storage(e) => storage_status(e),
             AppError::BadFileId(_) => StatusCode::BAD_REQUEST,
+            AppError::BadUpload(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::MissingHost => StatusCode::BAD_REQUEST,
@@ -120,7 +137,8 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let reason = status.canonical_reason().unwrap_or("Error");
-        let body = format!("{} {reason}: {}\n", status.as_u16(), self.public_message());
+        let message = self.public_message();
+        let body = format!("{} {reason}: {message}\n", status.as_u16());
         let mut response = (
             status,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -155,6 +173,67 @@ impl IntoResponse for AppError {
             .extensions_mut()
             .insert(ErrorDetail(self.to_string()));
         response
+            .extensions_mut()
+            .insert(PublicError { status, message });
+        response
+    }
+}
+
+/// Middleware: an error answered to a client whose `Accept` prefers
+/// `application/json` becomes `{"error":"..","status":N}\n`; others keep
+/// the text body. The one place error bodies are negotiated.
+pub async fn negotiate(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let json = request
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(prefers_json);
+    let response = next.run(request).await;
+    let public = response.extensions().get::<PublicError>().cloned();
+    match public {
+        Some(public) if json => as_json(response.status(), public, response),
+        _ => response,
+    }
+}
+
+fn as_json(status: StatusCode, public: PublicError, response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    let body = serde_json::json!({ "error": public.message, "status": status.as_u16() });
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(format!("{body}\n")))
+}
+
+/// Whether an `Accept` value lists `application/json` explicitly with a
+/// higher weight than any text type (`*/*` alone does not count); on a tie
+/// the one listed first wins.
+pub fn prefers_json(accept: &str) -> bool {
+    let (mut json, mut text) = (None::<(f32, usize)>, None::<(f32, usize)>);
+    for (i, range) in accept.split(',').enumerate() {
+        let mut params = range.split(';');
+        let media = params.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = params
+            .filter_map(|p| p.trim().strip_prefix("q=").map(str::to_owned))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let slot = match media.as_str() {
+            "application/json" => &mut json,
+            "text/plain" | "text/*" => &mut text,
+            _ => continue,
+        };
+        if !matches!(slot, Some((best, _)) if *best >= q) {
+            *slot = Some((q, i));
+        }
+    }
+    match (json, text) {
+        (Some((q, _)), _) if q <= 0.0 => false,
+        (Some(_), None) => true,
+        (Some((jq, ji)), Some((tq, ti))) => jq > tq || (jq == tq && ji < ti),
+        (None, _) => false,
     }
 }
 
@@ -266,5 +345,37 @@ mod tests {
         let response = e.into_response();
         assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
         assert_eq!(response.headers()[header::CONNECTION], "close");
+    }
+
+    #[test]
+    fn json_is_chosen_only_when_listed_and_preferred() {
+        for yes in [
+            "application/json",
+            "application/json, text/plain",
+            "text/plain;q=0.5, application/json",
+            "*/*, application/json",
+        ] {
+            assert!(prefers_json(yes), "{yes}");
+        }
+        for no in [
+            "*/*",
+            "",
+            "text/plain, application/json",
+            "application/json;q=0",
+            "application/json;q=0.4, text/*;q=0.5",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        ] {
+            assert!(!prefers_json(no), "{no}");
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_uploads_are_400_with_a_newline() {
+        let (status, body) = body_of(AppError::BadUpload("the form has no file part".into())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            "400 Bad Request: bad upload: the form has no file part\n"
+        );
     }
 }

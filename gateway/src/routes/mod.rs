@@ -197,6 +197,7 @@ pub fn app(live: Arc<Live>, admin: bool) -> Router {
             crate::landing::serve,
         ))
         .layer(axum::middleware::from_fn(require_host))
+        .layer(axum::middleware::from_fn(crate::error::negotiate))
         .layer(axum::middleware::from_fn_with_state(
             live.clone(),
             access_log::edge,

@@ -167,3 +167,50 @@ async fn http11_without_host_is_400_http10_is_served() {
         .unwrap();
     assert_eq!(ten.status(), StatusCode::OK);
 }
+
+async fn error_body(accept: &str) -> (StatusCode, String, String) {
+    let request = Request::builder()
+        .uri("/other/x.jpg")
+        .header("host", "gw")
+        .header("accept", accept)
+        .body(Body::empty())
+        .unwrap();
+    let response = router().oneshot(request).await.unwrap();
+    let status = response.status();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        content_type,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn errors_are_json_when_accept_prefers_json() {
+    let (status, content_type, body) = error_body("application/json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(content_type, "application/json");
+    assert_eq!(
+        body,
+        "{\"error\":\"no location serves this path\",\"status\":404}\n"
+    );
+    for accept in [
+        "*/*",
+        "text/html, */*;q=0.8",
+        "text/plain, application/json",
+    ] {
+        let (status, content_type, body) = error_body(accept).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(content_type.starts_with("text/plain"), "{accept}");
+        assert_eq!(
+            body, "404 Not Found: no location serves this path\n",
+            "{accept}"
+        );
+    }
+}

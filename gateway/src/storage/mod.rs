@@ -226,6 +226,9 @@ pub struct Stored {
     pub size: u64,
     /// Its strong entity tag, when the store knows it at once.
     pub etag: Option<String>,
+    /// The protocol's numeric id of the stored bytes, when it has one
+    /// (MogileFS: the fid).
+    pub fid: Option<u64>,
     /// Tracker and node involved.
     pub source: Source,
 }

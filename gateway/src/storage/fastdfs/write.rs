@@ -67,6 +67,7 @@ impl FdfsStore {
                 key: uploaded.id.to_string(),
                 size,
                 etag: None,
+                fid: None,
                 source: Source {
                     tracker: Some(uploaded.tracker),
                     node: Some(uploaded.storage.to_string()),

@@ -77,6 +77,7 @@ impl MogStore {
             key: key.to_owned(),
             size: close.size,
             etag: Some(format!("\"{}-{}\"", reply.fid, close.size)),
+            fid: Some(reply.fid),
             source: Source {
                 tracker: Some(tracker),
                 node: Some(dest.path),
