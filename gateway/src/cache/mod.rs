@@ -185,6 +185,11 @@ impl ObjectCache {
         ObjectCache { inner: None }
     }
 
+    /// Whether anything is ever cached.
+    pub fn enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
     /// Whether an object of `size` bytes would be cached: the caller reads
     /// it whole through [`Self::load_with`] only then, and streams otherwise.
     pub fn admits(&self, size: u64) -> bool {

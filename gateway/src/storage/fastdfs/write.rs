@@ -70,6 +70,7 @@ impl FdfsStore {
                 source: Source {
                     tracker: Some(uploaded.tracker),
                     node: Some(uploaded.storage.to_string()),
+                    cache: None,
                 },
             });
         }

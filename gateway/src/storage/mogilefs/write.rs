@@ -80,6 +80,7 @@ impl MogStore {
             source: Source {
                 tracker: Some(tracker),
                 node: Some(dest.path),
+                cache: None,
             },
         })
     }
@@ -178,6 +179,7 @@ impl MogStore {
         Ok(Source {
             tracker: Some(tracker),
             node: None,
+            cache: None,
         })
     }
 }
