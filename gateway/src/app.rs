@@ -3,6 +3,7 @@
 //! then one store per location, and hand the routes a ready
 //! [`AppState`]. Nothing else in the gateway constructs clients or stores.
 
+use crate::cache::ObjectCache;
 use crate::clients::fastdfs::{FdfsClient, FdfsTimeouts};
 use crate::clients::mogilefs::{MogClient, TrackerTimeouts};
 use crate::clients::TrackerSet;
@@ -11,6 +12,7 @@ use crate::routes::fastdfs::FdfsNaming;
 use crate::routes::mogilefs::MogNaming;
 use crate::routes::naming::Naming;
 use crate::routes::{AppState, Location};
+use crate::storage::cached::{self, CachedStore};
 use crate::storage::fastdfs::failover::FdfsUpstream;
 use crate::storage::fastdfs::{FdfsStore, LocalDisk};
 use crate::storage::mogilefs::node::NodeClient;
@@ -26,10 +28,16 @@ enum Upstream {
     Fastdfs(Arc<FdfsUpstream>),
 }
 
+/// An upstream and its hot-object cache, shared by its locations.
+struct Built {
+    upstream: Upstream,
+    cache: ObjectCache,
+}
+
 /// Builds clients (one set per upstream, shared by its locations), stores
 /// and locations for `config`.
 pub fn build(config: &Config) -> Result<AppState, String> {
-    let mut built: HashMap<&str, Upstream> = HashMap::new();
+    let mut built: HashMap<&str, Built> = HashMap::new();
     let mut upstreams = Vec::new();
     let mut status = Vec::new();
     for upstream in config.upstreams.iter().map(|u| u.get_ref()) {
@@ -40,14 +48,28 @@ pub fn build(config: &Config) -> Result<AppState, String> {
         let trackers = Arc::new(TrackerSet::with_health(addrs, upstream.health_policy()));
         upstreams.push((upstream.name.clone(), trackers.clone()));
         status.push(crate::status::Source::new(upstream, trackers.clone()));
-        built.insert(&upstream.name, upstream_of(config, upstream, trackers));
+        let cache = ObjectCache::new(
+            &upstream.object_cache,
+            &upstream.name,
+            &crate::metrics::metrics().object_cache,
+        );
+        let up = upstream_of(config, upstream, trackers);
+        built.insert(
+            &upstream.name,
+            Built {
+                upstream: up,
+                cache,
+            },
+        );
     }
     let mut locations: Vec<Location> = config
         .locations
         .iter()
         .map(|l| l.get_ref())
         .map(|l| {
-            let (store, naming) = store_of(&built[l.upstream.as_str()], l);
+            let b = &built[l.upstream.as_str()];
+            let (store, naming) = store_of(&b.upstream, l);
+            let store = cached(store, &b.cache, &b.upstream, l);
             Ok(Location {
                 store,
                 naming,
@@ -140,4 +162,23 @@ fn store_of(upstream: &Upstream, l: &LocationConfig) -> (SharedStore, Arc<dyn Na
             (Arc::new(store), Arc::new(FdfsNaming))
         }
     }
+}
+
+/// `store` behind the upstream's hot-object cache, unless that is off.
+fn cached(
+    store: SharedStore,
+    cache: &ObjectCache,
+    up: &Upstream,
+    l: &LocationConfig,
+) -> SharedStore {
+    if !cache.enabled() {
+        return store;
+    }
+    let naming = match up {
+        Upstream::Mogilefs(_) => cached::Naming::Mogilefs {
+            domain: Arc::from(l.domain.as_deref().unwrap_or_default()),
+        },
+        Upstream::Fastdfs(_) => cached::Naming::Fastdfs,
+    };
+    Arc::new(CachedStore::new(store, cache.clone(), naming))
 }

@@ -69,12 +69,15 @@ fn after(text: &str, anchor: &str, extra: &str) -> String {
 /// The demo's FastDFS config for `trackers`, with `options` applied.
 pub fn fdfs_config(trackers: &[SocketAddr], options: &FdfsOptions) -> String {
     let text = dfs_gateway::demo::fastdfs_config_text(trackers);
-    // Short time-outs keep failure tests quick; `upstream_extra` overrides them.
+    // Short time-outs keep failure tests quick, and the object cache is off;
+    // `upstream_extra` overrides either.
     let mut upstream = String::new();
     for default in [
         "connect_timeout = \"300ms\"",
         "reply_timeout = \"3s\"",
         "storage_timeout = \"5s\"",
+        // Off unless a test turns it on: most tests count storage reads.
+        "object_cache = { size = \"0\" }",
     ] {
         let key = default.split(' ').next().unwrap_or_default();
         if !options.upstream_extra.contains(key) {

@@ -142,12 +142,15 @@ pub fn mog_config(trackers: &[SocketAddr], options: &MogOptions) -> String {
             &format!("[server]\nmax_body_size = \"{max}\"\n"),
         );
     }
-    // Short time-outs keep failure tests quick; `upstream_extra` overrides them.
+    // Short time-outs keep failure tests quick, and the object cache is off;
+    // `upstream_extra` overrides either.
     let mut upstream = String::new();
     for default in [
         "connect_timeout = \"300ms\"",
         "reply_timeout = \"3s\"",
         "storage_timeout = \"5s\"",
+        // Off unless a test turns it on: most tests count storage reads.
+        "object_cache = { size = \"0\" }",
     ] {
         let key = default.split(' ').next().unwrap_or_default();
         if !options.upstream_extra.contains(key) {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 ///                          fid, so a fid's bytes never change; the size
 ///                          guards against a tracker whose fids restarted
 /// Fastdfs(file_id)         a FastDFS file ID, immutable once written
-///                          (appender files change: do not cache them)
+///                          (appender files change: never cached)
 /// Derived { source, params }
 ///                          bytes computed from `source` (a thumbnail):
 ///                          `params` says how, e.g. "thumb=200x200"

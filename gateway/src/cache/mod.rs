@@ -185,6 +185,11 @@ impl ObjectCache {
         ObjectCache { inner: None }
     }
 
+    /// Whether anything is ever cached.
+    pub fn enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
     /// Whether an object of `size` bytes would be cached: the caller reads
     /// it whole through [`Self::load_with`] only then, and streams otherwise.
     pub fn admits(&self, size: u64) -> bool {
@@ -216,8 +221,10 @@ impl ObjectCache {
         F: Future<Output = Result<(ObjectMeta, Bytes), E>>,
         E: Send + Sync + 'static,
     {
-        let inner = match &self.inner {
-            Some(inner) if expected_size <= inner.object_limit => inner,
+        match &self.inner {
+            Some(inner) if expected_size <= inner.object_limit => {
+                inner.load(id, key, Some(expected_size), loader).await
+            }
             _ => {
                 let limit = self.inner.as_ref().map_or(0, |i| i.object_limit);
                 let error = LoadError::NotAdmitted {
@@ -225,25 +232,35 @@ impl ObjectCache {
                     size: expected_size,
                     limit,
                 };
-                return Err(Arc::new(error));
+                Err(Arc::new(error))
             }
-        };
-        let epoch = inner.shared.epoch.load(Ordering::SeqCst);
-        let ran = AtomicBool::new(false);
-        let init = async {
-            ran.store(true, Ordering::Relaxed);
-            let object = fill(&id, key, expected_size, loader).await?;
-            // Indexed before moka stores it, so that an invalidation from
-            // now on either finds it or changes the epoch seen below.
-            inner.shared.index.add(&id, object.key.as_ref());
-            inner.shared.added(weight(&id, &object));
-            Ok(Arc::new(object))
-        };
-        let object = inner.store.try_get_with_by_ref(&id, init).await?;
-        if ran.load(Ordering::Relaxed) {
-            inner.after_insert(&id, epoch).await;
         }
-        Ok(object)
+    }
+
+    /// As [`Self::load_with`], for an object whose size is known only once
+    /// made (a thumbnail): kept when its bytes match its metadata's size and
+    /// the cache admits that size. `key`: the MogileFS key of its source.
+    pub async fn load_derived<F, E>(
+        &self,
+        id: ObjectId,
+        key: Option<MogKey>,
+        loader: F,
+    ) -> Result<Arc<CachedObject>, Arc<LoadError<E>>>
+    where
+        F: Future<Output = Result<(ObjectMeta, Bytes), E>>,
+        E: Send + Sync + 'static,
+    {
+        match &self.inner {
+            Some(inner) => inner.load(id, key, None, loader).await,
+            None => {
+                let error = LoadError::NotAdmitted {
+                    id,
+                    size: 0,
+                    limit: 0,
+                };
+                Err(Arc::new(error))
+            }
+        }
     }
 
     /// Drops `id` and everything derived from it.
@@ -286,11 +303,13 @@ impl ObjectCache {
     }
 }
 
-/// Runs `loader` and checks what it returned against `expected`.
+/// Runs `loader` and checks what it returned against `expected` (when
+/// known; else against its own metadata and `limit`).
 async fn fill<F, E>(
     id: &ObjectId,
     key: Option<MogKey>,
-    expected: u64,
+    expected: Option<u64>,
+    limit: u64,
     loader: F,
 ) -> Result<CachedObject, LoadError<E>>
 where
@@ -298,6 +317,14 @@ where
 {
     let (meta, bytes) = loader.await.map_err(LoadError::Load)?;
     let got = bytes.len() as u64;
+    if expected.is_none() && got > limit {
+        return Err(LoadError::NotAdmitted {
+            id: id.clone(),
+            size: got,
+            limit,
+        });
+    }
+    let expected = expected.unwrap_or(meta.size);
     if got != expected || meta.size != expected {
         return Err(LoadError::Length {
             id: id.clone(),
@@ -310,6 +337,38 @@ where
 }
 
 impl Inner {
+    /// One load of `id` shared by every caller asking for it at once.
+    async fn load<F, E>(
+        &self,
+        id: ObjectId,
+        key: Option<MogKey>,
+        expected_size: Option<u64>,
+        loader: F,
+    ) -> Result<Arc<CachedObject>, Arc<LoadError<E>>>
+    where
+        F: Future<Output = Result<(ObjectMeta, Bytes), E>>,
+        E: Send + Sync + 'static,
+    {
+        let inner = self;
+        let epoch = inner.shared.epoch.load(Ordering::SeqCst);
+        let ran = AtomicBool::new(false);
+        let init = async {
+            ran.store(true, Ordering::Relaxed);
+            let limit = inner.object_limit;
+            let object = fill(&id, key, expected_size, limit, loader).await?;
+            // Indexed before moka stores it, so that an invalidation from
+            // now on either finds it or changes the epoch seen below.
+            inner.shared.index.add(&id, object.key.as_ref());
+            inner.shared.added(weight(&id, &object));
+            Ok(Arc::new(object))
+        };
+        let object = inner.store.try_get_with_by_ref(&id, init).await?;
+        if ran.load(Ordering::Relaxed) {
+            inner.after_insert(&id, epoch).await;
+        }
+        Ok(object)
+    }
+
     async fn after_insert(&self, id: &ObjectId, epoch: u64) {
         self.shared.metrics.inserts.inc();
         if self.shared.epoch.load(Ordering::SeqCst) != epoch {

@@ -75,32 +75,7 @@ fn request_id(request: &Request) -> String {
     format!("{prefix:08x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Whether an object cache answered: set by whoever serves from (or
-/// fills) a cache, by inserting it into the response's extensions; logged as
-/// `cache=hit`, `cache=miss`..., `cache=-` when nobody set it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheStatus {
-    /// Served from the cache.
-    Hit,
-    /// Not in the cache: fetched from storage (and perhaps kept).
-    Miss,
-    /// In the cache but too old: fetched again.
-    Expired,
-    /// The cache was not consulted (a range, a method it does not keep...).
-    Bypass,
-}
-
-impl CacheStatus {
-    /// Its name in the log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CacheStatus::Hit => "hit",
-            CacheStatus::Miss => "miss",
-            CacheStatus::Expired => "expired",
-            CacheStatus::Bypass => "bypass",
-        }
-    }
-}
+pub use crate::storage::CacheStatus;
 
 /// What the log needs from the request, taken before it is handed on.
 struct Head {
@@ -159,18 +134,19 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
     let response = next.run(request).instrument(span).await;
     let (mut parts, body) = response.into_parts();
     let ext = &mut parts.extensions;
+    let source = ext.remove::<Source>().unwrap_or_default();
     let entry = Entry {
         start,
         location: ext
             .remove::<LocationLabel>()
             .map_or_else(|| Arc::from("-"), |l| l.0),
-        source: ext.remove::<Source>().unwrap_or_default(),
+        cache: ext.remove::<CacheStatus>().or(source.cache),
+        source,
         error: ext.remove::<ErrorDetail>(),
         client: ext
             .remove::<crate::access::ClientAddr>()
             .map_or(head.peer, |c| c.0),
         stored: ext.remove::<Stored>().map(|s| s.0),
-        cache: ext.remove::<CacheStatus>(),
         id: id.clone(),
         head,
         format,

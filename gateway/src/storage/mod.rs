@@ -14,6 +14,7 @@
 //!
 //! # Modules
 //! - [`error`]: [`StorageError`], the one error every store fails with.
+//! - [`cached`]: the hot-object cache in front of any store.
 //! - [`body`]: byte streams — a window over a storage response, an upload
 //!   body that can be handed to a second destination if the first never read
 //!   it, and a body from bytes in memory.
@@ -24,6 +25,7 @@
 //! - [`local`]: files on this machine's disk, read off the async threads.
 
 pub mod body;
+pub mod cached;
 pub mod error;
 pub mod fastdfs;
 pub mod local;
@@ -195,6 +197,35 @@ pub struct Source {
     pub tracker: Option<SocketAddr>,
     /// Storage node URL or address that moved the bytes.
     pub node: Option<String>,
+    /// Whether an object cache answered (`None`: no cache was asked).
+    pub cache: Option<CacheStatus>,
+}
+
+/// Whether an object cache answered: set by whoever serves from (or
+/// fills) a cache, by inserting it into the response's extensions; logged as
+/// `cache=hit`, `cache=miss`..., `cache=-` when nobody set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Served from the cache.
+    Hit,
+    /// Not in the cache: fetched from storage (and perhaps kept).
+    Miss,
+    /// In the cache but too old: fetched again.
+    Expired,
+    /// The cache was not consulted (a range, a method it does not keep...).
+    Bypass,
+}
+
+impl CacheStatus {
+    /// Its name in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheStatus::Hit => "hit",
+            CacheStatus::Miss => "miss",
+            CacheStatus::Expired => "expired",
+            CacheStatus::Bypass => "bypass",
+        }
+    }
 }
 
 /// What a write creates.

@@ -228,6 +228,7 @@ fn node(addr: std::net::SocketAddr) -> Source {
     Source {
         tracker: None,
         node: Some(addr.to_string()),
+        cache: None,
     }
 }
 
@@ -235,5 +236,6 @@ fn local_source(path: &Path) -> Source {
     Source {
         tracker: None,
         node: Some(format!("disk:{}", path.display())),
+        cache: None,
     }
 }

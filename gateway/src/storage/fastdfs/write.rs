@@ -71,6 +71,7 @@ impl FdfsStore {
                 source: Source {
                     tracker: Some(uploaded.tracker),
                     node: Some(uploaded.storage.to_string()),
+                    cache: None,
                 },
             });
         }

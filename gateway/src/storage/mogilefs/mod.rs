@@ -165,6 +165,7 @@ impl MogStore {
             source: Source {
                 tracker: Some(lookup.tracker),
                 node: None,
+                cache: None,
             },
             from_cache: cached,
             ..Meta::default()

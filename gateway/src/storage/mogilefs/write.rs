@@ -81,6 +81,7 @@ impl MogStore {
             source: Source {
                 tracker: Some(tracker),
                 node: Some(dest.path),
+                cache: None,
             },
         })
     }
@@ -179,6 +180,7 @@ impl MogStore {
         Ok(Source {
             tracker: Some(tracker),
             node: None,
+            cache: None,
         })
     }
 }

@@ -118,6 +118,7 @@ pub(super) fn object(
         source: Source {
             tracker: None,
             node: Some(url.to_owned()),
+            cache: None,
         },
     }
 }
