@@ -42,6 +42,7 @@ pub fn build(config: &Config) -> Result<AppState, String> {
         status.push(crate::status::Source::new(upstream, trackers.clone()));
         built.insert(&upstream.name, upstream_of(config, upstream, trackers));
     }
+    let thumbs = crate::routes::thumbnail::shared_pool(config);
     let mut locations: Vec<Location> = config
         .locations
         .iter()
@@ -55,6 +56,7 @@ pub fn build(config: &Config) -> Result<AppState, String> {
                 label: Arc::from(l.prefix.as_str()),
                 access: crate::access::Policy::new(l, &config.server.access)?,
                 mime: config.mime.clone(),
+                thumbs: thumbs.clone(),
                 config: l.clone(),
             })
         })
