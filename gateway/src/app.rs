@@ -62,6 +62,7 @@ pub fn build(config: &Config) -> Result<AppState, String> {
             },
         );
     }
+    let thumbs = crate::routes::thumbnail::shared_pool(config);
     let mut locations: Vec<Location> = config
         .locations
         .iter()
@@ -77,6 +78,8 @@ pub fn build(config: &Config) -> Result<AppState, String> {
                 label: Arc::from(l.prefix.as_str()),
                 access: crate::access::Policy::new(l, &config.server.access)?,
                 mime: config.mime.clone(),
+                thumbs: thumbs.clone(),
+                cache: b.cache.clone(),
                 config: l.clone(),
             })
         })

@@ -84,6 +84,8 @@ pub struct Metrics {
     pub recent: recent::Recent,
     /// The object caches' hits, misses, inserts, evictions and bytes.
     pub object_cache: crate::cache::CacheMetrics,
+    /// Thumbnails made (decoded, resized and encoded), by location.
+    pub thumbnails_made: Family<Labels, Counter>,
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
 }
@@ -112,6 +114,7 @@ impl Metrics {
             shed: Counter::default(),
             recent: recent::Recent::default(),
             object_cache: crate::cache::CacheMetrics::default(),
+            thumbnails_made: Family::default(),
             cache_hits: AtomicU64::new(0),
             cache_misses: AtomicU64::new(0),
         };
@@ -155,6 +158,9 @@ impl Metrics {
         let shed = "Requests refused with 503 because too many were in flight";
         r.register("shed_requests", shed, self.shed.clone());
         self.object_cache.register(r);
+        let made =
+            "Thumbnails made (decoded, resized, encoded), by location; cached ones are not counted";
+        r.register("thumbnails_made", made, self.thumbnails_made.clone());
     }
 
     /// The OpenMetrics exposition of every metric.

@@ -5,6 +5,7 @@
 //!
 //! - [`read`]: the one GET/HEAD pipeline (preconditions, ranges, headers).
 //! - [`write`]: the one PUT/POST/DELETE pipeline.
+//! - [`thumbnail`]: the read pipeline's thumbnail step.
 //! - [`naming`]: how a protocol's URLs name objects — the only protocol part.
 //! - [`mogilefs`], [`fastdfs`]: the two URL schemes.
 //! - `accel`: MogileFS accel mode, replicas handed to nginx.
@@ -19,6 +20,7 @@ pub mod fastdfs;
 pub mod mogilefs;
 pub mod naming;
 pub mod read;
+pub mod thumbnail;
 pub mod write;
 
 use crate::access::RequestInfo as AccessInfo;
@@ -52,6 +54,11 @@ pub struct Location {
     pub access: crate::access::Policy,
     /// Content-Type by extension: nginx's defaults and `[mime]`.
     pub mime: crate::mime_types::MimeTypes,
+    /// The gateway's one thumbnail pool, shared by every location.
+    pub thumbs: crate::thumbs::ThumbPool,
+    /// The upstream's hot-object cache (also in `store`), which keeps
+    /// thumbnails too.
+    pub cache: crate::cache::ObjectCache,
 }
 
 /// Everything handlers need, built once from the config (by [`crate::app`]).

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! name the object (the location's Naming)
+//!   → a thumbnail of it, when the location has them and the URL asks
 //!   → meta (validators only when the request is conditional)
 //!   → preconditions, RFC 9110 §13.2.2 order        304 / 412: no body opened
 //!   → Range, unless If-Range says the copy is stale
@@ -28,6 +29,9 @@ pub async fn serve(location: &Location, head: bool, request: &Parts) -> Result<R
         ReadName::Answered(response) => return Ok(response),
     };
     let key = target.key.as_str();
+    if let Some(answer) = super::thumbnail::serve(location, head, request, key).await {
+        return answer;
+    }
     let store = &location.store;
     let headers = &request.headers;
     if location.config.mode == Mode::Accel {

@@ -1,0 +1,351 @@
+//! The thumbnail step of the read pipeline, for locations with
+//! `[location.thumbnails]`:
+//!
+//! ```text
+//! ?w=&h=&fit=&format= / ?preset=   → resolve_query            (any protocol)
+//! <name>_<W>x<H>.<ext>             → plain read when that file exists,
+//!                                    else resolve_slave, source <name>.<ext>
+//!   → negotiate the format (Accept) → source validators → thumbnail ETag
+//!   → If-None-Match etc.: 304 / 412 before any byte is read or transformed
+//!   → read the source whole (capped) → the shared pool → 200
+//! ```
+//!
+//! Refusals answer here with the engine's status (400/403 for parameters,
+//! 413/415/422 for the source, 503 past the time budget) and a message that
+//! names the key. Generated thumbnails are not written back yet
+//! (`store = true` is accepted and ignored).
+
+use super::Location;
+use crate::cache::{MogKey, ObjectId, ObjectMeta};
+use crate::error::{AppError, ErrorDetail};
+use crate::storage::{CacheStatus, Meta, Need, Read, Source, StorageError};
+use crate::thumbs::request::params_key;
+use crate::thumbs::{
+    negotiate, parse_query, parse_slave_name, resolve_query, resolve_slave, thumb_etag,
+    SourceValidators, Thumb, ThumbPool,
+};
+use crate::web::conditional::{evaluate, Precondition, Validators};
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use std::sync::{Mutex, PoisonError};
+
+/// The one pool every location's thumbnails run on: as many workers as the
+/// largest `workers` any location asks for (0 = one per CPU).
+pub fn shared_pool(config: &crate::config::Config) -> ThumbPool {
+    let workers = config
+        .locations
+        .iter()
+        .filter_map(|l| l.get_ref().thumbnails.as_ref().map(|t| t.workers))
+        .max()
+        .unwrap_or(0);
+    ThumbPool::new(workers)
+}
+
+/// Answers the request when it asks for a thumbnail of `key`; `None` when it
+/// is a plain read (no thumbnail table, no thumbnail parameters, or a slave
+/// name whose file exists).
+pub async fn serve(
+    location: &Location,
+    head: bool,
+    request: &Parts,
+    key: &str,
+) -> Option<Result<Response, AppError>> {
+    let cfg = location.config.thumbnails.as_ref().filter(|t| t.enabled)?;
+    let query = request.uri.query().unwrap_or("");
+    let (source, resolved) = match parse_query(query) {
+        Err(e) => return Some(Ok(refuse(e.status(), key, &e.to_string()))),
+        Ok(Some(q)) => (key.to_string(), resolve_query(cfg, request.uri.path(), &q)),
+        Ok(None) => {
+            let slave = parse_slave_name(key).filter(|_| cfg.slave_names)?;
+            if !missing(location, key).await {
+                return None;
+            }
+            (slave.master.clone(), resolve_slave(cfg, &slave))
+        }
+    };
+    let resolved = match resolved {
+        Ok(r) => r,
+        Err(e) => return Some(Ok(refuse(e.status(), key, &e.to_string()))),
+    };
+    let accept = request
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let negotiated = negotiate(resolved.format, accept);
+    let job = Job {
+        source,
+        params: resolved.params(negotiated.output),
+        vary_accept: negotiated.vary_accept,
+        head,
+    };
+    Some(make(location, &location.thumbs, cfg, request, job).await)
+}
+
+/// Whether the store says `key` does not exist. A FastDFS ID carries its
+/// own metadata, so only opening it (no body) asks the storage server. Other
+/// failures count as present: the plain read reports them the usual way.
+async fn missing(location: &Location, key: &str) -> bool {
+    let head = Read {
+        range: None,
+        head: true,
+    };
+    let found = match location.store.meta(key, Need::Location).await {
+        Ok(meta) => location.store.open(key, &meta, head).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    matches!(found, Err(StorageError::NotFound { .. }))
+}
+
+/// One thumbnail to answer.
+struct Job {
+    source: String,
+    params: crate::thumbs::Params,
+    vary_accept: bool,
+    head: bool,
+}
+
+async fn make(
+    location: &Location,
+    pool: &ThumbPool,
+    cfg: &crate::config::thumbnails::ThumbnailConfig,
+    request: &Parts,
+    job: Job,
+) -> Result<Response, AppError> {
+    let store = &location.store;
+    let meta = store.meta(&job.source, Need::Validators).await?;
+    let validators = SourceValidators {
+        etag: meta.validators.etag.clone(),
+        last_modified: meta.validators.last_modified,
+        length: meta.size,
+    };
+    let etag = thumb_etag(&validators, &job.params);
+    let mine = Validators {
+        etag: Some(etag.clone()),
+        last_modified: meta.validators.last_modified,
+    };
+    match evaluate(&request.headers, &mine) {
+        Precondition::Proceed => {}
+        Precondition::NotModified => {
+            let mut r = StatusCode::NOT_MODIFIED.into_response();
+            headers(&mut r, &etag, &mine, job.vary_accept);
+            return Ok(r);
+        }
+        Precondition::Failed => return Err(AppError::PreconditionFailed),
+    }
+    let limits = cfg.limits();
+    let max = limits.max_source_bytes;
+    if let Some(size) = meta.size.filter(|&s| s > max) {
+        let e = crate::thumbs::ThumbError::SourceTooLarge { bytes: size, max };
+        return Ok(refuse(e.status(), &job.source, &e.to_string()));
+    }
+    let made = match meta.identity.as_ref().filter(|_| location.cache.enabled()) {
+        Some(identity) => {
+            let id =
+                ObjectId::stored(&identity.id, identity.size).derived(&params_key(&job.params));
+            let key = mog_key(location, &job.source);
+            let lifted = ObjectMeta {
+                etag: Some(etag.clone()),
+                last_modified: meta.validators.last_modified,
+                ..ObjectMeta::default()
+            };
+            cached(location, id, key, lifted, || {
+                make_one(location, pool, cfg, &job, &meta)
+            })
+            .await
+        }
+        None => make_one(location, pool, cfg, &job, &meta).await,
+    };
+    let made = match made {
+        Ok(made) => made,
+        Err(refused) => return Ok(refused),
+    };
+    let length = made.bytes.len() as u64;
+    let mut r = if job.head {
+        Response::new(Body::empty())
+    } else {
+        Response::new(Body::from(made.bytes))
+    };
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(header::CONTENT_TYPE, made.content_type);
+    headers(&mut r, &etag, &mine, job.vary_accept);
+    r.extensions_mut().insert(made.source);
+    Ok(r)
+}
+
+/// A thumbnail made (or found made).
+struct Made {
+    bytes: Bytes,
+    content_type: HeaderValue,
+    /// Where the source came from, and whether the cache answered.
+    source: Source,
+}
+
+/// The MogileFS key a thumbnail of `source` is invalidated with.
+fn mog_key(location: &Location, source: &str) -> Option<MogKey> {
+    let domain = location.config.domain.as_deref()?;
+    Some(MogKey::new(domain, source))
+}
+
+/// The thumbnail `id` from the cache, or made once by `make` for every
+/// request that asks for it meanwhile. A refusal is this request's answer
+/// when its own `make` ran; one that another request's `make` met, or a
+/// thumbnail the cache does not take, is made again here.
+async fn cached<'a, F, Fut>(
+    location: &'a Location,
+    id: ObjectId,
+    key: Option<MogKey>,
+    lifted: ObjectMeta,
+    make: F,
+) -> Result<Made, Response>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Made, Response>> + 'a,
+{
+    let refused = Mutex::new(None);
+    let node = Mutex::new(None);
+    let loader = async {
+        match make().await {
+            Ok(made) => {
+                let content_type = made.content_type.to_str().ok().map(str::to_owned);
+                let meta = ObjectMeta {
+                    size: made.bytes.len() as u64,
+                    content_type,
+                    ..lifted
+                };
+                *node.lock().unwrap_or_else(PoisonError::into_inner) = Some(made.source);
+                Ok((meta, made.bytes))
+            }
+            Err(response) => {
+                *refused.lock().unwrap_or_else(PoisonError::into_inner) = Some(response);
+                Err(())
+            }
+        }
+    };
+    let loaded = location.cache.load_derived(id, key, loader).await;
+    let node = node.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let refused = refused.into_inner().unwrap_or_else(PoisonError::into_inner);
+    match (loaded, refused) {
+        (_, Some(response)) => Err(response),
+        (Ok(object), None) => {
+            let content_type = object.meta.content_type.as_deref().unwrap_or_default();
+            let content_type = HeaderValue::from_str(content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            // This request's loader ran (and left its source) or it did not.
+            let (mut source, status) = match node {
+                Some(source) => (source, CacheStatus::Miss),
+                None => (Source::default(), CacheStatus::Hit),
+            };
+            source.cache = Some(status);
+            Ok(Made {
+                bytes: object.bytes.clone(),
+                content_type,
+                source,
+            })
+        }
+        (Err(_), None) => make().await,
+    }
+}
+
+/// Reads the source of `job` whole and makes its thumbnail on the pool; a
+/// refusal is the response to send.
+async fn make_one(
+    location: &Location,
+    pool: &ThumbPool,
+    cfg: &crate::config::thumbnails::ThumbnailConfig,
+    job: &Job,
+    meta: &Meta,
+) -> Result<Made, Response> {
+    let limits = cfg.limits();
+    let read = Read {
+        range: None,
+        head: false,
+    };
+    let opened = location.store.open(&job.source, meta, read).await;
+    let object = opened.map_err(|e| AppError::from(e).into_response())?;
+    let source = Source {
+        cache: None,
+        ..object.source.clone()
+    };
+    let bytes = collect(object.body, limits.max_source_bytes + 1, &job.source)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let thumb: Thumb = match pool.run(bytes, job.params.clone(), limits).await {
+        Ok(t) => t,
+        Err(e) => return Err(refuse(e.status(), &job.source, &e.to_string())),
+    };
+    crate::metrics::metrics()
+        .thumbnails_made
+        .get_or_create(&vec![("location", location.label.to_string())])
+        .inc();
+    tracing::debug!(
+        "thumbnail {} of {}: {}x{}",
+        params_key(&job.params),
+        job.source,
+        thumb.width,
+        thumb.height
+    );
+    Ok(Made {
+        content_type: HeaderValue::from_static(thumb.content_type()),
+        bytes: thumb.bytes,
+        source,
+    })
+}
+
+/// The source's bytes, at most `cap` of them (a longer body stops there, so
+/// the engine refuses it as too large without the rest being read).
+async fn collect(
+    body: Option<crate::storage::ByteStream>,
+    cap: u64,
+    key: &str,
+) -> Result<Bytes, AppError> {
+    let mut out = BytesMut::new();
+    let Some(mut body) = body else {
+        return Ok(out.freeze());
+    };
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            AppError::Storage(StorageError::Unavailable {
+                what: key.to_string(),
+                tried: format!("reading the thumbnail source: {e}"),
+                public: format!("{key}: the source image could not be read"),
+            })
+        })?;
+        let room = (cap - out.len() as u64) as usize;
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() as u64 >= cap {
+            break;
+        }
+    }
+    Ok(out.freeze())
+}
+
+fn headers(r: &mut Response, etag: &str, v: &Validators, vary_accept: bool) {
+    let h = r.headers_mut();
+    super::insert(h, header::ETAG, etag);
+    if let Some(modified) = v.last_modified {
+        super::insert(h, header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
+    }
+    if vary_accept {
+        h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    }
+}
+
+/// A refused thumbnail: `status`, and a message naming the key.
+fn refuse(status: StatusCode, key: &str, message: &str) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let body = format!("{} {reason}: {key}: {message}\n", status.as_u16());
+    let mut r = (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    r.extensions_mut()
+        .insert(ErrorDetail(format!("thumbnail of {key}: {message}")));
+    r
+}

@@ -1,0 +1,230 @@
+//! Thumbnails through the gateway, on devcluster:
+//! - FastDFS slave name `<name>_150x150.jpg` with no such slave file → a
+//!   JPEG thumbnail of the master, 150 px on its long side (decoded);
+//! - If-None-Match with the thumbnail's ETag → 304, no body;
+//! - a slave size not in `sizes` → 400 naming the size; a non-image master
+//!   → 415; the master itself is still a plain read;
+//! - MogileFS query form `?w=&h=&fit=` with contain, cover and fill (output
+//!   dimensions decoded), an unlisted size → 400, a bad `fit` → 400;
+//! - `?preset=` with `format = "auto"`: WebP for `Accept: image/webp`, the
+//!   source's JPEG otherwise, both with `Vary: Accept`.
+
+use dfs_e2e::fastdfs::{bounded, FdfsEnv, FdfsOptions};
+use dfs_e2e::{MogEnv, MogOptions};
+use image::{ImageFormat, RgbImage};
+use reqwest::header;
+use std::io::Cursor;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+/// A 400×300 JPEG with a gradient (so it is not trivially compressible).
+fn jpeg_400x300() -> Vec<u8> {
+    let img = RgbImage::from_fn(400, 300, |x, y| {
+        image::Rgb([x as u8, y as u8, (x ^ y) as u8])
+    });
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// Decodes `bytes` as `format`: its width and height.
+fn dimensions(bytes: &[u8], format: ImageFormat) -> (u32, u32) {
+    let img = image::load_from_memory_with_format(bytes, format).expect("thumbnail decodes");
+    (img.width(), img.height())
+}
+
+fn slave_url(env: &FdfsEnv, id: &impl std::fmt::Display, prefix: &str) -> String {
+    let id = id.to_string();
+    let dot = id.rfind('.').unwrap();
+    env.url(&format!("/{}{prefix}{}", &id[..dot], &id[dot..]))
+}
+
+fn fdfs_options() -> FdfsOptions {
+    FdfsOptions {
+        read_extra: "thumbnails = { sizes = [\"150x150\"] }".into(),
+        ..FdfsOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn fastdfs_slave_names_are_made_from_the_master() {
+    bounded(LIMIT, async {
+        let env = FdfsEnv::start_with(&fdfs_options()).await;
+        let source = jpeg_400x300();
+        let id = env.upload(source.clone(), "jpg").await;
+
+        let url = slave_url(&env, &id, "_150x150");
+        let response = env.http.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "image/jpeg");
+        let etag = response.headers()[header::ETAG].clone();
+        let body = response.bytes().await.unwrap();
+        let (w, h) = dimensions(&body, ImageFormat::Jpeg);
+        assert_eq!(w, 150, "contain: the long side fills the box");
+        assert!((112..=113).contains(&h), "aspect kept: {w}x{h}");
+
+        let again = env
+            .http
+            .get(&url)
+            .header(header::IF_NONE_MATCH, etag.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304);
+        assert_eq!(again.headers()[header::ETAG], etag);
+        assert!(again.bytes().await.unwrap().is_empty());
+
+        let (status, body) = env.get_id(&id).await;
+        assert_eq!(status, 200);
+        assert!(body == source, "the master is a plain read");
+
+        let refused = env
+            .http
+            .get(slave_url(&env, &id, "_151x151"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400);
+        let text = refused.text().await.unwrap();
+        assert!(text.contains("151x151"), "{text}");
+
+        let text_id = env.upload("not an image at all", "jpg").await;
+        let refused = env
+            .http
+            .get(slave_url(&env, &text_id, "_150x150"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 415);
+        env.stop().await;
+    })
+    .await;
+}
+
+const MOG_THUMBS: &str = r#"
+[[location]]
+prefix = "/thumbs/"
+upstream = "mog"
+domain = "imgs"
+methods = ["GET", "HEAD"]
+
+[location.thumbnails]
+sizes = ["100x50"]
+presets.small = { width = 64, height = 64, fit = "cover", format = "auto" }
+"#;
+
+#[tokio::test]
+async fn mogilefs_query_form_fits_and_negotiates() {
+    bounded(LIMIT, async {
+        let options = MogOptions {
+            extra_tables: MOG_THUMBS.into(),
+            ..MogOptions::default()
+        };
+        let env = MogEnv::start_with(1, &options).await;
+        assert_eq!(env.put("cat.jpg", jpeg_400x300()).await, 201);
+        let url = |q: &str| env.gateway.url(&format!("/thumbs/cat.jpg?{q}"));
+        for (fit, want_w) in [
+            ("contain", 66..=67),
+            ("cover", 100..=100),
+            ("fill", 100..=100),
+        ] {
+            let response = env
+                .http
+                .get(url(&format!("w=100&h=50&fit={fit}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{fit}");
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "image/jpeg");
+            assert!(response.headers().get(header::VARY).is_none(), "{fit}");
+            let (w, h) = dimensions(&response.bytes().await.unwrap(), ImageFormat::Jpeg);
+            assert!(want_w.contains(&w) && h == 50, "{fit}: {w}x{h}");
+        }
+        for bad in ["w=150&h=150", "w=100&h=50&fit=squash"] {
+            let response = env.http.get(url(bad)).send().await.unwrap();
+            assert_eq!(response.status(), 400, "{bad}");
+        }
+
+        let webp = env
+            .http
+            .get(url("preset=small"))
+            .header(header::ACCEPT, "image/webp,*/*")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(webp.status(), 200);
+        assert_eq!(webp.headers()[header::CONTENT_TYPE], "image/webp");
+        assert_eq!(webp.headers()[header::VARY], "Accept");
+        let (w, h) = dimensions(&webp.bytes().await.unwrap(), ImageFormat::WebP);
+        assert_eq!((w, h), (64, 64), "cover fills the box");
+
+        let jpeg = env.http.get(url("preset=small")).send().await.unwrap();
+        assert_eq!(jpeg.status(), 200);
+        assert_eq!(jpeg.headers()[header::CONTENT_TYPE], "image/jpeg");
+        assert_eq!(jpeg.headers()[header::VARY], "Accept");
+        assert_eq!(
+            dimensions(&jpeg.bytes().await.unwrap(), ImageFormat::Jpeg),
+            (64, 64)
+        );
+        env.gateway.stop().await;
+    })
+    .await;
+}
+
+/// `dfs_gateway_thumbnails_made_total` for `location`, from `/metrics`.
+async fn made(env: &MogEnv, location: &str) -> u64 {
+    let metrics = env
+        .http
+        .get(env.gateway.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    let text = metrics.text().await.unwrap();
+    let label = format!("location=\"{location}\"");
+    text.lines()
+        .find(|l| l.starts_with("dfs_gateway_thumbnails_made_total") && l.contains(&label))
+        .map_or(0, |l| l.rsplit(' ').next().unwrap().parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_thumbnail_is_made_once_then_served_from_the_cache_until_its_source_changes() {
+    bounded(LIMIT, async {
+        let options = MogOptions {
+            upstream_extra: "object_cache = { size = \"8MiB\", max_object = \"1MiB\" }\n".into(),
+            extra_tables: MOG_THUMBS.into(),
+            ..MogOptions::default()
+        };
+        let env = MogEnv::start_with(1, &options).await;
+        assert_eq!(env.put("cat.jpg", jpeg_400x300()).await, 201);
+        let url = env.gateway.url("/thumbs/cat.jpg?w=100&h=50&fit=cover");
+
+        // Eight at once for a thumbnail nobody made yet: one is made.
+        let requests = (0..8).map(|_| async {
+            let response = env.http.get(&url).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.bytes().await.unwrap()
+        });
+        let bodies = futures_util::future::join_all(requests).await;
+        assert!(bodies.iter().all(|b| b == &bodies[0]));
+        assert_eq!(made(&env, "/thumbs/").await, 1);
+        for _ in 0..3 {
+            let response = env.http.get(&url).send().await.unwrap();
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "image/jpeg");
+            assert_eq!(response.bytes().await.unwrap(), bodies[0]);
+        }
+        assert_eq!(made(&env, "/thumbs/").await, 1);
+
+        // A new source through the gateway: a new thumbnail.
+        let other = RgbImage::from_fn(300, 300, |x, _| image::Rgb([255, x as u8, 0]));
+        let mut bytes = Cursor::new(Vec::new());
+        other.write_to(&mut bytes, ImageFormat::Jpeg).unwrap();
+        assert_eq!(env.put("cat.jpg", bytes.into_inner()).await, 201);
+        let response = env.http.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_ne!(response.bytes().await.unwrap(), bodies[0]);
+        assert_eq!(made(&env, "/thumbs/").await, 2);
+        env.gateway.stop().await;
+    })
+    .await;
+}
