@@ -195,8 +195,8 @@ impl Demo {
             format!("curl -s -X POST --data-binary @'{sample}' '{base}/fdfs/?ext=png'"),
             format!("curl -o sample-fdfs.png {base}/{id}"),
             format!("curl -i -X DELETE {base}/fdfs/{id}   # removes the sample"),
-            "# a thumbnail URL (thumbnails are not served yet; see the README):".into(),
-            format!("#   {base}/{stem}_150x150.png"),
+            "# a thumbnail, made on the first request and stored back as that slave file".into(),
+            format!("curl -o thumb.png {base}/{stem}_150x150.png"),
         ]
     }
 
@@ -285,8 +285,15 @@ fn demo_config(
         strings(&landing.links),
         strings(&landing.commands)
     ) + &mogilefs_config_text(mog)
-        + &fastdfs_config_text(fdfs)
+        + &fastdfs_config_text(fdfs).replacen(READS, &format!("{READS}{THUMBNAILS}"), 1)
 }
+
+/// The line that ends the FastDFS read location's keys in the demo config.
+const READS: &str = "methods = [\"GET\", \"HEAD\"]\n";
+
+/// The demo's FastDFS reads also answer `<file ID stem>_150x150.<ext>` with a
+/// thumbnail, stored back as that slave file.
+const THUMBNAILS: &str = "thumbnails = { sizes = [\"150x150\"], store = true }\n";
 
 /// PUTs the sample to MogileFS and POSTs it to FastDFS through the gateway
 /// at `addr`; returns the FastDFS file ID.

@@ -174,12 +174,12 @@ async fn mogilefs_query_form_fits_and_negotiates() {
 
 /// `dfs_gateway_thumbnails_made_total` for `location`, from `/metrics`.
 async fn made(env: &MogEnv, location: &str) -> u64 {
-    let metrics = env
-        .http
-        .get(env.gateway.url("/metrics"))
-        .send()
-        .await
-        .unwrap();
+    made_at(&env.http, &env.gateway.url("/metrics"), location).await
+}
+
+/// The same, from the `/metrics` at `metrics`.
+async fn made_at(http: &reqwest::Client, metrics: &str, location: &str) -> u64 {
+    let metrics = http.get(metrics).send().await.unwrap();
     let text = metrics.text().await.unwrap();
     let label = format!("location=\"{location}\"");
     text.lines()
@@ -192,12 +192,13 @@ async fn a_thumbnail_is_made_once_then_served_from_the_cache_until_its_source_ch
     bounded(LIMIT, async {
         let options = MogOptions {
             upstream_extra: "object_cache = { size = \"8MiB\", max_object = \"1MiB\" }\n".into(),
-            extra_tables: MOG_THUMBS.into(),
+            // A location of its own: the metrics are shared by this file's tests.
+            extra_tables: MOG_THUMBS.replace("/thumbs/", "/cached/"),
             ..MogOptions::default()
         };
         let env = MogEnv::start_with(1, &options).await;
         assert_eq!(env.put("cat.jpg", jpeg_400x300()).await, 201);
-        let url = env.gateway.url("/thumbs/cat.jpg?w=100&h=50&fit=cover");
+        let url = env.gateway.url("/cached/cat.jpg?w=100&h=50&fit=cover");
 
         // Eight at once for a thumbnail nobody made yet: one is made.
         let requests = (0..8).map(|_| async {
@@ -207,13 +208,13 @@ async fn a_thumbnail_is_made_once_then_served_from_the_cache_until_its_source_ch
         });
         let bodies = futures_util::future::join_all(requests).await;
         assert!(bodies.iter().all(|b| b == &bodies[0]));
-        assert_eq!(made(&env, "/thumbs/").await, 1);
+        assert_eq!(made(&env, "/cached/").await, 1);
         for _ in 0..3 {
             let response = env.http.get(&url).send().await.unwrap();
             assert_eq!(response.headers()[header::CONTENT_TYPE], "image/jpeg");
             assert_eq!(response.bytes().await.unwrap(), bodies[0]);
         }
-        assert_eq!(made(&env, "/thumbs/").await, 1);
+        assert_eq!(made(&env, "/cached/").await, 1);
 
         // A new source through the gateway: a new thumbnail.
         let other = RgbImage::from_fn(300, 300, |x, _| image::Rgb([255, x as u8, 0]));
@@ -223,8 +224,60 @@ async fn a_thumbnail_is_made_once_then_served_from_the_cache_until_its_source_ch
         let response = env.http.get(&url).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_ne!(response.bytes().await.unwrap(), bodies[0]);
-        assert_eq!(made(&env, "/thumbs/").await, 2);
+        assert_eq!(made(&env, "/cached/").await, 2);
         env.gateway.stop().await;
+    })
+    .await;
+}
+
+const STORED: &str = r#"
+[[location]]
+prefix = "/stored/"
+upstream = "fdfs"
+methods = ["GET", "HEAD"]
+thumbnails = { sizes = ["150x150"], store = true }
+"#;
+
+#[tokio::test]
+async fn with_store_a_fastdfs_thumbnail_is_written_back_as_the_slave_file() {
+    bounded(LIMIT, async {
+        // A location of its own: the metrics are shared by this file's tests.
+        let options = FdfsOptions {
+            extra_tables: STORED.into(),
+            ..FdfsOptions::default()
+        };
+        let env = FdfsEnv::start_with(&options).await;
+        let id = env.upload(jpeg_400x300(), "jpg").await;
+        let name = id.to_string();
+        let url = env.url(&format!("/stored/{}", name.replace(".jpg", "_150x150.jpg")));
+        let metrics = env.url("/metrics");
+        let first = env.http.get(&url).send().await.unwrap();
+        assert_eq!(first.status(), 200);
+        let thumb = first.bytes().await.unwrap();
+        assert_eq!(made_at(&env.http, &metrics, "/stored/").await, 1);
+
+        // Stored in the background, as the ID the URL named.
+        let slave = id.slave("_150x150", Some("jpg")).unwrap();
+        let stored = async {
+            while !env
+                .cluster
+                .storages("group1")
+                .iter()
+                .any(|s| s.has_file(&slave))
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), stored)
+            .await
+            .expect("the slave file is stored");
+        // Now a plain read of that file: nothing is made again.
+        let again = env.http.get(&url).send().await.unwrap();
+        assert_eq!(again.status(), 200);
+        assert_eq!(again.bytes().await.unwrap(), thumb);
+        assert_eq!(env.get_id(&slave).await, (200, thumb));
+        assert_eq!(made_at(&env.http, &metrics, "/stored/").await, 1);
+        env.stop().await;
     })
     .await;
 }

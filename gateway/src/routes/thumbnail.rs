@@ -12,16 +12,17 @@
 //!
 //! Refusals answer here with the engine's status (400/403 for parameters,
 //! 413/415/422 for the source, 503 past the time budget) and a message that
-//! names the key. Generated thumbnails are not written back yet
-//! (`store = true` is accepted and ignored).
+//! names the key. With `store = true`, a thumbnail asked for by a FastDFS
+//! slave name is written back as that slave file (in the background), so
+//! the next request, here or at any gateway, is a plain read.
 
 use super::Location;
 use crate::cache::{MogKey, ObjectId, ObjectMeta};
 use crate::error::{AppError, ErrorDetail};
-use crate::storage::{CacheStatus, Meta, Need, Read, Source, StorageError};
+use crate::storage::{CacheStatus, Meta, Need, Read, Source, StorageError, Variant};
 use crate::thumbs::request::params_key;
 use crate::thumbs::{
-    negotiate, parse_query, parse_slave_name, resolve_query, resolve_slave, thumb_etag,
+    negotiate, parse_query, parse_slave_name, resolve_query, resolve_slave, thumb_etag, Kind,
     SourceValidators, Thumb, ThumbPool,
 };
 use crate::web::conditional::{evaluate, Precondition, Validators};
@@ -56,15 +57,22 @@ pub async fn serve(
 ) -> Option<Result<Response, AppError>> {
     let cfg = location.config.thumbnails.as_ref().filter(|t| t.enabled)?;
     let query = request.uri.query().unwrap_or("");
-    let (source, resolved) = match parse_query(query) {
+    let (source, resolved, store_as) = match parse_query(query) {
         Err(e) => return Some(Ok(refuse(e.status(), key, &e.to_string()))),
-        Ok(Some(q)) => (key.to_string(), resolve_query(cfg, request.uri.path(), &q)),
+        Ok(Some(q)) => {
+            let resolved = resolve_query(cfg, request.uri.path(), &q);
+            (key.to_string(), resolved, None)
+        }
         Ok(None) => {
             let slave = parse_slave_name(key).filter(|_| cfg.slave_names)?;
             if !missing(location, key).await {
                 return None;
             }
-            (slave.master.clone(), resolve_slave(cfg, &slave))
+            let extension = key.rsplit_once('.').map_or("", |(_, ext)| ext);
+            let store_as = cfg
+                .store
+                .then(|| (slave.prefix.clone(), extension.to_owned()));
+            (slave.master.clone(), resolve_slave(cfg, &slave), store_as)
         }
     };
     let resolved = match resolved {
@@ -79,6 +87,8 @@ pub async fn serve(
     let job = Job {
         source,
         params: resolved.params(negotiated.output),
+        // One answer for every client, or nothing to keep under one name.
+        store_as: store_as.filter(|_| !negotiated.vary_accept),
         vary_accept: negotiated.vary_accept,
         head,
     };
@@ -104,6 +114,8 @@ async fn missing(location: &Location, key: &str) -> bool {
 struct Job {
     source: String,
     params: crate::thumbs::Params,
+    /// The slave name's prefix and extension, to store the thumbnail as.
+    store_as: Option<(String, String)>,
     vary_accept: bool,
     head: bool,
 }
@@ -278,6 +290,9 @@ async fn make_one(
         Ok(t) => t,
         Err(e) => return Err(refuse(e.status(), &job.source, &e.to_string())),
     };
+    if let Some((suffix, extension)) = &job.store_as {
+        store_back(location, &job.source, suffix, extension, &thumb);
+    }
     crate::metrics::metrics()
         .thumbnails_made
         .get_or_create(&vec![("location", location.label.to_string())])
@@ -294,6 +309,37 @@ async fn make_one(
         bytes: thumb.bytes,
         source,
     })
+}
+
+/// Writes `thumb` as the slave file `<source stem><suffix>.<extension>` in
+/// the background, so that every gateway then reads it as a plain file; not
+/// when its format is not the one the extension names. A slave another
+/// gateway stored first is as good.
+fn store_back(location: &Location, source: &str, suffix: &str, extension: &str, thumb: &Thumb) {
+    let named = match extension.to_ascii_lowercase().as_str() {
+        "jpg" | "jpeg" => Some(Kind::Jpeg),
+        "png" => Some(Kind::Png),
+        "webp" => Some(Kind::Webp),
+        "gif" => Some(Kind::Gif),
+        _ => None,
+    };
+    if named != Some(thumb.kind) {
+        return;
+    }
+    let store = std::sync::Arc::clone(&location.store);
+    let (source, suffix, extension) = (source.to_owned(), suffix.to_owned(), extension.to_owned());
+    let bytes = thumb.bytes.clone();
+    tokio::spawn(async move {
+        let variant = Variant {
+            source: &source,
+            suffix: &suffix,
+            extension: &extension,
+        };
+        match store.write_variant(variant, bytes).await {
+            Ok(stored) => tracing::debug!(slave = %stored.key, "thumbnail stored back"),
+            Err(e) => tracing::warn!(source, suffix, error = %e, "thumbnail not stored back"),
+        }
+    });
 }
 
 /// The source's bytes, at most `cap` of them (a longer body stops there, so

@@ -9,7 +9,7 @@
 use super::body::from_bytes;
 use super::{
     ByteStream, CacheStatus, Identity, Meta, Object, Read, Served, SharedStore, Source,
-    StorageError, Store, StoreFuture, Stored, WriteLimits, WriteTarget,
+    StorageError, Store, StoreFuture, Stored, Variant, WriteLimits, WriteTarget,
 };
 use crate::cache::{LoadError, MogKey, ObjectCache, ObjectId, ObjectMeta};
 use bytes::{Bytes, BytesMut};
@@ -332,6 +332,10 @@ impl Store for CachedStore {
             }
             stored
         })
+    }
+
+    fn write_variant<'a>(&'a self, variant: Variant<'a>, bytes: Bytes) -> StoreFuture<'a, Stored> {
+        self.inner.write_variant(variant, bytes)
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Source> {

@@ -34,6 +34,7 @@ pub mod spool;
 
 use crate::web::conditional::Validators;
 use crate::web::range::{ByteRange, RangeSpec};
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,6 +74,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Deletes `key`; returns who did it.
     fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Source>;
+
+    /// Keeps `bytes` beside `variant.source` as the variant the store names
+    /// after it (a thumbnail), so that every gateway finds it: a FastDFS
+    /// slave file. Stores without such names refuse.
+    fn write_variant<'a>(&'a self, variant: Variant<'a>, _bytes: Bytes) -> StoreFuture<'a, Stored> {
+        Box::pin(async move {
+            Err(StorageError::Refused {
+                detail: format!("{}: this store keeps no variants", variant.source),
+                public: "variants are not stored here".into(),
+            })
+        })
+    }
+}
+
+/// A variant of a stored object, named after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Variant<'a> {
+    /// The object it is made from.
+    pub source: &'a str,
+    /// What its name adds to the source's, before the extension
+    /// (`_150x150`).
+    pub suffix: &'a str,
+    /// Its extension, no dot.
+    pub extension: &'a str,
 }
 
 /// A store shared by the locations that use it.

@@ -20,8 +20,10 @@ mod failover_tests;
 mod tests;
 
 use super::{ByteStream, Identity, Meta, Need, Object, Read, Served, Source, Store};
-use super::{StorageError, StoreFuture, Stored, WriteLimits, WriteTarget};
+use super::{StorageError, StoreFuture, Stored, Variant, WriteLimits, WriteTarget};
+use crate::clients::fastdfs::slave::SlaveError;
 use crate::web::conditional::Validators;
+use bytes::Bytes;
 use dfs_protocol::fastdfs::{FileId, FileKind};
 use error::from_fdfs;
 use failover::FdfsUpstream;
@@ -219,6 +221,33 @@ impl Store for FdfsStore {
         async move {
             let id = parse(key)?;
             self.up.delete(&id).await.map(node).map_err(from_fdfs)
+        }
+        .boxed()
+    }
+
+    /// The variant as the master's slave file (UPLOAD_SLAVE_FILE).
+    fn write_variant<'a>(&'a self, variant: Variant<'a>, bytes: Bytes) -> StoreFuture<'a, Stored> {
+        async move {
+            let master = parse(variant.source)?;
+            let size = bytes.len() as u64;
+            let client = self.up.client();
+            let stored = client
+                .upload_slave(&master, variant.suffix, variant.extension, bytes)
+                .await;
+            let id = stored.map_err(|e| match e {
+                SlaveError::Fdfs(e) => from_fdfs(e),
+                other => StorageError::Refused {
+                    detail: other.to_string(),
+                    public: format!("{}: the variant was not stored", variant.source),
+                },
+            })?;
+            Ok(Stored {
+                key: id.to_string(),
+                size,
+                fid: None,
+                etag: None,
+                source: Source::default(),
+            })
         }
         .boxed()
     }
