@@ -101,9 +101,7 @@ fn stream(
     futures_util::stream::unfold(
         Some((multipart, Some(field), fault)),
         move |state| async move {
-            let Some((mut multipart, field, fault)) = state else {
-                return None;
-            };
+            let (mut multipart, field, fault) = state?;
             if let Some(mut field) = field {
                 match field.chunk().await {
                     Ok(Some(bytes)) => {
