@@ -12,6 +12,8 @@ pub const PROXY: &str = "nginx-proxy";
 pub const GATEWAY: &str = "gateway";
 /// The gateway asking the tracker on every request.
 pub const GATEWAY_NOCACHE: &str = "gateway-nocache";
+/// The gateway answering from its object cache (objects up to 1 MiB).
+pub const GATEWAY_OBJCACHE: &str = "gateway-objcache";
 
 /// One measurement (or the reason there is none).
 #[derive(Debug, Clone, Serialize)]

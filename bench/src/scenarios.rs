@@ -4,11 +4,11 @@
 
 use crate::error::{BenchError, Result};
 use crate::fastdfs::FdfsSetup;
-use crate::gateway::{GatewayProcess, CACHED, UNCACHED, UPLOAD};
+use crate::gateway::{GatewayProcess, CACHED, HOT, UNCACHED, UPLOAD};
 use crate::measure::{Bench, Target};
 use crate::objects::{self, SizeClass};
 use crate::proxy::{NginxProxy, Site};
-use crate::report::{Row, DIRECT, GATEWAY, GATEWAY_NOCACHE, PROXY};
+use crate::report::{Row, DIRECT, GATEWAY, GATEWAY_NOCACHE, GATEWAY_OBJCACHE, PROXY};
 use crate::{Plan, DOMAIN};
 use devcluster::mogilefs::MogCluster;
 use std::path::Path;
@@ -79,7 +79,8 @@ impl Setup<'_> {
         })
     }
 
-    /// direct, nginx-proxy, gateway and gateway-nocache for one size class.
+    /// direct, nginx-proxy, gateway, gateway-nocache and gateway-objcache for
+    /// one size class.
     fn read_targets(&self, servers: &Servers, class: &SizeClass) -> Result<Vec<Target>> {
         let keys = class.keys();
         let storage_paths = keys
@@ -106,6 +107,12 @@ impl Setup<'_> {
                 GATEWAY_NOCACHE,
                 &servers.gateway.base(),
                 via(UNCACHED),
+                vec![gateway_pid],
+            ),
+            Target::new(
+                GATEWAY_OBJCACHE,
+                &servers.gateway.base(),
+                via(HOT),
                 vec![gateway_pid],
             ),
         ])

@@ -1,7 +1,7 @@
 //! The targets, checked against one run's figures.
 
 use crate::fastdfs::{GATEWAY_INLINE, GATEWAY_LOCAL, NGINX_STATIC};
-use crate::report::{Check, Report, DIRECT, GATEWAY, PROXY};
+use crate::report::{Check, Report, DIRECT, GATEWAY, GATEWAY_OBJCACHE, PROXY};
 
 /// Peak RSS allowed while streaming.
 const RSS_LIMIT_MIB: f64 = 64.0;
@@ -18,6 +18,10 @@ pub fn check(report: &Report) -> Vec<Check> {
     let p99_4k = ratio(
         get(GATEWAY, "4KiB").map(|m| m.p99_ms),
         get(PROXY, "4KiB").map(|m| m.p99_ms),
+    );
+    let hot_4k = ratio(
+        get(GATEWAY_OBJCACHE, "4KiB").map(|m| m.req_per_s),
+        get(PROXY, "4KiB").map(|m| m.req_per_s),
     );
     let big = ratio(
         get(GATEWAY, "64MiB").map(|m| m.mib_per_s),
@@ -38,14 +42,19 @@ pub fn check(report: &Report) -> Vec<Check> {
     });
     vec![
         at_least(
-            "4KiB GET, cache on: gateway req/s ≥ 1.0 × nginx-proxy",
+            "4KiB GET, object cache off: gateway req/s ≥ 1.0 × nginx-proxy",
             rps_4k,
             1.0,
         ),
         at_most(
-            "4KiB GET, cache on: gateway p99 ≤ 1.5 × nginx-proxy p99",
+            "4KiB GET, object cache off: gateway p99 ≤ 1.5 × nginx-proxy p99",
             p99_4k,
             1.5,
+        ),
+        at_least(
+            "4KiB GET, object cache on: gateway-objcache req/s ≥ 1.0 × nginx-proxy",
+            hot_4k,
+            1.0,
         ),
         at_least("64MiB GET: gateway MiB/s ≥ 0.9 × direct", big, 0.9),
         at_least(

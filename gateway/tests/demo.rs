@@ -71,12 +71,13 @@ async fn the_printed_lines_work_and_slash_is_the_landing_page() {
         answer["file_id"].as_str().unwrap().ends_with(".png"),
         "{answer}"
     );
-    let thumb = banner.lines().find(|l| l.contains("_150x150.png")).unwrap();
     let stem = demo.file_id().trim_end_matches(".png");
-    assert!(
-        thumb.trim_start().starts_with('#') && thumb.contains(stem),
-        "{thumb}"
-    );
+    let thumb = url_of(&banner, "curl -o thumb.png");
+    assert!(thumb.ends_with(&format!("{stem}_150x150.png")), "{thumb}");
+    let got = http.get(&thumb).send().await.unwrap();
+    assert_eq!(got.status(), 200, "{thumb}");
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert!(got.bytes().await.unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
 
     let page = http.get(format!("{}/", demo.base())).send().await.unwrap();
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
