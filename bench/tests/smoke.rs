@@ -53,8 +53,8 @@ async fn a_tiny_bench_runs_without_errors() {
     let text = report.markdown();
     let measured = report.rows.iter().filter(|r| r.measured.is_some()).count();
     assert_eq!(
-        measured, 10,
-        "4 read, 2 write and 4 FastDFS targets:\n{text}"
+        measured, 11,
+        "5 read, 2 write and 4 FastDFS targets:\n{text}"
     );
     let errors = report
         .checks

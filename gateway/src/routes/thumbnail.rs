@@ -204,9 +204,9 @@ fn mog_key(location: &Location, source: &str) -> Option<MogKey> {
 }
 
 /// The thumbnail `id` from the cache, or made once by `make` for every
-/// request that asks for it meanwhile. A refusal is this request's answer
-/// when its own `make` ran; one that another request's `make` met, or a
-/// thumbnail the cache does not take, is made again here.
+/// request that asks for it meanwhile. What this request's own `make`
+/// returned (a refusal, or a thumbnail too large to keep) is its answer; a
+/// failure another request's `make` met is tried again here.
 async fn cached<'a, F, Fut>(
     location: &'a Location,
     id: ObjectId,
@@ -219,7 +219,7 @@ where
     Fut: std::future::Future<Output = Result<Made, Response>> + 'a,
 {
     let refused = Mutex::new(None);
-    let node = Mutex::new(None);
+    let made_here = Mutex::new(None);
     let loader = async {
         match make().await {
             Ok(made) => {
@@ -229,8 +229,9 @@ where
                     content_type,
                     ..lifted
                 };
-                *node.lock().unwrap_or_else(PoisonError::into_inner) = Some(made.source);
-                Ok((meta, made.bytes))
+                let bytes = made.bytes.clone();
+                *made_here.lock().unwrap_or_else(PoisonError::into_inner) = Some(made);
+                Ok((meta, bytes))
             }
             Err(response) => {
                 *refused.lock().unwrap_or_else(PoisonError::into_inner) = Some(response);
@@ -239,27 +240,34 @@ where
         }
     };
     let loaded = location.cache.load_derived(id, key, loader).await;
-    let node = node.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let made_here = made_here
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
     let refused = refused.into_inner().unwrap_or_else(PoisonError::into_inner);
-    match (loaded, refused) {
-        (_, Some(response)) => Err(response),
-        (Ok(object), None) => {
+    match (loaded, refused, made_here) {
+        (_, Some(response), _) => Err(response),
+        // Made by this request: kept or not (too large to cache), it is
+        // the answer.
+        (_, None, Some(mut made)) => {
+            made.source.cache = Some(CacheStatus::Miss);
+            Ok(made)
+        }
+        (Ok(object), None, None) => {
             let content_type = object.meta.content_type.as_deref().unwrap_or_default();
             let content_type = HeaderValue::from_str(content_type)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-            // This request's loader ran (and left its source) or it did not.
-            let (mut source, status) = match node {
-                Some(source) => (source, CacheStatus::Miss),
-                None => (Source::default(), CacheStatus::Hit),
+            let source = Source {
+                cache: Some(CacheStatus::Hit),
+                ..Source::default()
             };
-            source.cache = Some(status);
             Ok(Made {
                 bytes: object.bytes.clone(),
                 content_type,
                 source,
             })
         }
-        (Err(_), None) => make().await,
+        // Another request's attempt failed: try once more here.
+        (Err(_), None, None) => make().await,
     }
 }
 
