@@ -19,6 +19,7 @@
 use super::Location;
 use crate::cache::{MogKey, ObjectId, ObjectMeta};
 use crate::error::{AppError, ErrorDetail};
+use crate::storage::body::{from_bytes, read_at_most};
 use crate::storage::{CacheStatus, Meta, Need, Read, Source, StorageError, Variant};
 use crate::thumbs::request::params_key;
 use crate::thumbs::{
@@ -30,8 +31,7 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
+use bytes::Bytes;
 use std::sync::{Mutex, PoisonError};
 
 /// The one pool every location's thumbnails run on: as many workers as the
@@ -291,9 +291,18 @@ async fn make_one(
         cache: None,
         ..object.source.clone()
     };
-    let bytes = collect(object.body, limits.max_source_bytes + 1, &job.source)
-        .await
-        .map_err(IntoResponse::into_response)?;
+    // One byte over the limit is enough for the engine to refuse it.
+    let cap = limits.max_source_bytes + 1;
+    let body = object.body.unwrap_or_else(|| from_bytes(Bytes::new()));
+    let bytes = read_at_most(body, cap).await.map_err(|e| {
+        let key = &job.source;
+        let error = AppError::Storage(StorageError::Unavailable {
+            what: key.to_string(),
+            tried: format!("reading the thumbnail source: {e}"),
+            public: format!("{key}: the source image could not be read"),
+        });
+        error.into_response()
+    })?;
     let thumb: Thumb = match pool.run(bytes, job.params.clone(), limits).await {
         Ok(t) => t,
         Err(e) => return Err(refuse(e.status(), &job.source, &e.to_string())),
@@ -348,34 +357,6 @@ fn store_back(location: &Location, source: &str, suffix: &str, extension: &str, 
             Err(e) => tracing::warn!(source, suffix, error = %e, "thumbnail not stored back"),
         }
     });
-}
-
-/// The source's bytes, at most `cap` of them (a longer body stops there, so
-/// the engine refuses it as too large without the rest being read).
-async fn collect(
-    body: Option<crate::storage::ByteStream>,
-    cap: u64,
-    key: &str,
-) -> Result<Bytes, AppError> {
-    let mut out = BytesMut::new();
-    let Some(mut body) = body else {
-        return Ok(out.freeze());
-    };
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            AppError::Storage(StorageError::Unavailable {
-                what: key.to_string(),
-                tried: format!("reading the thumbnail source: {e}"),
-                public: format!("{key}: the source image could not be read"),
-            })
-        })?;
-        let room = (cap - out.len() as u64) as usize;
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if out.len() as u64 >= cap {
-            break;
-        }
-    }
-    Ok(out.freeze())
 }
 
 fn headers(r: &mut Response, etag: &str, v: &Validators, vary_accept: bool) {

@@ -266,6 +266,23 @@ impl Stream for Attempt {
     }
 }
 
+/// The first bytes of `body`, at most `limit` of them: reading stops there,
+/// so a caller that allows one byte less than `limit` sees an over-long
+/// body as too long without the rest being read.
+pub async fn read_at_most(mut body: ByteStream, limit: u64) -> io::Result<Bytes> {
+    use futures_util::StreamExt;
+    let mut out = bytes::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        let room = usize::try_from(limit - out.len() as u64).unwrap_or(usize::MAX);
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() as u64 >= limit {
+            break;
+        }
+    }
+    Ok(out.freeze())
+}
+
 /// A body of bytes already in memory (a cached object, a transformed one),
 /// as the same stream type a storage read returns.
 pub fn from_bytes(bytes: Bytes) -> ByteStream {

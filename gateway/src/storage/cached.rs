@@ -6,15 +6,14 @@
 //! drop what they made stale, so a PUT or DELETE through the gateway is
 //! visible at once.
 
-use super::body::from_bytes;
+use super::body::{from_bytes, read_at_most};
 use super::{
     ByteStream, CacheStatus, Identity, Meta, Object, Read, Served, SharedStore, Source,
     StorageError, Store, StoreFuture, Stored, Variant, WriteLimits, WriteTarget,
 };
 use crate::cache::{LoadError, MogKey, ObjectCache, ObjectId, ObjectMeta};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use dfs_protocol::fastdfs::{FileId, FileKind};
-use futures_util::StreamExt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// How the store below names objects, which decides their cache identity.
@@ -256,26 +255,13 @@ async fn whole(
         detail: format!("{key}: the store opened no body for a full read"),
         public: "the storage answered without a body".into(),
     })?;
-    let bytes = collect(body, size + 1)
+    let bytes = read_at_most(body, size + 1)
         .await
         .map_err(|e| StorageError::BadReply {
             detail: format!("{key}: body failed while caching: {e}"),
             public: "the storage failed mid-body".into(),
         })?;
     Ok((object_meta, bytes, object.source.node))
-}
-
-/// All of `body`, stopping once it holds more than `limit` bytes (the
-/// length check then refuses it).
-async fn collect(mut body: ByteStream, limit: u64) -> std::io::Result<Bytes> {
-    let mut out = BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        out.extend_from_slice(&chunk?);
-        if out.len() as u64 >= limit {
-            break;
-        }
-    }
-    Ok(out.freeze())
 }
 
 fn source(meta: &Meta, node: Option<String>, cache: CacheStatus) -> Source {
