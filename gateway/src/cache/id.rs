@@ -41,15 +41,6 @@ impl ObjectId {
         ObjectId::Fastdfs(file_id.into())
     }
 
-    /// A stored object as its store names it: a MogileFS fid (digits only)
-    /// with the object's `size`, or a FastDFS file ID (never all digits).
-    pub fn stored(id: &str, size: u64) -> Self {
-        match id.parse() {
-            Ok(fid) => ObjectId::Mogilefs { fid, size },
-            Err(_) => ObjectId::fastdfs(id),
-        }
-    }
-
     /// An object computed from `self` as `params` say.
     pub fn derived(&self, params: &str) -> Self {
         ObjectId::Derived {

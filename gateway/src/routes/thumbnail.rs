@@ -20,6 +20,7 @@ use super::Location;
 use crate::cache::{MogKey, ObjectId, ObjectMeta};
 use crate::error::{AppError, ErrorDetail};
 use crate::storage::body::{from_bytes, read_at_most};
+use crate::storage::cached::cache_id;
 use crate::storage::{CacheStatus, Meta, Need, Read, Source, StorageError, Variant};
 use crate::thumbs::request::params_key;
 use crate::thumbs::{
@@ -154,10 +155,10 @@ async fn make(
         let e = crate::thumbs::ThumbError::SourceTooLarge { bytes: size, max };
         return Ok(refuse(e.status(), &job.source, &e.to_string()));
     }
-    let made = match meta.identity.as_ref().filter(|_| location.cache.enabled()) {
-        Some(identity) => {
-            let id =
-                ObjectId::stored(&identity.id, identity.size).derived(&params_key(&job.params));
+    let source_id = meta.identity.as_ref().and_then(cache_id);
+    let made = match source_id.filter(|_| location.cache.enabled()) {
+        Some(source_id) => {
+            let id = source_id.derived(&params_key(&job.params));
             let key = mog_key(location, &job.source);
             let lifted = ObjectMeta {
                 etag: Some(etag.clone()),

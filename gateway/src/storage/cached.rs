@@ -55,22 +55,6 @@ impl CachedStore {
         }
     }
 
-    /// The cache identity of `identity`, if it has one.
-    fn object_id(&self, identity: &Identity) -> Option<ObjectId> {
-        match self.naming {
-            Naming::Mogilefs { .. } => identity.id.parse().ok().map(|fid| ObjectId::Mogilefs {
-                fid,
-                size: identity.size,
-            }),
-            // An appender file can be modified in place, even at the same
-            // size: it is never cached.
-            Naming::Fastdfs => FileId::parse(&identity.id)
-                .ok()
-                .filter(|id| id.kind() != FileKind::Appender)
-                .map(|_| ObjectId::fastdfs(&identity.id)),
-        }
-    }
-
     fn mog_key(&self, key: &str) -> Option<MogKey> {
         match &self.naming {
             Naming::Mogilefs { domain } => Some(MogKey::new(domain, key)),
@@ -91,7 +75,7 @@ impl CachedStore {
     /// path, with the size learned from an earlier read if there was one.
     fn identify(&self, meta: &Meta) -> Option<Identified> {
         if let Some(identity) = &meta.identity {
-            let id = self.object_id(identity)?;
+            let id = cache_id(identity)?;
             return Some(Identified::Known(id, identity.size));
         }
         let Naming::Mogilefs { .. } = self.naming else {
@@ -226,6 +210,21 @@ impl CachedStore {
             Err(_) => answer(&object_meta, &bytes, read, source),
         })
     }
+}
+
+/// The cache identity of a stored object as its store reports it: a
+/// MogileFS fid (digits only) with its size, or a FastDFS file ID. An
+/// appender file can be modified in place, even at the same size: it has
+/// none, so neither it nor anything made from it is cached.
+pub fn cache_id(identity: &Identity) -> Option<ObjectId> {
+    if let Ok(fid) = identity.id.parse() {
+        let size = identity.size;
+        return Some(ObjectId::Mogilefs { fid, size });
+    }
+    FileId::parse(&identity.id)
+        .ok()
+        .filter(|id| id.kind() != FileKind::Appender)
+        .map(|_| ObjectId::fastdfs(&identity.id))
 }
 
 /// What the cache can tell of an object before reading it.
