@@ -21,9 +21,15 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-/// Read-ahead buffer and largest file-data chunk per connection: a download
-/// to a slow client pins about this much (twice at most) until it reads on.
-const READ_BUF: usize = 8 * 1024;
+/// Largest file-data chunk: a download to a slow client pins about this
+/// much until it reads on.
+const CHUNK: usize = 8 * 1024;
+
+/// Read-ahead buffer per connection, which lives as long as the connection
+/// (pooled ones included): room for any reply header and the small reply
+/// bodies; file data bypasses it (reads of at least its size go straight
+/// into the chunk).
+const READ_AHEAD: usize = 1024;
 
 /// Largest reply body read whole; every non-download reply is far smaller.
 const MAX_REPLY: u64 = 64 * 1024;
@@ -42,7 +48,7 @@ impl Connection {
             .await
             .map_err(CallError::Connect)?;
         Ok(Connection {
-            stream: BufReader::with_capacity(READ_BUF, stream),
+            stream: BufReader::with_capacity(READ_AHEAD, stream),
             addr,
         })
     }
@@ -152,7 +158,7 @@ impl Connection {
     /// Reads the next chunk of file data, at most `max` bytes, within
     /// `timeout`; an empty chunk means the server closed the connection.
     pub async fn read_chunk(&mut self, max: u64, timeout: Duration) -> io::Result<Bytes> {
-        let mut buf = bytes::BytesMut::with_capacity(max.min(READ_BUF as u64) as usize);
+        let mut buf = bytes::BytesMut::with_capacity(max.min(CHUNK as u64) as usize);
         let limited = (&mut self.stream).take(max);
         tokio::pin!(limited);
         tokio::time::timeout(timeout, limited.read_buf(&mut buf))

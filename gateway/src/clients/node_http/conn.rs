@@ -9,7 +9,7 @@
 //! connection goes back to the pool; a body dropped unfinished takes its
 //! connection with it (the unread rest would be the next reply's start).
 
-use super::pool::Pool;
+use super::pool::{Pool, Reusable};
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::body::{Body, Frame, SizeHint};
@@ -49,9 +49,8 @@ enum Drive {
     Finished(Option<hyper::Error>),
 }
 
-impl Conn {
-    /// Whether the connection can no longer carry a request.
-    pub fn is_closed(&self) -> bool {
+impl Reusable for Conn {
+    fn is_closed(&self) -> bool {
         self.conn.is_none() || self.sender.is_closed()
     }
 }
@@ -152,7 +151,7 @@ pub struct NodeBody {
 
 struct Held {
     conn: Conn,
-    pool: Arc<Pool>,
+    pool: Arc<Pool<Conn>>,
     host: Arc<str>,
     /// The peer agreed to keep the connection.
     keep: bool,
@@ -162,7 +161,7 @@ impl NodeBody {
     pub(super) fn new(
         body: Incoming,
         conn: Conn,
-        pool: Arc<Pool>,
+        pool: Arc<Pool<Conn>>,
         host: Arc<str>,
         keep: bool,
     ) -> Self {

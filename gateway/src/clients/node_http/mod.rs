@@ -26,11 +26,13 @@
 //!   once on a new connection (the request comes back unsent).
 
 mod conn;
+mod get;
 mod pool;
 #[cfg(test)]
 mod tests;
 
 pub use conn::NodeBody;
+pub use get::{GetBody, GetClient, GetResponse};
 
 use conn::{keeps_alive, Conn, ReqBody};
 use hyper::body::Body as _;
@@ -101,6 +103,31 @@ pub enum NodeHttpError {
         /// The limit.
         timeout: Duration,
     },
+    /// The response head did not come in time.
+    #[error("{host}: no response head within {timeout:?}")]
+    HeadTimeout {
+        /// `host:port`.
+        host: String,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// The connection failed before the response head was in.
+    #[error("{host}: {source}")]
+    Io {
+        /// `host:port`.
+        host: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The reply is not one this client reads.
+    #[error("{host}: {detail}")]
+    BadReply {
+        /// `host:port`.
+        host: String,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The connection failed (reset, closed, bad reply).
     #[error("{host}: {source}")]
     Http {
@@ -115,7 +142,7 @@ pub enum NodeHttpError {
 /// A pooled HTTP/1 client; clones share the pool.
 #[derive(Clone)]
 pub struct NodeHttp {
-    pool: Arc<Pool>,
+    pool: Arc<Pool<Conn>>,
     config: NodeHttpConfig,
     builder: hyper::client::conn::http1::Builder,
 }

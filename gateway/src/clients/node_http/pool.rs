@@ -3,27 +3,32 @@
 //! least likely to have closed it); expired ones are dropped when the host's
 //! list is touched and by a reaper that runs while any connection is idle.
 
-use super::conn::Conn;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// A connection that can wait in a [`Pool`].
+pub(super) trait Reusable: Send + 'static {
+    /// Whether the peer has closed it (or it is otherwise unusable).
+    fn is_closed(&self) -> bool;
+}
+
 /// One idle connection and when it became idle.
-struct Idle {
-    conn: Conn,
+struct Idle<C> {
+    conn: C,
     since: Instant,
 }
 
 /// The idle connections of one client.
-pub(super) struct Pool {
-    hosts: Mutex<HashMap<Arc<str>, VecDeque<Idle>>>,
+pub(super) struct Pool<C> {
+    hosts: Mutex<HashMap<Arc<str>, VecDeque<Idle<C>>>>,
     max_idle: usize,
     idle_for: Duration,
     reaping: std::sync::atomic::AtomicBool,
 }
 
-impl Pool {
+impl<C: Reusable> Pool<C> {
     pub fn new(max_idle: usize, idle_for: Duration) -> Self {
         Pool {
             hosts: Mutex::new(HashMap::new()),
@@ -34,7 +39,7 @@ impl Pool {
     }
 
     /// The newest live idle connection to `host`, if any.
-    pub fn take(&self, host: &str) -> Option<Conn> {
+    pub fn take(&self, host: &str) -> Option<C> {
         let mut hosts = self.lock();
         let idle = hosts.get_mut(host)?;
         let now = Instant::now();
@@ -48,7 +53,7 @@ impl Pool {
     }
 
     /// Keeps `conn` to `host` for reuse, unless `host` has enough already.
-    pub fn put(self: &Arc<Self>, host: &Arc<str>, conn: Conn) {
+    pub fn put(self: &Arc<Self>, host: &Arc<str>, conn: C) {
         if self.max_idle == 0 || self.idle_for.is_zero() {
             return;
         }
@@ -111,7 +116,7 @@ impl Pool {
         });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, VecDeque<Idle>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, VecDeque<Idle<C>>>> {
         self.hosts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

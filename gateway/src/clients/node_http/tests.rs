@@ -11,6 +11,7 @@
 //! - idle connections expire; connecting gives up after the time-out.
 
 use super::*;
+use pool::Reusable;
 use axum::body::Body;
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};

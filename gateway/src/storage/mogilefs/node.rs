@@ -41,6 +41,7 @@ mod response;
 pub use error::NodeError;
 pub use health::{node_of, NodeHealth};
 
+use crate::clients::node_http::{GetClient, NodeHttpConfig, NodeHttpError};
 use crate::storage::body::ByteStream;
 use crate::storage::{Object, Served};
 use crate::web::range::{parse_content_range, ByteRange, RangeSpec};
@@ -61,7 +62,10 @@ use std::time::{Duration, Instant};
 /// chunk: a slow client pins at most about this much per download.
 const STORAGE_READ_BUF: usize = 8 * 1024;
 
+/// A reply to a PUT or DELETE (hyper's client).
 type Response = hyper::Response<Incoming>;
+/// A reply to a GET or HEAD (the lean read client).
+type ReadResponse = crate::clients::node_http::GetResponse;
 
 /// Chooses which of a client's connection pools a request uses.
 pub type PoolPicker = fn() -> usize;
@@ -76,6 +80,8 @@ pub struct NodeClient {
     /// choice: one per server worker thread, so that a request and its
     /// storage connection share a thread).
     http: Arc<[Client<HttpConnector, Body>]>,
+    /// GET and HEAD, whose connections cost far less per slow reader.
+    reads: GetClient,
     pick: PoolPicker,
     head_timeout: Duration,
     health: Arc<NodeHealth>,
@@ -107,8 +113,15 @@ impl NodeClient {
                     .build(connector.clone())
             })
             .collect();
+        let reads = GetClient::new(NodeHttpConfig {
+            connect_timeout,
+            max_idle_per_host: 32,
+            idle_for: POOL_IDLE,
+            max_buf_size: STORAGE_READ_BUF,
+        });
         NodeClient {
             http,
+            reads,
             head_timeout,
             pick,
             health: Arc::new(NodeHealth::new(health)),
@@ -172,6 +185,38 @@ impl NodeClient {
         }
     }
 
+    /// `GET url` (`HEAD` if `head`) with `headers`, the head awaited at most
+    /// the head time-out.
+    async fn fetch(
+        &self,
+        url: &str,
+        head: bool,
+        headers: &[(axum::http::HeaderName, HeaderValue)],
+    ) -> Result<ReadResponse, NodeError> {
+        let outcome = self.reads.get(url, head, headers, self.head_timeout).await;
+        self.health.record(
+            url,
+            outcome
+                .as_ref()
+                .is_ok_and(|r| !r.status().is_server_error()),
+        );
+        outcome.map_err(|e| match e {
+            NodeHttpError::HeadTimeout { timeout, .. }
+            | NodeHttpError::ConnectTimeout { timeout, .. } => NodeError::Timeout {
+                url: url.to_owned(),
+                timeout,
+            },
+            NodeHttpError::BadReply { detail, .. } => NodeError::BadResponse {
+                url: url.to_owned(),
+                detail,
+            },
+            e => NodeError::Unreachable {
+                url: url.to_owned(),
+                source: Box::new(e),
+            },
+        })
+    }
+
     /// A request without a body.
     async fn send_empty(
         &self,
@@ -227,12 +272,11 @@ impl NodeClient {
         range: Option<RangeSpec>,
         head: bool,
     ) -> Result<Object, NodeError> {
-        let method = if head { Method::HEAD } else { Method::GET };
         let headers = match (range, head) {
             (Some(spec), false) => range_header(&spec.header_value()),
             _ => None,
         };
-        let response = self.send_empty(method, url, headers.as_slice()).await?;
+        let response = self.fetch(url, head, headers.as_slice()).await?;
         match response.status() {
             StatusCode::OK => full_response(url, response, range, head, self.head_timeout),
             StatusCode::PARTIAL_CONTENT if range.is_some() => {
@@ -289,9 +333,7 @@ impl NodeClient {
         total: u64,
     ) -> Result<Object, NodeError> {
         let headers = range_header(&wanted.header_value());
-        let response = self
-            .send_empty(Method::GET, url, headers.as_slice())
-            .await?;
+        let response = self.fetch(url, false, headers.as_slice()).await?;
         let (first, last, node_total) = match response.status() {
             StatusCode::PARTIAL_CONTENT => content_range(url, &response)?,
             StatusCode::OK => (0, total.saturating_sub(1), total),

@@ -1,15 +1,12 @@
 //! Storage node answers turned into [`Object`]s: the whole object or the
 //! wanted window of it, with the node's validators.
 
-use super::{NodeError, Response};
+use super::{NodeError, ReadResponse as Response};
 use crate::storage::body::{ByteStream, IdleTimeout, Window};
 use crate::storage::{Object, Served, Source};
 use crate::web::range::{parse_content_range, RangeSpec};
-use axum::body::Body;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, LAST_MODIFIED, RANGE};
 use axum::http::HeaderValue;
-use futures_util::TryStreamExt;
-use std::io;
 use std::time::Duration;
 
 /// A 200 answer: the whole object, cut to the wanted range if there is one.
@@ -55,10 +52,7 @@ pub(super) fn streamed(
     idle: Duration,
 ) -> Object {
     let meta = object(url, &response, size, served, None);
-    let stream = Body::new(response.into_body())
-        .into_data_stream()
-        .map_err(io::Error::other);
-    let stream = IdleTimeout::new(Box::pin(stream), idle);
+    let stream = IdleTimeout::new(Box::pin(response.into_body()), idle);
     Object {
         body: Some(Box::pin(Window::new(Box::pin(stream), skip, take))),
         ..meta
