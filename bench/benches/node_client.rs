@@ -1,6 +1,7 @@
-//! The gateway's lean storage-node client (`clients::node_http`) against
-//! hyper-util's pooled client, configured as `storage::node` configures it,
-//! both against one scripted HTTP/1.1 keep-alive server on 127.0.0.1:
+//! The gateway's storage-node clients (`clients::node_http`: the hyper-based
+//! one for writes, the bare-socket `GetClient` for reads) against
+//! hyper-util's pooled client, configured as the gateway used to configure
+//! it, all against one scripted HTTP/1.1 keep-alive server on 127.0.0.1:
 //!
 //! - 4 KiB GETs from 16 concurrent tasks: requests per second and CPU time
 //!   per request of this process (client and server together, the server
@@ -12,7 +13,7 @@
 //! the figures compare the clients' own costs).
 
 use axum::body::Body;
-use dfs_gateway::clients::node_http::{NodeHttp, NodeHttpConfig};
+use dfs_gateway::clients::node_http::{GetClient, NodeHttp, NodeHttpConfig};
 use futures_util::StreamExt;
 use hyper::Request;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -29,9 +30,10 @@ const REQUESTS: usize = 20_000;
 const TASKS: usize = 16;
 const HELD: usize = 1000;
 
-/// Either client, behind one call.
+/// Each client, behind one call.
 #[derive(Clone)]
 enum Subject {
+    Get(GetClient),
     Lean(NodeHttp),
     Legacy(Client<HttpConnector, Body>),
 }
@@ -39,6 +41,7 @@ enum Subject {
 impl Subject {
     fn name(&self) -> &'static str {
         match self {
+            Subject::Get(_) => "node_http GET",
             Subject::Lean(_) => "node_http",
             Subject::Legacy(_) => "hyper-util legacy",
         }
@@ -50,10 +53,15 @@ impl Subject {
         addr: SocketAddr,
         path: &str,
     ) -> futures_util::stream::BoxStream<'static, usize> {
-        let request = Request::get(format!("http://{addr}{path}"))
-            .body(Body::empty())
-            .unwrap();
+        let url = format!("http://{addr}{path}");
+        if let Subject::Get(c) = self {
+            let wait = Duration::from_secs(5);
+            let response = c.get(&url, false, &[], wait).await.unwrap();
+            return response.into_body().map(|c| c.unwrap().len()).boxed();
+        }
+        let request = Request::get(url).body(Body::empty()).unwrap();
         let body = match self {
+            Subject::Get(_) => unreachable!("answered above"),
             Subject::Lean(c) => Body::new(c.request(request).await.unwrap().into_body()),
             Subject::Legacy(c) => Body::new(c.request(request).await.unwrap().into_body()),
         };
@@ -72,6 +80,13 @@ fn legacy() -> Subject {
         .http1_max_buf_size(8 * 1024)
         .build(connector);
     Subject::Legacy(client)
+}
+
+fn get() -> Subject {
+    Subject::Get(GetClient::new(NodeHttpConfig {
+        max_idle_per_host: 32,
+        ..NodeHttpConfig::default()
+    }))
 }
 
 fn lean() -> Subject {
@@ -211,7 +226,7 @@ async fn held_responses(subject: &Subject, addr: SocketAddr) {
     drop(held);
 }
 
-/// Set to `lean` or `legacy` in the child processes that measure memory.
+/// Set to `get`, `lean` or `legacy` in the child processes that measure memory.
 const MEMORY: &str = "NODE_CLIENT_MEMORY";
 
 fn main() {
@@ -223,19 +238,20 @@ fn main() {
     runtime.block_on(async {
         let addr = server().await;
         match memory.as_deref() {
+            Some("get") => held_responses(&get(), addr).await,
             Some("lean") => held_responses(&lean(), addr).await,
             Some(_) => held_responses(&legacy(), addr).await,
             None => {
-                for subject in [lean(), legacy(), lean(), legacy()] {
+                for subject in [get(), lean(), legacy(), get(), lean(), legacy()] {
                     throughput(&subject, addr).await;
                 }
             }
         }
     });
     if memory.is_none() {
-        // Memory in a fresh process per client: neither reuses what the
-        // other freed.
-        for which in ["lean", "legacy"] {
+        // Memory in a fresh process per client: none reuses what another
+        // freed.
+        for which in ["get", "lean", "legacy"] {
             let exe = std::env::current_exe().unwrap();
             let status = std::process::Command::new(exe).env(MEMORY, which).status();
             assert!(

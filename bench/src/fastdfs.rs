@@ -1,16 +1,19 @@
 //! The FastDFS rows: 4 KiB reads from a devcluster FastDFS storage server's
-//! store path, served four ways —
+//! store path, served five ways —
 //!
 //! ```text
 //!   wrk ──▶ dfs-gateway /fdfs-local/<id>  ──▶ the store path on disk    fastdfs-gateway-local
+//!   wrk ──▶ dfs-gateway /fdfs-local-nocache/<id> ──▶ the same, no object cache
+//!                                                              fastdfs-gateway-local-nocache
 //!   wrk ──▶ dfs-gateway /fdfs-inline/<id> ──▶ the same, read inline     fastdfs-gateway-local-inline
 //!   wrk ──▶ nginx static /<id>             ──▶ the same files            fastdfs-nginx-static
 //!   wrk ──▶ dfs-gateway /fdfs-net/<id>    ──▶ DOWNLOAD_FILE to storage  fastdfs-gateway-network
 //! ```
 //!
-//! `fastdfs-gateway-local` uses the default `disk_reads = "pool"` (reads on
-//! tokio's blocking threads); `-inline` reads on the worker thread, as nginx
-//! does.
+//! `fastdfs-gateway-local` is the default config: the object cache on and
+//! `disk_reads = "pool"` (reads on tokio's blocking threads); `-nocache` is
+//! the same upstream with the object cache off; `-inline` reads on the
+//! worker thread, as nginx does (object cache on).
 //!
 //! The gateway here is a process of its own, so a gateway without FastDFS
 //! support fails these rows only.
@@ -28,6 +31,8 @@ use std::path::Path;
 
 /// Gateway read location in local-disk mode.
 const LOCAL: &str = "/fdfs-local/";
+/// The same on an upstream without the object cache.
+const LOCAL_NOCACHE: &str = "/fdfs-local-nocache/";
 /// The same with `disk_reads = "inline"`.
 const INLINE: &str = "/fdfs-inline/";
 /// Gateway read location over the network.
@@ -39,6 +44,8 @@ pub(crate) const GROUP: &str = "group1";
 
 /// Row names.
 pub const GATEWAY_LOCAL: &str = "fastdfs-gateway-local";
+/// Local-disk mode without the object cache.
+pub const GATEWAY_LOCAL_NOCACHE: &str = "fastdfs-gateway-local-nocache";
 /// Local-disk mode reading on the worker thread.
 pub const GATEWAY_INLINE: &str = "fastdfs-gateway-local-inline";
 /// nginx serving the store path.
@@ -59,15 +66,21 @@ pub struct FdfsSetup<'a> {
 }
 
 impl FdfsSetup<'_> {
-    /// The three FastDFS rows for `class`; every failure becomes a row note.
+    /// The FastDFS rows for `class`; every failure becomes a row note.
     pub async fn rows(&self, class: &SizeClass) -> Vec<Row> {
         match self.measure(class).await {
             Ok(rows) => rows,
             Err(e) => {
                 eprintln!("dfs-bench: FastDFS rows failed: {e}");
-                [GATEWAY_LOCAL, GATEWAY_INLINE, NGINX_STATIC, GATEWAY_NETWORK]
-                    .map(|t| failed_row(t, class, &e))
-                    .to_vec()
+                [
+                    GATEWAY_LOCAL,
+                    GATEWAY_LOCAL_NOCACHE,
+                    GATEWAY_INLINE,
+                    NGINX_STATIC,
+                    GATEWAY_NETWORK,
+                ]
+                .map(|t| failed_row(t, class, &e))
+                .to_vec()
             }
         }
     }
@@ -94,6 +107,12 @@ impl FdfsSetup<'_> {
         let via = |prefix: &str| ids.iter().map(|id| format!("{prefix}{id}")).collect();
         let targets = [
             Target::new(GATEWAY_LOCAL, &gateway.base(), via(LOCAL), pid.clone()),
+            Target::new(
+                GATEWAY_LOCAL_NOCACHE,
+                &gateway.base(),
+                via(LOCAL_NOCACHE),
+                pid.clone(),
+            ),
             Target::new(GATEWAY_INLINE, &gateway.base(), via(INLINE), pid.clone()),
             Target::new(NGINX_STATIC, &nginx.base(), via("/"), nginx.pids()),
             Target::new(GATEWAY_NETWORK, &gateway.base(), via(NETWORK), pid),
@@ -107,7 +126,8 @@ impl FdfsSetup<'_> {
     }
 }
 
-/// The FastDFS upstream and its four locations.
+/// The FastDFS upstream (default object cache) and its four locations, and
+/// one without the object cache and its local-disk location.
 pub(crate) fn config_tables(tracker: SocketAddr, store: &Path) -> String {
     let store = store
         .display()
@@ -121,9 +141,20 @@ name = "fdfs"
 protocol = "fastdfs"
 trackers = ["{tracker}"]
 
+[[upstream]]
+name = "fdfs-nocache"
+protocol = "fastdfs"
+trackers = ["{tracker}"]
+object_cache = {{ size = "0" }}
+
 [[location]]
 prefix = "{LOCAL}"
 upstream = "fdfs"
+store_paths = ["{store}"]
+
+[[location]]
+prefix = "{LOCAL_NOCACHE}"
+upstream = "fdfs-nocache"
 store_paths = ["{store}"]
 
 [[location]]

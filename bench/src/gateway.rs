@@ -16,6 +16,8 @@ pub const UNCACHED: &str = "/nocache/";
 pub const UPLOAD: &str = "/upload/";
 /// Location of reads through the look-up cache and the object cache.
 pub const HOT: &str = "/hot/";
+/// The object cache of the upstream behind [`HOT`], MiB.
+pub const HOT_CACHE_MIB: u64 = 256;
 
 /// The `dfs-gateway` binary: `explicit` if given; otherwise the one next to
 /// this executable, first (re)built by cargo in the same profile when the
@@ -40,30 +42,29 @@ pub fn binary(explicit: Option<PathBuf>) -> Result<PathBuf> {
     })
 }
 
-/// `cargo build -p dfs-gateway` in this build's profile.
+/// Builds the gateway binary in this build's profile.
+///
+/// In a test build (debug) it asks for what `cargo test --workspace` builds,
+/// every binary and test of the workspace: the same units, so nothing is
+/// rebuilt after it. A narrower `-p dfs-gateway` resolves the dependencies'
+/// features differently and would compile the gateway's whole dependency
+/// graph a second time, minutes of a cold CI run.
 fn build(cargo: &Path) -> Result<()> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
     let mut command = std::process::Command::new(cargo);
-    command
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "dfs-gateway",
-            "--bin",
-            "dfs-gateway",
-        ])
-        .arg("--manifest-path")
-        .arg(manifest);
-    if !cfg!(debug_assertions) {
-        command.arg("--release");
+    command.args(["build", "--quiet"]);
+    if cfg!(debug_assertions) {
+        command.args(["--workspace", "--bins", "--tests"]);
+    } else {
+        command.args(["--release", "-p", "dfs-gateway", "--bin", "dfs-gateway"]);
     }
+    command.arg("--manifest-path").arg(manifest);
     let status = command
         .status()
-        .context(|| "running cargo build -p dfs-gateway".into())?;
+        .context(|| "running cargo build for dfs-gateway".into())?;
     if !status.success() {
         return Err(BenchError::Failed(format!(
-            "cargo build -p dfs-gateway failed ({status})"
+            "cargo build for dfs-gateway failed ({status})"
         )));
     }
     Ok(())
@@ -96,7 +97,7 @@ object_cache = {{ size = "0" }}
 name = "hot"
 protocol = "mogilefs"
 trackers = ["{tracker}"]
-object_cache = {{ size = "256MiB", max_object = "1MiB" }}
+object_cache = {{ size = "{HOT_CACHE_MIB}MiB", max_object = "1MiB" }}
 
 [[location]]
 prefix = "{HOT}"

@@ -70,6 +70,8 @@ pub struct Plan {
     pub stream_clients: usize,
     /// Bytes each streaming client sends and receives.
     pub stream_bytes: u64,
+    /// Whether the memory test fills the object cache before streaming.
+    pub fill_cache: bool,
     /// The slow-reader memory test.
     pub slow: slow::SlowPlan,
     /// The gateway binary (default: built next to this one).
@@ -136,6 +138,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
             work.path(),
             plan.stream_clients,
             plan.stream_bytes,
+            plan.fill_cache,
         );
         report.rss = Some(rss.await?);
     }

@@ -69,6 +69,7 @@ impl Options {
             },
             stream_clients: if self.no_stream { 0 } else { 4 },
             stream_bytes: if self.quick { 64 << 20 } else { 1 << 30 },
+            fill_cache: true,
             slow: dfs_bench::slow::SlowPlan {
                 readers: self
                     .slow_readers

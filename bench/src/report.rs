@@ -60,7 +60,9 @@ pub struct Rss {
     pub clients: usize,
     /// Bytes each client sends and receives.
     pub bytes_each_way: u64,
-    /// VmRSS of the fresh gateway before the streams.
+    /// The object cache filled (and kept full) before the streams, MiB.
+    pub cache_mib: f64,
+    /// VmRSS of the fresh gateway before the cache was filled.
     pub start_rss_bytes: u64,
     /// VmHWM after them: the peak.
     pub peak_rss_bytes: u64,
@@ -253,8 +255,9 @@ fn row_line(row: &Row) -> String {
 fn rss_lines(rss: &Rss) -> String {
     let mib = |b: u64| b as f64 / crate::objects::MIB_F;
     format!(
-        "\nGateway memory, {} clients each streaming {:.0} MiB up and {:.0} MiB down at once: \
+        "\nGateway memory, object cache full ({:.0} MiB), then {} clients each streaming {:.0} MiB up and {:.0} MiB down at once: \
          peak RSS (VmHWM) {:.1} MiB, {:.1} MiB at start; up {:.0} MiB/s, down {:.0} MiB/s in all; {} errors{}\n",
+        rss.cache_mib,
         rss.clients,
         mib(rss.bytes_each_way),
         mib(rss.bytes_each_way),

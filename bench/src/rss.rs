@@ -1,13 +1,15 @@
 //! The gateway's memory while streaming: a fresh gateway process (so its
-//! high-water mark covers this test alone) while several clients each upload
-//! and download a large object at the same time. Bodies are generated and
-//! counted on the fly; nothing holds a whole object.
+//! high-water mark covers this test alone) whose object cache is first
+//! filled (a quarter more than it holds, read through [`HOT`]), then several
+//! clients each upload and download a large object at the same time. Bodies
+//! are generated and counted on the fly; nothing else holds a whole object.
 
 use crate::error::{BenchError, Result};
-use crate::gateway::{GatewayProcess, UPLOAD};
+use crate::gateway::{GatewayProcess, HOT, HOT_CACHE_MIB, UPLOAD};
 use crate::objects::{self, MIB_F};
 use crate::procs;
 use crate::report::Rss;
+use futures_util::{stream, StreamExt, TryStreamExt};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -21,13 +23,15 @@ struct Streams {
 }
 
 /// Runs `clients` clients, each putting `bytes` up and getting `bytes` down
-/// through a new gateway on `tracker`, and reports the gateway's peak RSS.
+/// through a new gateway on `tracker` (its object cache filled first if
+/// `fill`), and reports the gateway's peak RSS.
 pub async fn measure(
     binary: &Path,
     tracker: SocketAddr,
     work: &Path,
     clients: usize,
     bytes: u64,
+    fill: bool,
 ) -> Result<Rss> {
     eprintln!(
         "dfs-bench: streaming {clients} × {} MiB each way",
@@ -37,6 +41,9 @@ pub async fn measure(
     let pid = gateway.pid()?;
     let start_rss = procs::status_bytes(pid, "VmRSS").unwrap_or(0);
     let client = crate::client();
+    if fill {
+        fill_cache(&client, &gateway.base()).await?;
+    }
     let seed = format!("{}{UPLOAD}rss/seed.bin", gateway.base());
     objects::put(&client, &seed, bytes).await?;
     let down_url = format!("{}/images/rss/seed.bin", gateway.base());
@@ -54,7 +61,29 @@ pub async fn measure(
     }
     let peak = procs::status_bytes(pid, "VmHWM")
         .ok_or_else(|| BenchError::Failed("cannot read the gateway's VmHWM".into()))?;
-    Ok(summarize(&results, clients, bytes, start_rss, peak))
+    let mut rss = summarize(&results, clients, bytes, start_rss, peak);
+    rss.cache_mib = if fill { HOT_CACHE_MIB as f64 } else { 0.0 };
+    Ok(rss)
+}
+
+/// Size of the objects that fill the cache: under its 1 MiB per-object limit.
+const FILL_OBJECT: u64 = 1000 << 10;
+
+/// Puts objects worth a quarter more than the object cache of [`HOT`] holds,
+/// and reads each through it, so that the cache is full (and evicting).
+async fn fill_cache(client: &reqwest::Client, base: &str) -> Result<()> {
+    let count = (HOT_CACHE_MIB << 20) * 5 / 4 / FILL_OBJECT;
+    eprintln!("dfs-bench: filling the {HOT_CACHE_MIB} MiB object cache ({count} objects)");
+    stream::iter(0..count)
+        .map(|i| async move {
+            let up = format!("{base}{UPLOAD}rss/fill/{i}.bin");
+            objects::put(client, &up, FILL_OBJECT).await?;
+            let hot = format!("{base}{HOT}rss/fill/{i}.bin");
+            objects::get_exact(client, &hot, FILL_OBJECT).await
+        })
+        .buffer_unordered(8)
+        .try_collect()
+        .await
 }
 
 /// One client: an upload and a download at the same time.
@@ -89,6 +118,7 @@ fn summarize(results: &[Streams], clients: usize, bytes: u64, start_rss: u64, pe
             .max(1e-9)
     };
     Rss {
+        cache_mib: 0.0,
         clients,
         bytes_each_way: bytes,
         start_rss_bytes: start_rss,

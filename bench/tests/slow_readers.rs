@@ -1,10 +1,7 @@
 //! Slow readers against the gateway as a process of its own (so only its
 //! memory is measured): 1,000 clients reading a 100 MB object at 16 KiB/s,
-//! every reader getting its 200 and its bytes, and the gateway's extra RSS:
-//! - FastDFS: below the 64 MiB target;
-//! - MogileFS: below 96 MiB, a regression bound (70–84 MiB measured, the
-//!   most on a busy machine; the 64 MiB target itself is the ignored test
-//!   below).
+//! every reader getting its 200 and its bytes, and the gateway's extra RSS
+//! below the 64 MiB target, for FastDFS and for MogileFS.
 //!
 //! `DFS_GATEWAY=<path>` measures another gateway binary.
 
@@ -16,6 +13,10 @@ use std::time::Duration;
 
 /// Readers per protocol.
 const READERS: usize = 1000;
+
+/// One measurement at a time: two gateways and 2,000 readers sharing the
+/// CPUs would measure each other's scheduling as much as their own buffers.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const PLAN: SlowPlan = SlowPlan {
     readers: READERS,
@@ -30,6 +31,7 @@ where
     F: FnOnce(PathBuf, std::net::SocketAddr, PathBuf) -> T,
     T: Future<Output = dfs_bench::error::Result<SlowReaders>>,
 {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let explicit = std::env::var_os("DFS_GATEWAY").map(PathBuf::from);
     let binary = dfs_bench::gateway::binary(explicit).expect("a gateway binary");
     let cluster = MogCluster::builder()
@@ -71,14 +73,6 @@ async fn fastdfs_slow_readers_stay_under_the_target() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mogilefs_slow_readers_stay_bounded() {
-    let extra =
-        measured(|b, t, w| async move { dfs_bench::slow::mogilefs(&b, t, &w, PLAN).await }).await;
-    assert!(extra < 96 << 20, "{} MiB", extra >> 20);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "MogileFS misses the 64 MiB target for 1,000 slow readers (about 72 MiB measured)"]
 async fn mogilefs_slow_readers_stay_under_the_target() {
     let extra =
         measured(|b, t, w| async move { dfs_bench::slow::mogilefs(&b, t, &w, PLAN).await }).await;

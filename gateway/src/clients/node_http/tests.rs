@@ -11,9 +11,9 @@
 //! - idle connections expire; connecting gives up after the time-out.
 
 use super::*;
-use pool::Reusable;
 use axum::body::Body;
 use futures_util::StreamExt;
+use pool::Reusable;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,4 +1,5 @@
-//! HTTP to storage nodes: streamed GET/HEAD with ranges, streamed PUT, DELETE.
+//! HTTP to storage nodes: streamed GET/HEAD with ranges (on the lean read
+//! client, [`GetClient`]), streamed PUT and DELETE (on hyper's client).
 //!
 //! Storage nodes differ: mogstored serves a suffix range `bytes=-N` as the first
 //! N+1 bytes, ignores `If-Modified-Since`, and may ignore a range altogether.
