@@ -106,16 +106,18 @@ fn free_port() -> io::Result<SocketAddr> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()
 }
 
-/// WebDAV PUT/DELETE with `create_full_put_path`, as mogstored configures nginx.
+/// WebDAV PUT/DELETE with `create_full_put_path`, as mogstored configures nginx;
+/// room for a thousand and more downloads at once (the bench's slow readers).
 fn config(addr: SocketAddr, root: &Path, work: &Path) -> String {
     let (root, work) = (root.display(), work.display());
     format!(
         "daemon off;\n\
          master_process off;\n\
          worker_processes 1;\n\
+         worker_rlimit_nofile 8192;\n\
          pid {work}/nginx.pid;\n\
          error_log {work}/error.log warn;\n\
-         events {{ worker_connections 256; }}\n\
+         events {{ worker_connections 4096; }}\n\
          http {{\n\
          \x20 access_log off;\n\
          \x20 client_body_temp_path {work}/body;\n\
