@@ -49,9 +49,19 @@ pub fn binary(explicit: Option<PathBuf>) -> Result<PathBuf> {
 /// rebuilt after it. A narrower `-p dfs-gateway` resolves the dependencies'
 /// features differently and would compile the gateway's whole dependency
 /// graph a second time, minutes of a cold CI run.
+///
+/// The variables cargo sets for a test process (`CARGO_PKG_NAME`,
+/// `CARGO_MANIFEST_DIR`...) are removed first: build scripts such as ring's
+/// ask to rerun when those change, so with them the inner build would
+/// rebuild ring and everything above it, and the next outer build again.
 fn build(cargo: &Path) -> Result<()> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
     let mut command = std::process::Command::new(cargo);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_for_tests) {
+            command.env_remove(name);
+        }
+    }
     command.args(["build", "--quiet"]);
     if cfg!(debug_assertions) {
         command.args(["--workspace", "--bins", "--tests"]);
@@ -68,6 +78,20 @@ fn build(cargo: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Whether cargo sets `name` in the environment of the tests it runs.
+fn set_by_cargo_for_tests(name: &str) -> bool {
+    const PREFIXES: [&str; 3] = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"];
+    const NAMES: [&str; 6] = [
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
 }
 
 /// The gateway's config over one tracker: an upstream with the default
