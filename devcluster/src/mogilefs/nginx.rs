@@ -107,7 +107,8 @@ fn free_port() -> io::Result<SocketAddr> {
 }
 
 /// WebDAV PUT/DELETE with `create_full_put_path`, as mogstored configures nginx;
-/// room for a thousand and more downloads at once (the bench's slow readers).
+/// room for a thousand and more downloads at once, and for as many connects in
+/// a burst (the bench's slow readers).
 fn config(addr: SocketAddr, root: &Path, work: &Path) -> String {
     let (root, work) = (root.display(), work.display());
     format!(
@@ -127,7 +128,7 @@ fn config(addr: SocketAddr, root: &Path, work: &Path) -> String {
          \x20 scgi_temp_path {work}/body;\n\
          \x20 client_max_body_size 0;\n\
          \x20 server {{\n\
-         \x20   listen {addr};\n\
+         \x20   listen {addr} backlog=4096;\n\
          \x20   root {root};\n\
          \x20   location / {{\n\
          \x20     dav_methods PUT DELETE;\n\
