@@ -160,7 +160,7 @@ mod tests {
             Path::new("/r"),
             Path::new("/w"),
         );
-        assert!(text.contains("listen 127.0.0.1:8080;"));
+        assert!(text.contains("listen 127.0.0.1:8080 backlog=4096;"));
         assert!(text.contains("root /r;"));
         assert!(text.contains("create_full_put_path on;"));
         assert!(text.contains("client_body_temp_path /w/body;"));

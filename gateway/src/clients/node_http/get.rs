@@ -25,7 +25,7 @@
 //!   none here (the caller's idle time-out watches it).
 
 use super::pool::{Pool, Reusable};
-use super::{keeps_alive, open_stream, NodeHttpConfig, NodeHttpError};
+use super::{connect_stream, http_host, keeps_alive, NodeHttpConfig, NodeHttpError};
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::stream::{self, Stream};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, TRANSFER_ENCODING};
@@ -102,7 +102,7 @@ impl GetClient {
         loop {
             let (mut stream, reused) = match self.pool.take(&host) {
                 Some(stream) => (stream, true),
-                None => (self.connect(&host).await?, false),
+                None => (connect_stream(&host, self.connect_timeout).await?, false),
             };
             let exchange = async {
                 stream.write_all(&request).await.map_err(Failure::Unsent)?;
@@ -136,26 +136,6 @@ impl GetClient {
             *response.version_mut() = parts.version;
             *response.headers_mut() = parts.headers;
             return Ok(response);
-        }
-    }
-
-    async fn connect(&self, host: &Arc<str>) -> Result<TcpStream, NodeHttpError> {
-        let timeout = self.connect_timeout;
-        let open = async {
-            let stream = open_stream(host).await?;
-            stream.set_nodelay(true)?;
-            Ok::<_, io::Error>(stream)
-        };
-        match tokio::time::timeout(timeout, open).await {
-            Ok(Ok(stream)) => Ok(stream),
-            Ok(Err(source)) => Err(NodeHttpError::Connect {
-                host: host.to_string(),
-                source,
-            }),
-            Err(_) => Err(NodeHttpError::ConnectTimeout {
-                host: host.to_string(),
-                timeout,
-            }),
         }
     }
 
@@ -217,14 +197,7 @@ fn request_head(
         url: url.to_owned(),
     };
     let uri: Uri = url.parse().map_err(|_| bad())?;
-    if uri.scheme_str() != Some("http") {
-        return Err(bad());
-    }
-    let authority = uri.authority().ok_or_else(bad)?;
-    let host: Arc<str> = match authority.port() {
-        Some(_) => authority.as_str().into(),
-        None => format!("{}:80", authority.as_str()).into(),
-    };
+    let (host, authority) = http_host(&uri).ok_or_else(bad)?;
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let method = if head { "HEAD" } else { "GET" };
     let mut out = Vec::with_capacity(128);

@@ -225,27 +225,50 @@ impl NodeHttp {
     }
 
     async fn connect(&self, host: &Arc<str>) -> Result<Conn, NodeHttpError> {
-        let timeout = self.config.connect_timeout;
-        let open = async {
-            let stream = open_stream(host).await?;
-            stream.set_nodelay(true)?;
-            self.builder
-                .handshake(TokioIo::new(stream))
-                .await
-                .map_err(io::Error::other)
-        };
-        match tokio::time::timeout(timeout, open).await {
-            Ok(Ok((sender, conn))) => Ok(Conn::new(sender, conn)),
-            Ok(Err(source)) => Err(NodeHttpError::Connect {
+        let stream = connect_stream(host, self.config.connect_timeout).await?;
+        // An HTTP/1 handshake sends nothing: no wait to bound.
+        match self.builder.handshake(TokioIo::new(stream)).await {
+            Ok((sender, conn)) => Ok(Conn::new(sender, conn)),
+            Err(e) => Err(NodeHttpError::Connect {
                 host: host.to_string(),
-                source,
-            }),
-            Err(_) => Err(NodeHttpError::ConnectTimeout {
-                host: host.to_string(),
-                timeout,
+                source: io::Error::other(e),
             }),
         }
     }
+}
+
+/// A TCP connection to `host:port` (no Nagle) within `timeout`.
+async fn connect_stream(host: &str, timeout: Duration) -> Result<TcpStream, NodeHttpError> {
+    let open = async {
+        let stream = open_stream(host).await?;
+        stream.set_nodelay(true)?;
+        Ok::<_, io::Error>(stream)
+    };
+    match tokio::time::timeout(timeout, open).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(source)) => Err(NodeHttpError::Connect {
+            host: host.to_owned(),
+            source,
+        }),
+        Err(_) => Err(NodeHttpError::ConnectTimeout {
+            host: host.to_owned(),
+            timeout,
+        }),
+    }
+}
+
+/// `host:port` of an `http://` URI (port 80 when it names none) and its
+/// authority, as the `Host` header gives it.
+fn http_host(uri: &Uri) -> Option<(Arc<str>, &str)> {
+    if uri.scheme_str() != Some("http") {
+        return None;
+    }
+    let authority = uri.authority()?;
+    let host: Arc<str> = match authority.port() {
+        Some(_) => authority.as_str().into(),
+        None => format!("{}:80", authority.as_str()).into(),
+    };
+    Some((host, authority.as_str()))
 }
 
 /// A TCP connection to `host:port`, trying each address it resolves to.
@@ -273,15 +296,8 @@ fn origin_form(
     let bad = || NodeHttpError::BadUrl {
         url: uri.to_string(),
     };
-    if uri.scheme_str() != Some("http") {
-        return Err(bad());
-    }
-    let authority = uri.authority().ok_or_else(bad)?;
-    let host: Arc<str> = match authority.port() {
-        Some(_) => authority.as_str().into(),
-        None => format!("{}:80", authority.as_str()).into(),
-    };
-    let host_header = HeaderValue::from_str(authority.as_str()).map_err(|_| bad())?;
+    let (host, authority) = http_host(uri).ok_or_else(bad)?;
+    let host_header = HeaderValue::from_str(authority).map_err(|_| bad())?;
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let origin: Uri = path.parse().map_err(|_| bad())?;
     let body = request.body();
