@@ -59,8 +59,8 @@ use response::{content_range, full_response, object, range_header, streamed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Largest read buffer of a storage connection, and so the largest body
-/// chunk: a slow client pins at most about this much per download.
+/// Largest read buffer of a hyper storage connection (PUT and DELETE replies;
+/// downloads go through [`GetClient`], whose chunks are 8 KiB at most).
 const STORAGE_READ_BUF: usize = 8 * 1024;
 
 /// A reply to a PUT or DELETE (hyper's client).
@@ -108,8 +108,8 @@ impl NodeClient {
                     .pool_idle_timeout(POOL_IDLE)
                     .pool_max_idle_per_host(32)
                     .pool_timer(TokioTimer::new())
-                    // Bounds what one response holds while its client reads
-                    // slowly (hyper's default lets it grow to ~400 KiB).
+                    // Bounds a connection's read buffer (hyper's default lets
+                    // it grow to ~400 KiB).
                     .http1_max_buf_size(STORAGE_READ_BUF)
                     .build(connector.clone())
             })
