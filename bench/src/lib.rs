@@ -155,7 +155,7 @@ pub async fn run(plan: &Plan) -> Result<Report> {
 /// One tracker and one nginx storage node holding every object once: all
 /// targets end at the same storage process, so they differ only in what
 /// stands in front of it.
-async fn cluster() -> Result<MogCluster> {
+pub(crate) async fn cluster() -> Result<MogCluster> {
     let cluster = MogCluster::builder()
         .trackers(1)
         .nodes(1)

@@ -80,6 +80,7 @@ pub fn build(config: &Config) -> Result<AppState, String> {
                 mime: config.mime.clone(),
                 thumbs: thumbs.clone(),
                 cache: b.cache.clone(),
+                variants: variant_store(&b.upstream, l),
                 config: l.clone(),
             })
         })
@@ -165,6 +166,28 @@ fn store_of(upstream: &Upstream, l: &LocationConfig) -> (SharedStore, Arc<dyn Na
             (Arc::new(store), Arc::new(FdfsNaming))
         }
     }
+}
+
+/// The store a location's thumbnails are written back to under derived
+/// keys: for MogileFS with `thumbnails.store`, `store_domain` (default the
+/// location's domain) and `store_class` on the same upstream. FastDFS keeps
+/// them as slave files of the source instead ([`crate::storage::Store::write_variant`]).
+fn variant_store(upstream: &Upstream, l: &LocationConfig) -> Option<SharedStore> {
+    let thumbs = l.thumbnails.as_ref().filter(|t| t.enabled && t.store)?;
+    let Upstream::Mogilefs(up) = upstream else {
+        return None;
+    };
+    let ns = Namespace {
+        domain: thumbs
+            .store_domain
+            .clone()
+            .or_else(|| l.domain.clone())
+            .unwrap_or_default(),
+        class: thumbs.store_class.clone(),
+        noverify: l.noverify,
+        pathcount: l.pathcount,
+    };
+    Some(Arc::new(MogStore::new(up.clone(), ns)))
 }
 
 /// `store` behind the upstream's hot-object cache, unless that is off.

@@ -7,8 +7,13 @@
 //! - MogileFS query form `?w=&h=&fit=` with contain, cover and fill (output
 //!   dimensions decoded), an unlisted size → 400, a bad `fit` → 400;
 //! - `?preset=` with `format = "auto"`: WebP for `Accept: image/webp`, the
-//!   source's JPEG otherwise, both with `Vary: Accept`.
+//!   source's JPEG otherwise, both with `Vary: Accept`;
+//! - store-back: a FastDFS slave file, a MogileFS derived key (read back
+//!   with the object cache off, a new name for a new source version);
+//! - EXIF orientation applied; a truncated JPEG → 422, a PNG bomb header or
+//!   a source over `max_pixels` → 413, text → 415.
 
+use devcluster::mogilefs::MogCluster;
 use dfs_e2e::fastdfs::{bounded, FdfsEnv, FdfsOptions};
 use dfs_e2e::{MogEnv, MogOptions};
 use image::{ImageFormat, RgbImage};
@@ -278,6 +283,192 @@ async fn with_store_a_fastdfs_thumbnail_is_written_back_as_the_slave_file() {
         assert_eq!(env.get_id(&slave).await, (200, thumb));
         assert_eq!(made_at(&env.http, &metrics, "/stored/").await, 1);
         env.stop().await;
+    })
+    .await;
+}
+
+const MOG_STORED: &str = r#"
+[[location]]
+prefix = "/mstored/"
+upstream = "mog"
+domain = "imgs"
+methods = ["GET", "HEAD"]
+thumbnails = { sizes = ["100x50"], store = true, store_domain = "thumbs", store_class = "thumb" }
+"#;
+
+#[tokio::test]
+async fn with_store_a_mogilefs_thumbnail_is_kept_under_a_derived_key_and_read_back() {
+    bounded(LIMIT, async {
+        let cluster = MogCluster::builder()
+            .nodes(2)
+            .domain("imgs")
+            .class("imgs", "photos", 2)
+            .domain("thumbs")
+            .class("thumbs", "thumb", 1)
+            .build()
+            .await
+            .expect("devcluster starts");
+        let addrs = cluster.tracker_addrs();
+        let options = MogOptions {
+            extra_tables: MOG_STORED.into(),
+            ..MogOptions::default()
+        };
+        let env = MogEnv::with_cluster(cluster, &addrs, &options).await;
+        let url = env.gateway.url("/mstored/cat.jpg?w=100&h=50&fit=cover");
+        // The stored thumbnail of the current version of cat.jpg, once the
+        // background write committed it.
+        let stored = |thumb_len: usize| {
+            let fid = env.cluster.file("imgs", "cat.jpg").expect("source").fid;
+            let key = format!("cat.jpg@{fid}-100x50-cover-q80-src");
+            let env = &env;
+            async move {
+                let wait = async {
+                    loop {
+                        if let Some(file) = env.cluster.file("thumbs", &key) {
+                            return file;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                };
+                let file = tokio::time::timeout(Duration::from_secs(10), wait)
+                    .await
+                    .expect("the thumbnail is stored under its derived key");
+                assert_eq!(file.class, "thumb");
+                assert_eq!(file.length, thumb_len as u64);
+            }
+        };
+
+        assert_eq!(env.put("cat.jpg", jpeg_400x300()).await, 201);
+        let first = env.http.get(&url).send().await.unwrap();
+        assert_eq!(first.status(), 200);
+        let etag = first.headers()[header::ETAG].clone();
+        let thumb = first.bytes().await.unwrap();
+        assert_eq!(dimensions(&thumb, ImageFormat::Jpeg), (100, 50));
+        assert_eq!(made(&env, "/mstored/").await, 1);
+        stored(thumb.len()).await;
+
+        // No object cache here: the second answer is the stored one.
+        let again = env.http.get(&url).send().await.unwrap();
+        assert_eq!(again.status(), 200);
+        assert_eq!(again.headers()[header::CONTENT_TYPE], "image/jpeg");
+        assert_eq!(again.headers()[header::ETAG], etag);
+        assert_eq!(again.bytes().await.unwrap(), thumb);
+        assert_eq!(made(&env, "/mstored/").await, 1);
+
+        // A new version of the source has a new fid, so a new name: its
+        // thumbnail is made, never the old one served.
+        let other = RgbImage::from_fn(300, 300, |x, _| image::Rgb([255, x as u8, 0]));
+        let mut bytes = Cursor::new(Vec::new());
+        other.write_to(&mut bytes, ImageFormat::Jpeg).unwrap();
+        assert_eq!(env.put("cat.jpg", bytes.into_inner()).await, 201);
+        let replaced = env.http.get(&url).send().await.unwrap();
+        assert_eq!(replaced.status(), 200);
+        assert_ne!(replaced.headers()[header::ETAG], etag);
+        let new_thumb = replaced.bytes().await.unwrap();
+        assert_ne!(new_thumb, thumb);
+        assert_eq!(made(&env, "/mstored/").await, 2);
+        stored(new_thumb.len()).await;
+        env.gateway.stop().await;
+    })
+    .await;
+}
+
+/// `jpeg` with an EXIF APP1 segment right after SOI whose one IFD entry is
+/// the orientation tag.
+fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    let mut ifd = b"Exif\0\0II*\0".to_vec();
+    ifd.extend_from_slice(&8u32.to_le_bytes());
+    // One entry: tag 0x0112, type SHORT, count 1, the value; no next IFD.
+    for field in [
+        &1u16.to_le_bytes()[..],
+        &0x0112u16.to_le_bytes(),
+        &3u16.to_le_bytes(),
+    ] {
+        ifd.extend_from_slice(field);
+    }
+    ifd.extend_from_slice(&1u32.to_le_bytes());
+    ifd.extend_from_slice(&orientation.to_le_bytes());
+    ifd.extend_from_slice(&[0; 6]);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xff, 0xe1]);
+    out.extend_from_slice(&((ifd.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&ifd);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+const MOG_LIMITS: &str = r#"
+[[location]]
+prefix = "/edges/"
+upstream = "mog"
+domain = "imgs"
+methods = ["GET", "HEAD"]
+thumbnails = { sizes = ["100x50"] }
+
+[[location]]
+prefix = "/small/"
+upstream = "mog"
+domain = "imgs"
+methods = ["GET", "HEAD"]
+thumbnails = { sizes = ["100x50"], max_pixels = 100000, max_source_bytes = "1MiB" }
+"#;
+
+#[tokio::test]
+async fn exif_orientation_is_applied_and_bad_sources_are_refused_end_to_end() {
+    bounded(LIMIT, async {
+        let options = MogOptions {
+            extra_tables: MOG_LIMITS.into(),
+            ..MogOptions::default()
+        };
+        let env = MogEnv::start_with(1, &options).await;
+        let get = |path: &str| {
+            let url = env.gateway.url(path);
+            let http = env.http.clone();
+            async move { http.get(url).send().await.unwrap() }
+        };
+        let source = jpeg_400x300();
+
+        // Orientation 6: the 400x300 pixels are shown turned, 300x400.
+        let turned = with_exif_orientation(&source, 6);
+        assert_eq!(env.put("turned.jpg", turned).await, 201);
+        let response = get("/edges/turned.jpg?w=100&h=50").await;
+        assert_eq!(response.status(), 200);
+        let (w, h) = dimensions(&response.bytes().await.unwrap(), ImageFormat::Jpeg);
+        assert!(h == 50 && (37..=38).contains(&w), "rotated: {w}x{h}");
+
+        // Cut in the middle of its entropy-coded data.
+        assert_eq!(
+            env.put("cut.jpg", source[..source.len() / 2].to_vec())
+                .await,
+            201
+        );
+        let response = get("/edges/cut.jpg?w=100&h=50").await;
+        assert_eq!(response.status(), 422);
+        assert!(response.text().await.unwrap().contains("cut.jpg"));
+
+        assert_eq!(env.put("notes.jpg", "plain text, not pixels").await, 201);
+        assert_eq!(get("/edges/notes.jpg?w=100&h=50").await.status(), 415);
+
+        // A PNG whose header declares 100000x100000 pixels, and no pixels.
+        let mut bomb = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        bomb.extend_from_slice(&100_000u32.to_be_bytes());
+        bomb.extend_from_slice(&100_000u32.to_be_bytes());
+        bomb.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let crc = crc32fast::hash(&bomb[12..]);
+        bomb.extend_from_slice(&crc.to_be_bytes());
+        // An empty IDAT, so that the decoder has read the whole header.
+        bomb.extend_from_slice(&0u32.to_be_bytes());
+        bomb.extend_from_slice(b"IDAT");
+        bomb.extend_from_slice(&crc32fast::hash(b"IDAT").to_be_bytes());
+        assert_eq!(env.put("bomb.png", bomb).await, 201);
+        assert_eq!(get("/edges/bomb.png?w=100&h=50").await.status(), 413);
+
+        // 400x300 is over this location's 100000 pixels.
+        assert_eq!(env.put("cat.jpg", source).await, 201);
+        let response = get("/small/cat.jpg?w=100&h=50").await;
+        assert_eq!(response.status(), 413);
+        assert_eq!(get("/edges/cat.jpg?w=100&h=50").await.status(), 200);
+        env.gateway.stop().await;
     })
     .await;
 }

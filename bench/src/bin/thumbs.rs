@@ -1,10 +1,11 @@
 //! `dfs-bench-thumbs`: the thumbnail bench (see `dfs_bench::thumbs`):
-//! engine throughput, decode timings, peak RSS under 16 transforms, and
-//! nginx `image_filter` under wrk. Prints Markdown, writes JSON.
+//! engine throughput, decode timings, peak RSS under 16 transforms, nginx
+//! `image_filter` and the gateway under the same wrk load. Prints Markdown,
+//! writes JSON.
 
 use bytes::Bytes;
 use clap::Parser;
-use dfs_bench::thumbs::{engine, nginx, sample, ThumbReport};
+use dfs_bench::thumbs::{engine, gateway, nginx, sample, ThumbReport};
 use dfs_bench::wrk::Load;
 use dfs_gateway::thumbs::Output;
 use std::path::PathBuf;
@@ -28,6 +29,13 @@ struct Options {
     /// Skip the nginx row.
     #[arg(long)]
     no_nginx: bool,
+    /// Skip the gateway rows.
+    #[arg(long)]
+    no_gateway: bool,
+    /// The dfs-gateway binary (default: the one beside this one, rebuilt
+    /// first under cargo).
+    #[arg(long)]
+    gateway: Option<PathBuf>,
     /// Where to write the JSON results.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results/thumbs.json"))]
     out: PathBuf,
@@ -71,6 +79,21 @@ async fn main() -> ExitCode {
             }
         }
     };
+    let gateway = if options.no_gateway {
+        None
+    } else {
+        let measured = async {
+            let binary = dfs_bench::gateway::binary(options.gateway.clone())?;
+            gateway::measure(&binary, &source, &load).await
+        };
+        match measured.await {
+            Ok(rows) => rows,
+            Err(e) => {
+                eprintln!("dfs-bench-thumbs: gateway: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
     let report = ThumbReport {
         source_bytes: source.len(),
         cpus,
@@ -78,6 +101,7 @@ async fn main() -> ExitCode {
         decode,
         memory,
         nginx,
+        gateway,
     };
     println!("{}", report.markdown());
     if let Err(e) = report.write(&options.out) {

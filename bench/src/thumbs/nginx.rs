@@ -2,10 +2,10 @@
 //! whole JPEG on every request) over the sample file, one single-process
 //! nginx per CPU on one `reuseport` port, as the bench's other nginx rows.
 
-use crate::error::{BenchError, IoContext, Result};
+use super::{wrk_row, LoadRow};
+use crate::error::{IoContext, Result};
 use crate::procs;
-use crate::wrk::{self, Load, Script};
-use serde::Serialize;
+use crate::wrk::Load;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use tokio::process::Child;
@@ -15,23 +15,6 @@ pub const MODULE: &str = "/usr/lib/nginx/modules/ngx_http_image_filter_module.so
 
 /// URL path of the thumbnail.
 pub const PATH: &str = "/thumb/photo.jpg";
-
-/// What wrk measured against nginx.
-#[derive(Debug, Clone, Serialize)]
-pub struct NginxRow {
-    /// wrk connections.
-    pub connections: u32,
-    /// Responses per second.
-    pub per_second: f64,
-    /// Median latency, ms.
-    pub p50_ms: f64,
-    /// 99th percentile latency, ms.
-    pub p99_ms: f64,
-    /// Errors of any kind (must be 0).
-    pub errors: u64,
-    /// Size of one thumbnail nginx served, bytes.
-    pub thumb_bytes: usize,
-}
 
 /// The nginx.conf of instance `i`, serving `dir` at `/thumb/` through the
 /// image filter, JPEG quality 80 (the engine's default).
@@ -78,7 +61,7 @@ async fn start(
 
 /// Loads nginx's image filter on `source` with wrk; `None` (with a note on
 /// stderr) when nginx, wrk or the module is missing.
-pub async fn measure(source: &[u8], load: &Load, workers: usize) -> Result<Option<NginxRow>> {
+pub async fn measure(source: &[u8], load: &Load, workers: usize) -> Result<Option<LoadRow>> {
     let (Some(nginx), Some(wrk_bin)) = (procs::find_tool("nginx"), procs::find_tool("wrk")) else {
         eprintln!("nginx or wrk not installed: no nginx image_filter row");
         return Ok(None);
@@ -95,50 +78,14 @@ pub async fn measure(source: &[u8], load: &Load, workers: usize) -> Result<Optio
     std::fs::write(dir.join("photo.jpg"), source).context(|| "writing the sample".into())?;
     let (_children, addr) = start(&nginx, &dir, work.path(), workers).await?;
     let base = format!("http://{addr}");
-    let thumb = check(&base).await?;
-    let script = work.path().join("thumb.lua");
-    let text = wrk::script_text(&Script {
-        method: "GET",
-        paths: vec![PATH.into()],
-        body_size: 0,
-    });
-    std::fs::write(&script, text).context(|| "writing the wrk script".into())?;
-    let s = wrk::run(&wrk_bin, &base, &script, load).await?;
-    Ok(Some(NginxRow {
-        connections: load.connections,
-        per_second: s.requests as f64 / (s.duration_us as f64 / 1e6),
-        p50_ms: s.p50_us / 1000.0,
-        p99_ms: s.p99_us / 1000.0,
-        errors: s.errors(),
-        thumb_bytes: thumb,
-    }))
-}
-
-/// One request by hand: 200, a JPEG that fits 150×150.
-async fn check(base: &str) -> Result<usize> {
-    let url = format!("{base}{PATH}");
-    let response = crate::client()
-        .get(&url)
-        .send()
-        .await
-        .map_err(|source| BenchError::Http {
-            what: format!("GET {url}"),
-            source,
-        })?;
-    let status = response.status();
-    let body = response.bytes().await.map_err(|source| BenchError::Http {
-        what: format!("reading {url}"),
-        source,
-    })?;
-    let image = image::load_from_memory(&body).map_err(|e| {
-        BenchError::Failed(format!("nginx thumbnail ({status}) does not decode: {e}"))
-    })?;
-    if !status.is_success() || image.width() > 150 || image.height() > 150 {
-        return Err(BenchError::Failed(format!(
-            "nginx answered {status} with a {}x{} image",
-            image.width(),
-            image.height()
-        )));
-    }
-    Ok(body.len())
+    let row = wrk_row(
+        "nginx image_filter",
+        &wrk_bin,
+        &base,
+        PATH,
+        work.path(),
+        load,
+    )
+    .await?;
+    Ok(Some(row))
 }

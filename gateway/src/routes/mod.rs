@@ -59,6 +59,9 @@ pub struct Location {
     /// The upstream's hot-object cache (also in `store`), which keeps
     /// thumbnails too.
     pub cache: crate::cache::ObjectCache,
+    /// Where thumbnails are stored back under derived keys (MogileFS with
+    /// `thumbnails.store`: `store_domain` and `store_class`).
+    pub variants: Option<SharedStore>,
 }
 
 /// Everything handlers need, built once from the config (by [`crate::app`]).

@@ -12,9 +12,12 @@
 //!
 //! Refusals answer here with the engine's status (400/403 for parameters,
 //! 413/415/422 for the source, 503 past the time budget) and a message that
-//! names the key. With `store = true`, a thumbnail asked for by a FastDFS
-//! slave name is written back as that slave file (in the background), so
-//! the next request, here or at any gateway, is a plain read.
+//! names the key. With `store = true`, a thumbnail is written back in the
+//! background so that the next request, here or at any gateway, reads it
+//! instead of making it: a FastDFS slave name as that slave file (then a
+//! plain read), a MogileFS query as a derived key in the location's
+//! thumbnail store ([`derived_key`]: source key, its fid, the parameters),
+//! read before anything is made.
 
 use super::Location;
 use crate::cache::{MogKey, ObjectId, ObjectMeta};
@@ -22,7 +25,8 @@ use crate::error::{AppError, ErrorDetail};
 use crate::storage::body::{from_bytes, read_at_most};
 use crate::storage::cached::cache_id;
 use crate::storage::{CacheStatus, Meta, Need, Read, Source, StorageError, Variant};
-use crate::thumbs::request::params_key;
+use crate::storage::{SharedStore, WriteLimits, WriteTarget};
+use crate::thumbs::request::{derived_key, params_key};
 use crate::thumbs::{
     negotiate, parse_query, parse_slave_name, resolve_query, resolve_slave, thumb_etag, Kind,
     SourceValidators, Thumb, ThumbPool,
@@ -62,7 +66,8 @@ pub async fn serve(
         Err(e) => return Some(Ok(refuse(e.status(), key, &e.to_string()))),
         Ok(Some(q)) => {
             let resolved = resolve_query(cfg, request.uri.path(), &q);
-            (key.to_string(), resolved, None)
+            let store_as = location.variants.is_some().then_some(StoreAs::Derived);
+            (key.to_string(), resolved, store_as)
         }
         Ok(None) => {
             let slave = parse_slave_name(key).filter(|_| cfg.slave_names)?;
@@ -70,9 +75,10 @@ pub async fn serve(
                 return None;
             }
             let extension = key.rsplit_once('.').map_or("", |(_, ext)| ext);
-            let store_as = cfg
-                .store
-                .then(|| (slave.prefix.clone(), extension.to_owned()));
+            let store_as = cfg.store.then(|| StoreAs::Slave {
+                suffix: slave.prefix.clone(),
+                extension: extension.to_owned(),
+            });
             (slave.master.clone(), resolve_slave(cfg, &slave), store_as)
         }
     };
@@ -88,8 +94,9 @@ pub async fn serve(
     let job = Job {
         source,
         params: resolved.params(negotiated.output),
-        // One answer for every client, or nothing to keep under one name.
-        store_as: store_as.filter(|_| !negotiated.vary_accept),
+        // A slave name is one answer for every client or nothing to keep;
+        // a derived key names the negotiated format.
+        store_as: store_as.filter(|s| !negotiated.vary_accept || matches!(s, StoreAs::Derived)),
         vary_accept: negotiated.vary_accept,
         head,
     };
@@ -111,12 +118,25 @@ async fn missing(location: &Location, key: &str) -> bool {
     matches!(found, Err(StorageError::NotFound { .. }))
 }
 
+/// How a thumbnail made is kept for every gateway.
+#[derive(Debug, Clone)]
+enum StoreAs {
+    /// As the FastDFS slave file the URL named: the source's name with
+    /// `suffix` before the extension `extension`.
+    Slave { suffix: String, extension: String },
+    /// Under [`derived_key`] in the location's thumbnail store; becomes
+    /// [`StoreAs::Key`] once the source's fid is known.
+    Derived,
+    /// Under this key in the location's thumbnail store.
+    Key(String),
+}
+
 /// One thumbnail to answer.
 struct Job {
     source: String,
     params: crate::thumbs::Params,
-    /// The slave name's prefix and extension, to store the thumbnail as.
-    store_as: Option<(String, String)>,
+    /// How the thumbnail is stored back, if it is.
+    store_as: Option<StoreAs>,
     vary_accept: bool,
     head: bool,
 }
@@ -126,10 +146,17 @@ async fn make(
     pool: &ThumbPool,
     cfg: &crate::config::thumbnails::ThumbnailConfig,
     request: &Parts,
-    job: Job,
+    mut job: Job,
 ) -> Result<Response, AppError> {
     let store = &location.store;
     let meta = store.meta(&job.source, Need::Validators).await?;
+    if let Some(StoreAs::Derived) = job.store_as {
+        // Without the version's fid there is no name that changes with it.
+        job.store_as = meta
+            .identity
+            .as_ref()
+            .map(|id| StoreAs::Key(derived_key(&job.source, &id.id, &job.params)));
+    }
     let validators = SourceValidators {
         etag: meta.validators.etag.clone(),
         last_modified: meta.validators.last_modified,
@@ -166,11 +193,11 @@ async fn make(
                 ..ObjectMeta::default()
             };
             cached(location, id, key, lifted, || {
-                make_one(location, pool, cfg, &job, &meta)
+                stored_or_made(location, pool, cfg, &job, &meta)
             })
             .await
         }
-        None => make_one(location, pool, cfg, &job, &meta).await,
+        None => stored_or_made(location, pool, cfg, &job, &meta).await,
     };
     let made = match made {
         Ok(made) => made,
@@ -272,6 +299,60 @@ where
     }
 }
 
+/// The thumbnail of `job` as stored under its derived key, if it is, else
+/// made by [`make_one`].
+async fn stored_or_made(
+    location: &Location,
+    pool: &ThumbPool,
+    cfg: &crate::config::thumbnails::ThumbnailConfig,
+    job: &Job,
+    meta: &Meta,
+) -> Result<Made, Response> {
+    if let (Some(StoreAs::Key(key)), Some(variants)) = (&job.store_as, &location.variants) {
+        if let Some(made) = read_stored(variants, key, cfg.limits().max_source_bytes).await {
+            return Ok(made);
+        }
+    }
+    make_one(location, pool, cfg, job, meta).await
+}
+
+/// The thumbnail stored as `key` in `variants`, when it is there and reads
+/// whole as an image; anything else (not stored yet, a node down, a cut
+/// body) means making it again.
+async fn read_stored(variants: &SharedStore, key: &str, max: u64) -> Option<Made> {
+    let read = Read {
+        range: None,
+        head: false,
+    };
+    let found = async {
+        let meta = variants.meta(key, Need::Location).await?;
+        variants.open(key, &meta, read).await
+    };
+    let object = match found.await {
+        Ok(object) => object,
+        Err(StorageError::NotFound { .. }) => return None,
+        Err(e) => {
+            tracing::warn!(key, error = %e, "stored thumbnail not read; making it");
+            return None;
+        }
+    };
+    let source = object.source.clone();
+    let body = object.body?;
+    let bytes = match read_at_most(body, max).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!(key, error = %e, "stored thumbnail cut short; making it");
+            return None;
+        }
+    };
+    let kind = Kind::sniff(&bytes)?;
+    Some(Made {
+        content_type: HeaderValue::from_static(kind.content_type()),
+        bytes,
+        source,
+    })
+}
+
 /// Reads the source of `job` whole and makes its thumbnail on the pool; a
 /// refusal is the response to send.
 async fn make_one(
@@ -308,8 +389,12 @@ async fn make_one(
         Ok(t) => t,
         Err(e) => return Err(refuse(e.status(), &job.source, &e.to_string())),
     };
-    if let Some((suffix, extension)) = &job.store_as {
-        store_back(location, &job.source, suffix, extension, &thumb);
+    match &job.store_as {
+        Some(StoreAs::Slave { suffix, extension }) => {
+            store_slave(location, &job.source, suffix, extension, &thumb)
+        }
+        Some(StoreAs::Key(key)) => store_key(location, key, &thumb),
+        Some(StoreAs::Derived) | None => {}
     }
     crate::metrics::metrics()
         .thumbnails_made
@@ -333,7 +418,7 @@ async fn make_one(
 /// the background, so that every gateway then reads it as a plain file; not
 /// when its format is not the one the extension names. A slave another
 /// gateway stored first is as good.
-fn store_back(location: &Location, source: &str, suffix: &str, extension: &str, thumb: &Thumb) {
+fn store_slave(location: &Location, source: &str, suffix: &str, extension: &str, thumb: &Thumb) {
     let named = match extension.to_ascii_lowercase().as_str() {
         "jpg" | "jpeg" => Some(Kind::Jpeg),
         "png" => Some(Kind::Png),
@@ -356,6 +441,30 @@ fn store_back(location: &Location, source: &str, suffix: &str, extension: &str, 
         match store.write_variant(variant, bytes).await {
             Ok(stored) => tracing::debug!(slave = %stored.key, "thumbnail stored back"),
             Err(e) => tracing::warn!(source, suffix, error = %e, "thumbnail not stored back"),
+        }
+    });
+}
+
+/// Writes `thumb` as `key` in the location's thumbnail store, in the
+/// background. Two gateways making it at once store the same bytes twice
+/// under one key; the last one is kept.
+fn store_key(location: &Location, key: &str, thumb: &Thumb) {
+    let Some(variants) = location.variants.clone() else {
+        return;
+    };
+    let key = key.to_owned();
+    let bytes = thumb.bytes.clone();
+    tokio::spawn(async move {
+        let size = bytes.len() as u64;
+        let target = WriteTarget {
+            key: Some(&key),
+            extension: "",
+            length: Some(size),
+        };
+        let limits = WriteLimits { max_size: size };
+        match variants.write(target, from_bytes(bytes), limits).await {
+            Ok(stored) => tracing::debug!(key = %stored.key, "thumbnail stored back"),
+            Err(e) => tracing::warn!(key, error = %e, "thumbnail not stored back"),
         }
     });
 }

@@ -294,8 +294,10 @@ pub fn params_key(p: &Params) -> String {
     )
 }
 
-/// The MogileFS key a stored thumbnail of `key` gets in the thumbnail
-/// domain, e.g. `photos/cat.jpg@150x150-cover-q80-webp`.
-pub fn derived_key(key: &str, params: &Params) -> String {
-    format!("{key}@{}", params_key(params))
+/// The MogileFS key a stored thumbnail of version `fid` of `key` gets in
+/// the thumbnail domain, e.g. `photos/cat.jpg@42-150x150-cover-q80-webp`.
+/// The fid makes a new version of the source a new name, so a thumbnail of
+/// the old one is never served for it, whoever replaced the source.
+pub fn derived_key(key: &str, fid: &str, params: &Params) -> String {
+    format!("{key}@{fid}-{}", params_key(params))
 }

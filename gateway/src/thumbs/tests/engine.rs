@@ -9,6 +9,7 @@
 //! - the pool never runs more transforms than its size at once.
 
 use super::{jpeg, pattern, with_exif_orientation};
+use crate::thumbs::decode::{has_end_marker, scale_eighths};
 use crate::thumbs::geometry::plan;
 use crate::thumbs::{transform, Fit, Kind, Limits, Output, Params, ThumbError, ThumbPool};
 use axum::http::StatusCode;
@@ -317,4 +318,74 @@ async fn the_pool_times_out_waiting_for_a_worker() {
         .unwrap_err();
     assert!(matches!(err, ThumbError::TimedOut(_)), "{err}");
     busy.await.unwrap().unwrap();
+}
+
+#[test]
+fn a_jpeg_cut_inside_its_scan_is_corrupt_not_grey() {
+    // libjpeg only warns about a premature end and fills the rest grey; the
+    // engine refuses a JPEG without its end-of-image marker.
+    let full = photo();
+    let cut = full.slice(..full.len() * 3 / 5);
+    let err = transform(cut, &params(150, 150, Fit::Contain), &limits()).unwrap_err();
+    assert!(
+        matches!(err, ThumbError::Corrupt { format: "jpeg", .. }),
+        "{err}"
+    );
+    assert!(has_end_marker(&full));
+    assert!(!has_end_marker(&full[..full.len() - 2]));
+}
+
+#[test]
+fn an_embedded_thumbnail_s_end_marker_does_not_hide_a_cut() {
+    // An APP1 segment holding a whole small JPEG (as EXIF thumbnails do),
+    // then the main image.
+    let small = jpeg(&pattern(16, 16));
+    let main = photo();
+    let mut bytes = main[..2].to_vec();
+    bytes.extend_from_slice(&[0xff, 0xe1]);
+    bytes.extend_from_slice(&((small.len() + 2) as u16).to_be_bytes());
+    bytes.extend_from_slice(&small);
+    bytes.extend_from_slice(&main[2..]);
+    assert!(has_end_marker(&bytes));
+    let whole = transform(
+        Bytes::from(bytes.clone()),
+        &params(150, 150, Fit::Contain),
+        &limits(),
+    );
+    assert_eq!(whole.expect("the whole file decodes").width, 150);
+    let cut = &bytes[..bytes.len() - main.len() / 3];
+    assert!(!has_end_marker(cut));
+}
+
+#[test]
+fn a_fatal_libjpeg_error_is_corrupt_not_a_panic() {
+    // 12-bit samples: libjpeg's 8-bit build stops with a fatal error.
+    let mut bytes = jpeg(&pattern(64, 64));
+    let sof = bytes
+        .windows(2)
+        .position(|w| w == [0xff, 0xc0])
+        .expect("baseline SOF0");
+    bytes[sof + 4] = 12;
+    let err = transform(Bytes::from(bytes), &params(32, 32, Fit::Contain), &limits()).unwrap_err();
+    assert!(
+        matches!(err, ThumbError::Corrupt { format: "jpeg", .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_decode_scale_is_the_smallest_that_keeps_the_wanted_size() {
+    for (full, want, eighths) in [
+        ((1600, 1200), (200, 150), 1),
+        ((1600, 1200), (201, 150), 2),
+        ((1600, 1200), (150, 151), 2),
+        ((1600, 1200), (400, 300), 2),
+        ((1600, 1200), (800, 1), 4),
+        ((1600, 1200), (801, 1), 8),
+        ((1601, 1201), (201, 151), 1),
+        ((10, 10), (20, 20), 8),
+    ] {
+        let got = scale_eighths(full.0, full.1, want.0, want.1);
+        assert_eq!(got, eighths, "{full:?} wanted at {want:?}");
+    }
 }

@@ -264,7 +264,7 @@ fn etags_follow_source_validators_and_parameters() {
     changed.length = Some(1235);
     assert_ne!(tag, thumb_etag(&changed, &webp));
     assert_eq!(
-        derived_key("photos/cat.jpg", &webp),
-        "photos/cat.jpg@150x150-cover-q80-webp"
+        derived_key("photos/cat.jpg", "42", &webp),
+        "photos/cat.jpg@42-150x150-cover-q80-webp"
     );
 }
