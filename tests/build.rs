@@ -1,6 +1,7 @@
 //! Finds the external tools some end-to-end tests drive and tells the tests
-//! with a cfg each (`has_chromium`, `has_nginx`, `has_wrk`, `has_promtool`).
-//! A test that needs one carries
+//! with a cfg each (`has_chromium`, `has_nginx`, `has_wrk`, `has_promtool`,
+//! `has_systemd_analyze`, and `has_pyyaml` for a python3 that can
+//! `import yaml`). A test that needs one carries
 //! `#[cfg_attr(not(has_chromium), ignore = "chromium not installed")]`, so
 //! `cargo test` lists it as ignored, with the reason, where the tool is absent.
 
@@ -12,6 +13,7 @@ const TOOLS: &[(&str, &[&str])] = &[
     ("has_nginx", &["nginx"]),
     ("has_wrk", &["wrk"]),
     ("has_promtool", &["promtool"]),
+    ("has_systemd_analyze", &["systemd-analyze"]),
 ];
 
 fn main() {
@@ -30,6 +32,24 @@ fn main() {
             println!("cargo:rustc-cfg={cfg}");
         }
     }
+    // Which python3 runs, and where it finds modules.
+    println!("cargo:rerun-if-env-changed=PYTHONPATH");
+    println!("cargo:rustc-check-cfg=cfg(has_pyyaml)");
+    if python_has_yaml() {
+        println!("cargo:rustc-cfg=has_pyyaml");
+    }
+}
+
+/// True when `python3` runs and can import PyYAML (the compose file check).
+/// Installing PyYAML changes no directory on `PATH`, so a `cargo clean -p
+/// dfs-e2e` (or touching this file) is what makes it look again.
+fn python_has_yaml() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import yaml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// `PATH`, plus the sbin directories where Debian puts nginx.

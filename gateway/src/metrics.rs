@@ -72,7 +72,7 @@ pub struct Metrics {
     pub tracker_errors: Family<Labels, Counter>,
     /// 1 when the gateway considers a tracker up, by upstream and tracker.
     pub tracker_up: Family<Labels, Gauge>,
-    /// Storage node failures by node.
+    /// Storage node failures by upstream and node.
     pub storage_errors: Family<Labels, Counter>,
     /// Look-up cache results by upstream and result (`hit` / `miss`).
     pub cache: Family<Labels, Counter>,
@@ -143,7 +143,7 @@ impl Metrics {
         r.register("tracker_errors", te, self.tracker_errors.clone());
         let up = "1 when the gateway considers the tracker up, 0 while it skips it";
         r.register("tracker_up", up, self.tracker_up.clone());
-        let se = "Storage node failures (connect, time-out, refusal), by node";
+        let se = "Storage node failures (connect, time-out, refusal), by upstream and node";
         r.register("storage_errors", se, self.storage_errors.clone());
         r.register(
             "cache_lookups",
@@ -197,10 +197,13 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a storage node failure.
-    pub fn storage_error(&self, node: impl ToString) {
+    /// Counts a failure of storage node `node` of upstream `upstream`.
+    pub fn storage_error(&self, upstream: &str, node: impl ToString) {
         self.storage_errors
-            .get_or_create(&vec![("node", node.to_string())])
+            .get_or_create(&vec![
+                ("upstream", upstream.to_owned()),
+                ("node", node.to_string()),
+            ])
             .inc();
     }
 

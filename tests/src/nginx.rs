@@ -4,10 +4,11 @@
 //! directory; nginx runs in the foreground as a child process of the test,
 //! as the current user, on a free 127.0.0.1 port, and is killed on drop.
 //!
-//! Without nginx installed, [`Nginx::proxy`] prints a loud SKIPPED line and
-//! returns None, so the calling test passes vacuously (CI installs nginx).
+//! A test that starts nginx carries
+//! `#[cfg_attr(not(has_nginx), ignore = "nginx not installed")]`
+//! (tests/build.rs), so without nginx it is listed as ignored; one that runs
+//! anyway and finds no nginx fails rather than passing without a check.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -77,15 +78,10 @@ pub fn fill_template(template: &str, values: &[(&str, &str)]) -> String {
         })
 }
 
-/// Says loudly, past the test harness's output capture, that a test did not run.
-pub fn skip(why: &str) {
-    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {why} ***\n");
-}
-
 impl Nginx {
     /// nginx in proxy mode in front of the gateway at `gateway`, with the
-    /// shipped config; None (after a SKIPPED line) when nginx is not installed.
-    pub async fn proxy(gateway: SocketAddr) -> Option<Nginx> {
+    /// shipped config. Panics when nginx is not installed.
+    pub async fn proxy(gateway: SocketAddr) -> Nginx {
         let gateway = gateway.to_string();
         let values = [
             ("SERVER_NAME", "localhost"),
@@ -96,13 +92,13 @@ impl Nginx {
     }
 
     /// nginx with an http-level `template` whose placeholders are `values`
-    /// plus `@LISTEN@`, which is filled with a free 127.0.0.1 port; None
-    /// (after a SKIPPED line) when nginx is not installed.
-    pub async fn with_site(template: &Path, values: &[(&str, &str)]) -> Option<Nginx> {
-        let Some(binary) = find_nginx() else {
-            skip("nginx not installed");
-            return None;
-        };
+    /// plus `@LISTEN@`, which is filled with a free 127.0.0.1 port. Panics
+    /// when nginx is not installed.
+    pub async fn with_site(template: &Path, values: &[(&str, &str)]) -> Nginx {
+        let binary = find_nginx().expect(
+            "nginx is not installed: a test that needs it carries \
+             #[cfg_attr(not(has_nginx), ignore = \"nginx not installed\")]",
+        );
         let template = std::fs::read_to_string(template)
             .unwrap_or_else(|e| panic!("{}: {e}", template.display()));
         // A port picked and released can be taken again before nginx binds it:
@@ -114,7 +110,7 @@ impl Nginx {
             all.extend_from_slice(values);
             let site = fill_template(&template, &all);
             match Nginx::start(&binary, &site, port).await {
-                Ok(nginx) => return Some(nginx),
+                Ok(nginx) => return nginx,
                 Err(log) if log.contains("Address already in use") => continue,
                 Err(log) => panic!("nginx did not start:\n{log}"),
             }

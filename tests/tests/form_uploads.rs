@@ -4,11 +4,14 @@
 //!   fields around it are dropped;
 //! - a form without a boundary, without a file part, or with two file parts
 //!   → 400 with a reason, and nothing reaches a storage;
+//! - a form whose file part is over the location's `max_body_size` → 413,
+//!   declared, streamed or chunked, and nothing is stored; a file of exactly
+//!   the limit in the same envelope is stored (the limit is the file's);
 //! - MogileFS PUT → 201 with `Location` and `{"key","size","fid"}\n`;
 //! - errors are `{"error","status"}\n` JSON when `Accept` prefers JSON, text
 //!   with a final newline otherwise.
 
-use dfs_e2e::fastdfs::{bounded, created, json_field, FdfsEnv};
+use dfs_e2e::fastdfs::{bounded, created, json_field, raw_http, FdfsEnv, FdfsOptions};
 use dfs_e2e::{pattern, MogEnv};
 use std::time::Duration;
 
@@ -48,6 +51,34 @@ async fn post_form(env: &FdfsEnv, content_type: &str, body: Vec<u8>) -> reqwest:
 
 fn form_type() -> String {
     format!("multipart/form-data; boundary={BOUNDARY}")
+}
+
+/// A raw POST of a form `body` to `/fdfs/`, with `Content-Length` or
+/// chunked; raw so the 413 is read whatever a client would do with a body
+/// the server stops reading.
+fn raw_form_post(body: &[u8], chunked: bool) -> Vec<u8> {
+    let framing = if chunked {
+        "Transfer-Encoding: chunked".to_owned()
+    } else {
+        format!("Content-Length: {}", body.len())
+    };
+    let mut request = format!(
+        "POST /fdfs/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {}\r\n{framing}\r\n\
+         Connection: close\r\n\r\n",
+        form_type()
+    )
+    .into_bytes();
+    if !chunked {
+        request.extend_from_slice(body);
+        return request;
+    }
+    for chunk in body.chunks(8192) {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    request
 }
 
 fn uploads(env: &FdfsEnv) -> u64 {
@@ -109,6 +140,46 @@ async fn bad_forms_are_400_and_store_nothing() {
             assert!(text.ends_with('\n'), "{why}: {text:?}");
         }
         assert_eq!(uploads(&env), 0, "a bad form reached a storage");
+        env.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_form_whose_file_is_over_the_limit_is_413_and_stores_nothing() {
+    /// The upload location's `max_body_size`, 64KiB.
+    const MAX: usize = 64 * 1024;
+    bounded(LIMIT, async {
+        let env = FdfsEnv::start_with(&FdfsOptions {
+            upload_extra: "max_body_size = \"64KiB\"".into(),
+            ..Default::default()
+        })
+        .await;
+        let addr = env.gateway.addr;
+        // One byte over: the envelope stays within the allowance for
+        // boundaries and headers, so the limit is met inside the file part.
+        let file = pattern(8, MAX + 1);
+        let over = form(&[("title", None, &b"t"[..]), ("file", Some("big.jpg"), &file)]);
+        for chunked in [false, true] {
+            let (status, text) = raw_http(addr, &raw_form_post(&over, chunked)).await;
+            assert_eq!(status, 413, "chunked: {chunked}\n{text}");
+        }
+        // A declared length past the limit plus any envelope: refused unread.
+        let head = format!(
+            "POST /fdfs/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            form_type(),
+            10 * MAX
+        );
+        assert_eq!(raw_http(addr, head.as_bytes()).await.0, 413, "declared");
+        assert_eq!(uploads(&env), 0, "an oversized form file was stored");
+
+        let file = pattern(9, MAX);
+        let at_limit = form(&[("title", None, &b"t"[..]), ("file", Some("ok.jpg"), &file)]);
+        let (id, size) = created(post_form(&env, &form_type(), at_limit).await).await;
+        assert_eq!(size, MAX as u64);
+        assert!(env.get_id(&id).await.1 == file);
+        assert_eq!(uploads(&env), 1);
         env.stop().await;
     })
     .await;

@@ -3,11 +3,13 @@
 //!   for OpenMetrics-capable scrapers and by default;
 //! - families: build_info, process_*, per-tracker up gauges, request bytes
 //!   counted by location for MogileFS and FastDFS uploads alike;
+//! - a storage node that fails a read is counted in
+//!   `dfs_gateway_storage_errors_total` by upstream and node, others are not;
 //! - `promtool check metrics` accepts the 0.0.4 text (when promtool is
 //!   installed).
 
 use dfs_e2e::fastdfs::{bounded, FdfsEnv, FdfsOptions};
-use dfs_e2e::Gateway;
+use dfs_e2e::{pattern, Gateway, MogEnv};
 use std::time::Duration;
 
 const TEXT004: &str = "text/plain;version=0.0.4";
@@ -90,6 +92,43 @@ async fn families_cover_process_trackers_and_upload_bytes() {
         assert!(sample(&text, "process_open_fds") > Some(0.0));
         assert!(sample(&text, "process_cpu_seconds_total").is_some());
         assert!(sample(&text, "process_start_time_seconds") > Some(1.0e9));
+        env.gateway.stop().await;
+    })
+    .await;
+}
+
+/// The storage-error series of MogileFS node `i` of `env`.
+fn storage_errors(env: &MogEnv, i: usize) -> String {
+    let node = env.cluster.node(i).addr();
+    format!("dfs_gateway_storage_errors_total{{upstream=\"mog\",node=\"{node}\"}}")
+}
+
+#[tokio::test]
+async fn a_failing_storage_node_is_counted_by_upstream_and_node() {
+    bounded(Duration::from_secs(60), async {
+        let env = MogEnv::start().await;
+        // One copy only, so the read has to try the node that holds it.
+        env.cluster.pause_replication(true);
+        assert_eq!(env.put("errors/a.jpg", pattern(21, 5000)).await, 201);
+        let file = env.cluster.file("imgs", "errors/a.jpg").expect("stored");
+        let nodes = env.cluster.node_addrs();
+        let holder = (0..2)
+            .find(|&i| file.urls[0].contains(&format!("//{}/", nodes[i])))
+            .expect("one of the two nodes holds the copy");
+        let (_, before) = scrape(&env.gateway, Some(TEXT004)).await;
+        let count = |text: &str, i| sample(text, &storage_errors(&env, i)).unwrap_or(0.0);
+        let (holder_was, other_was) = (count(&before, holder), count(&before, 1 - holder));
+
+        env.cluster.node(holder).stop().await;
+        let (status, _) = env.get("errors/a.jpg").await;
+        assert!(status >= 500, "the only copy is down, got {status}");
+        let (_, after) = scrape(&env.gateway, Some(TEXT004)).await;
+        assert!(
+            count(&after, holder) > holder_was,
+            "{} did not grow:\n{after}",
+            storage_errors(&env, holder)
+        );
+        assert_eq!(count(&after, 1 - holder), other_was, "{after}");
         env.gateway.stop().await;
     })
     .await;

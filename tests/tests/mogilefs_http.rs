@@ -1,7 +1,8 @@
 //! MogileFS through the gateway, over real HTTP:
 //! - PUT then GET returns identical bytes for 0 B, 1 B, 4 KiB and 10 MiB, chunked or not;
 //! - HEAD, Range (206/416, suffix, `0-0`), conditional GET (304) and If-Range;
-//! - Content-Type from the key's extension;
+//! - Content-Type from the key's extension: nginx's defaults (`.webp`,
+//!   `.ts`) without config, a `[mime]` entry over the default where set;
 //! - 404 for unknown keys, 405 with Allow, 413 for oversized bodies, 400 for bad keys;
 //! - awkward keys (space, `&`, `=`, `%`, `+`, `/`, UTF-8) round-trip exactly;
 //! - DELETE gives 204, then 404; overwriting a key serves the new bytes.
@@ -288,4 +289,36 @@ async fn delete_and_overwrite() {
     assert_eq!(env.get("x.txt").await.0, 404);
     let r = env.http.delete(env.upload("x.txt")).send().await.unwrap();
     assert_eq!(r.status(), 404);
+}
+
+/// The `Content-Type` of a GET of `key` (stored first) through `env`.
+async fn served_type(env: &MogEnv, key: &str) -> String {
+    assert_eq!(env.put(key, pattern(3, 100)).await, 201, "PUT {key}");
+    let response = env.http.get(env.image(key)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "GET {key}");
+    let value = &response.headers()[header::CONTENT_TYPE];
+    value.to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn mime_overrides_win_and_nginx_defaults_apply_without_config() {
+    let plain = MogEnv::start().await;
+    assert_eq!(served_type(&plain, "m/a.webp").await, "image/webp");
+    assert_eq!(served_type(&plain, "m/seg.ts").await, "video/mp2t");
+    let options = MogOptions {
+        // mime_guess's type for `.ts`, which some DLNA players want.
+        extra_tables: "[mime]\nts = \"video/vnd.dlna.mpeg-tts\"\n".into(),
+        ..MogOptions::default()
+    };
+    let configured = MogEnv::start_with(1, &options).await;
+    assert_eq!(
+        served_type(&configured, "m/seg.ts").await,
+        "video/vnd.dlna.mpeg-tts"
+    );
+    assert_eq!(
+        served_type(&configured, "m/SEG.TS").await,
+        "video/vnd.dlna.mpeg-tts",
+        "extensions match case-insensitively"
+    );
+    assert_eq!(served_type(&configured, "m/a.webp").await, "image/webp");
 }

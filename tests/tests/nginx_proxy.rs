@@ -17,19 +17,17 @@ use futures_util::{stream, StreamExt};
 use reqwest::header;
 use std::time::Duration;
 
-/// The cluster and gateway, with nginx in front; None when nginx is missing.
-async fn start() -> Option<(MogEnv, Nginx)> {
+/// The cluster and gateway, with nginx in front.
+async fn start() -> (MogEnv, Nginx) {
     let env = MogEnv::start().await;
-    let nginx = Nginx::proxy(env.gateway.addr).await?;
-    Some((env, nginx))
+    let nginx = Nginx::proxy(env.gateway.addr).await;
+    (env, nginx)
 }
 
 #[tokio::test]
 #[cfg_attr(not(has_nginx), ignore = "nginx not installed")]
 async fn get_head_and_range_through_nginx() {
-    let Some((env, nginx)) = start().await else {
-        return;
-    };
+    let (env, nginx) = start().await;
     let data = pattern(1, 100_000);
     let put = env
         .http
@@ -103,9 +101,7 @@ async fn get_head_and_range_through_nginx() {
 #[tokio::test]
 #[cfg_attr(not(has_nginx), ignore = "nginx not installed")]
 async fn uploads_with_content_length_and_chunked_through_nginx() {
-    let Some((env, nginx)) = start().await else {
-        return;
-    };
+    let (env, nginx) = start().await;
     let sized = pattern(2, 1 << 20);
     let r = env
         .http
@@ -153,9 +149,7 @@ async fn uploads_with_content_length_and_chunked_through_nginx() {
 #[tokio::test]
 #[cfg_attr(not(has_nginx), ignore = "nginx not installed")]
 async fn escaped_keys_reach_the_gateway_undecoded() {
-    let Some((env, nginx)) = start().await else {
-        return;
-    };
+    let (env, nginx) = start().await;
     // The gateway decodes once: %20 → ' ', %2B → '+', %25 → '%'; '+' stays.
     let path = "n/a%20b%2Bc+d%25e.bin";
     let r = env
@@ -177,9 +171,7 @@ async fn escaped_keys_reach_the_gateway_undecoded() {
 #[tokio::test]
 #[cfg_attr(not(has_nginx), ignore = "nginx not installed")]
 async fn delete_404_and_405_through_nginx() {
-    let Some((env, nginx)) = start().await else {
-        return;
-    };
+    let (env, nginx) = start().await;
     assert_eq!(env.put("n/gone.txt", pattern(5, 10)).await, 201);
     let r = env
         .http
@@ -226,9 +218,7 @@ async fn delete_404_and_405_through_nginx() {
 #[cfg_attr(not(has_nginx), ignore = "nginx not installed")]
 async fn twenty_mib_stream_through_nginx_without_spooling() {
     const LEN: u64 = 20 << 20;
-    let Some((env, nginx)) = start().await else {
-        return;
-    };
+    let (env, nginx) = start().await;
     let r = env
         .http
         .put(nginx.url("/upload/n/big.bin"))

@@ -173,10 +173,12 @@ async fn a_dead_tracker_is_an_error_on_the_page() {
     .await;
 }
 
-/// Runs headless Chromium on `url` with `args`, killed after 60 s.
+/// Runs headless Chromium (`chromium` or `chromium-browser`, whichever
+/// build.rs found) with `args`, killed after 60 s.
 async fn chromium(args: &[String]) -> std::process::Output {
+    let binary = dfs_e2e::browser::chromium().expect("chromium or chromium-browser on PATH");
     let profile = tempfile::tempdir().unwrap();
-    let mut cmd = tokio::process::Command::new("chromium");
+    let mut cmd = tokio::process::Command::new(binary);
     cmd.args([
         "--headless",
         "--no-sandbox",

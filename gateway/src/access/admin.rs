@@ -1,5 +1,6 @@
-//! The admin side (`/healthz`, `/readyz`, `/metrics` and later admin pages):
-//! `[server.access.admin]` may restrict it by address and by bearer token.
+//! The admin side (`/healthz`, `/readyz`, `/metrics` and the status page at
+//! `server.status_path` with its `.json`): `[server.access.admin]` may
+//! restrict it by address and by bearer token.
 //!
 //! With nothing configured it stays open, as before. With tokens set, health
 //! checks still need none unless `health_needs_token` is set: a local load

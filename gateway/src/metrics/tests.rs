@@ -1,5 +1,6 @@
 //! The registry renders every family with HELP, in both formats:
-//! - OpenMetrics with `# EOF`, counters as `_total` samples;
+//! - OpenMetrics with `# EOF`, counters as `_total` samples, storage errors
+//!   by upstream and node;
 //! - 0.0.4 with `_total` family names, no `# EOF`, `build_info` and `process_*`;
 //! - tracker up/down gauges follow the last health given, forgetting old trackers.
 
@@ -9,6 +10,7 @@ use super::*;
 fn renders_both_formats() {
     let m = metrics();
     m.tracker_error("127.0.0.1:7001");
+    m.storage_error("mog", "127.0.0.1:7500");
     m.cache_lookup("mog", true);
     m.requests
         .get_or_create(&RequestLabels {
@@ -27,6 +29,7 @@ fn renders_both_formats() {
     let text = m.render();
     for wanted in [
         "dfs_gateway_tracker_errors_total{tracker=\"127.0.0.1:7001\"}",
+        "dfs_gateway_storage_errors_total{upstream=\"mog\",node=\"127.0.0.1:7500\"}",
         "dfs_gateway_cache_lookups_total{upstream=\"mog\",result=\"hit\"}",
         "dfs_gateway_requests_total{location=\"/images/\",method=\"GET\",status=\"200\"}",
         "dfs_gateway_response_bytes_total{location=\"/images/\"} 5",

@@ -1,6 +1,8 @@
 //! Router tests with `oneshot`: everything decided before a tracker is asked
 //! (location matching, methods, keys, declared body size). The tracker address
 //! is a closed port, so reaching it would show as a 503.
+//! - the status page (HTML and `.json`) answers at `server.status_path`, and
+//!   is refused without the admin side's credentials, served with them.
 
 use super::*;
 use crate::config::Config;
@@ -212,5 +214,81 @@ async fn errors_are_json_when_accept_prefers_json() {
             body, "404 Not Found: no location serves this path\n",
             "{accept}"
         );
+    }
+}
+
+/// The router of `CONFIG` with `extra` at the end of its `[server]` table
+/// (`extra` may open `[server.*]` tables of its own).
+fn router_with(extra: &str) -> Router {
+    let text = CONFIG.replacen("\n[[upstream]]", &format!("\n{extra}\n[[upstream]]"), 1);
+    let config = Config::parse(&text).unwrap();
+    app(
+        Arc::new(Live::new(crate::app::build(&config).unwrap())),
+        true,
+    )
+}
+
+/// GETs `uri` through `router`: status, `Content-Type` and body.
+async fn get_page(
+    router: &Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let mut request = Request::builder().uri(uri).header("host", "gw");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Body::empty()).unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map_or("", |v| v.to_str().unwrap())
+        .to_owned();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        content_type,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_status_page_answers_at_its_configured_path() {
+    let router = router_with("status_path = \"/ops/cluster\"");
+    let (code, content_type, page) = get_page(&router, "/ops/cluster", &[]).await;
+    assert_eq!(code, StatusCode::OK, "{page}");
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    // The tracker is a closed port: the page says so rather than failing.
+    assert!(page.contains("127.0.0.1:1"), "{page}");
+    let (code, content_type, json) = get_page(&router, "/ops/cluster.json", &[]).await;
+    assert_eq!(code, StatusCode::OK, "{json}");
+    assert_eq!(content_type, "application/json");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["upstreams"][0]["name"], "mog", "{json}");
+    // Moved, not duplicated: no location serves the default path.
+    let (code, _, _) = get_page(&router, "/_status", &[]).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_status_page_needs_the_admin_token_when_one_is_set() {
+    const TOKEN: &str = "status-token-0123456789";
+    let router = router_with(&format!("[server.access.admin]\ntokens = [\"{TOKEN}\"]"));
+    let bearer = format!("Bearer {TOKEN}");
+    let with_token = [("authorization", bearer.as_str())];
+    for path in ["/_status", "/_status.json"] {
+        let (code, _, body) = get_page(&router, path, &[]).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED, "{path} without a token");
+        assert!(!body.contains("127.0.0.1:1"), "{path} leaked the report");
+        let wrong = [("authorization", "Bearer status-token-0123456780")];
+        let (code, _, _) = get_page(&router, path, &wrong).await;
+        assert_eq!(code, StatusCode::FORBIDDEN, "{path} with a wrong token");
+        let (code, _, body) = get_page(&router, path, &with_token).await;
+        assert_eq!(code, StatusCode::OK, "{path} with the token");
+        assert!(body.contains("127.0.0.1:1"), "{path}: {body}");
     }
 }

@@ -31,12 +31,25 @@ use std::time::Duration;
 pub struct FdfsUpstream {
     name: Arc<str>,
     client: Arc<FdfsClient>,
-    /// QUERY_FETCH_ONE answers by file ID.
-    cache: Option<moka::future::Cache<String, SocketAddrV4>>,
+    /// QUERY_FETCH_ONE answers (storage, tracker that named it) by file ID.
+    cache: Option<moka::future::Cache<String, (SocketAddrV4, SocketAddr)>>,
+}
+
+/// Where a read was served from, for the access log: the storage, and the
+/// tracker whose answer named it (`None` when it was the file ID's encoded
+/// source, tried because no tracker answered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    /// The storage server that answered.
+    pub storage: SocketAddr,
+    /// The tracker that named it.
+    pub tracker: Option<SocketAddr>,
 }
 
 /// What the candidates of one read said.
 struct Attempts {
+    /// The upstream's name, for the failure counter.
+    upstream: Arc<str>,
     file: String,
     tried: Vec<SocketAddr>,
     failures: Vec<String>,
@@ -46,8 +59,9 @@ struct Attempts {
 }
 
 impl Attempts {
-    fn new(id: &FileId) -> Self {
+    fn new(upstream: &Arc<str>, id: &FileId) -> Self {
         Attempts {
+            upstream: upstream.clone(),
             file: id.to_string(),
             tried: Vec::new(),
             failures: Vec::new(),
@@ -81,7 +95,7 @@ impl Attempts {
                     || matches!(e, FdfsError::Storage { status: s, .. } if s != status::EINVAL) =>
             {
                 tracing::warn!(storage = %addr, file = %self.file, error = %e, "storage failed; trying the next one");
-                crate::metrics::metrics().storage_error(addr);
+                crate::metrics::metrics().storage_error(&self.upstream, addr);
                 self.all_timeouts &= e.is_timeout();
                 self.failures.push(e.to_string());
                 Ok(None)
@@ -140,25 +154,30 @@ impl FdfsUpstream {
         &self.client
     }
 
-    /// Runs `op` on the candidate storages of `id` until one succeeds.
-    async fn on_candidates<T, F, Fut>(&self, id: &FileId, op: F) -> Result<T, FdfsError>
+    /// Runs `op` on the candidate storages of `id` until one succeeds;
+    /// returns its value and the tracker that named that storage.
+    async fn on_candidates<T, F, Fut>(
+        &self,
+        id: &FileId,
+        op: F,
+    ) -> Result<(T, Option<SocketAddr>), FdfsError>
     where
         F: Fn(SocketAddr) -> Fut,
         Fut: Future<Output = Result<T, FdfsError>>,
     {
-        let mut attempts = Attempts::new(id);
+        let mut attempts = Attempts::new(&self.name, id);
         match self.fetch_one_cached(id).await {
-            Ok(addr) => {
+            Ok((addr, tracker)) => {
                 if let Some(value) = attempts.try_one(addr.into(), &op).await? {
-                    return Ok(value);
+                    return Ok((value, Some(tracker)));
                 }
                 // Whatever was remembered for the file failed: forget it.
                 self.forget(id).await;
                 match self.client.query_fetch_all(id).await {
-                    Ok((all, _)) => {
+                    Ok((all, tracker)) => {
                         for addr in all {
                             if let Some(value) = attempts.try_one(addr.into(), &op).await? {
-                                return Ok(value);
+                                return Ok((value, Some(tracker)));
                             }
                         }
                     }
@@ -174,7 +193,7 @@ impl FdfsUpstream {
         }
         if let Some(source) = self.client.known_source(id) {
             if let Some(value) = attempts.try_one(source.into(), &op).await? {
-                return Ok(value);
+                return Ok((value, None));
             }
         }
         Err(attempts.finish())
@@ -182,14 +201,14 @@ impl FdfsUpstream {
 
     /// QUERY_FETCH_ONE through the cache: concurrent misses for one file
     /// share a single tracker call.
-    async fn fetch_one_cached(&self, id: &FileId) -> Result<SocketAddrV4, FdfsError> {
-        let ask = async { self.client.query_fetch_one(id).await.map(|(addr, _)| addr) };
+    async fn fetch_one_cached(&self, id: &FileId) -> Result<(SocketAddrV4, SocketAddr), FdfsError> {
+        let ask = self.client.query_fetch_one(id);
         let Some(cache) = &self.cache else {
             return ask.await;
         };
-        if let Some(addr) = cache.get(id.as_str()).await {
+        if let Some(hit) = cache.get(id.as_str()).await {
             crate::metrics::metrics().cache_lookup(&self.name, true);
-            return Ok(addr);
+            return Ok(hit);
         }
         crate::metrics::metrics().cache_lookup(&self.name, false);
         cache
@@ -217,18 +236,17 @@ impl FdfsUpstream {
         length: u64,
     ) -> Result<Download, FdfsError> {
         if id.size() == Some(0) {
-            let (_, storage) = self.file_info(id).await?;
-            return Ok(Download::empty(storage));
+            let (_, origin) = self.file_info(id).await?;
+            return Ok(Download::empty(origin.storage).named_by(origin.tracker));
         }
-        self.on_candidates(id, |addr| {
-            self.client.download_from(addr, id, offset, length)
-        })
-        .await
+        let op = |addr| self.client.download_from(addr, id, offset, length);
+        let (download, tracker) = self.on_candidates(id, op).await?;
+        Ok(download.named_by(tracker))
     }
 
     /// Size, create time and source of `id` as a storage sees them: for
     /// appender and slave files, whose IDs do not tell, and existence checks.
-    pub async fn file_info(&self, id: &FileId) -> Result<(FileInfo, SocketAddr), FdfsError> {
+    pub async fn file_info(&self, id: &FileId) -> Result<(FileInfo, Origin), FdfsError> {
         // No crc32 (it would read the whole file), no "not found" log line.
         let flags = FLAG_NOT_CALC_CRC32 | FLAG_KEEP_SILENCE;
         let op = |addr| async move {
@@ -237,7 +255,8 @@ impl FdfsUpstream {
                 .await
                 .map(|info| (info, addr))
         };
-        self.on_candidates(id, op).await
+        let ((info, storage), tracker) = self.on_candidates(id, op).await?;
+        Ok((info, Origin { storage, tracker }))
     }
 
     /// Deletes `id` on the storage QUERY_UPDATE names (the others follow by

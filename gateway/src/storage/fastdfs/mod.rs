@@ -26,7 +26,7 @@ use crate::web::conditional::Validators;
 use bytes::Bytes;
 use dfs_protocol::fastdfs::{FileId, FileKind};
 use error::from_fdfs;
-use failover::FdfsUpstream;
+use failover::{FdfsUpstream, Origin};
 use futures_util::FutureExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,9 +91,9 @@ impl FdfsStore {
                 id.create_time().into(),
             ),
             None => {
-                let (info, storage) = self.up.file_info(id).await.map_err(from_fdfs)?;
-                meta.source = node(storage);
-                meta.replicas = vec![storage.to_string()];
+                let (info, origin) = self.up.file_info(id).await.map_err(from_fdfs)?;
+                meta.source = served_by(origin);
+                meta.replicas = vec![origin.storage.to_string()];
                 meta.confirmed = true;
                 let etag = format!("\"{stem}-{:x}-{:x}\"", info.size, info.create_time);
                 (info.size, etag, info.create_time)
@@ -149,8 +149,8 @@ impl FdfsStore {
             }
         }
         if read.head {
-            let (_, storage) = self.up.file_info(id).await.map_err(from_fdfs)?;
-            return Ok(object(None, node(storage)));
+            let (_, origin) = self.up.file_info(id).await.map_err(from_fdfs)?;
+            return Ok(object(None, served_by(origin)));
         }
         // `length` 0 asks for "to the end": only ever sent for an empty file.
         let download = self
@@ -167,8 +167,11 @@ impl FdfsStore {
             let public = "no storage server could serve the file";
             return Err(StorageError::exhausted(id.as_str(), tried, false, public));
         }
-        let storage = download.storage();
-        Ok(object(Some(download.into_stream()), node(storage)))
+        let origin = Origin {
+            storage: download.storage(),
+            tracker: download.tracker(),
+        };
+        Ok(object(Some(download.into_stream()), served_by(origin)))
     }
 
     /// Who vouches that `id` exists: `meta`'s storage if one did, the local
@@ -184,7 +187,7 @@ impl FdfsStore {
         }
         match local.filter(|p| p.is_file()) {
             Some(path) => Ok(local_source(path)),
-            None => Ok(node(self.up.file_info(id).await.map_err(from_fdfs)?.1)),
+            None => Ok(served_by(self.up.file_info(id).await.map_err(from_fdfs)?.1)),
         }
     }
 }
@@ -250,6 +253,14 @@ impl Store for FdfsStore {
             })
         }
         .boxed()
+    }
+}
+
+/// The access log's tracker and node for a read from `origin`.
+fn served_by(origin: Origin) -> Source {
+    Source {
+        tracker: origin.tracker,
+        ..node(origin.storage)
     }
 }
 

@@ -217,7 +217,7 @@ impl MogStore {
                 }
                 Err(e) => {
                     tracing::warn!(key, error = %e, "replica failed; trying the next");
-                    crate::metrics::metrics().storage_error(node_of(path));
+                    crate::metrics::metrics().storage_error(&self.up.name, node_of(path));
                     failures.push(e);
                 }
             }

@@ -117,7 +117,7 @@ impl MogStore {
                         None => {}
                     }
                     tracing::warn!(key, error = %e, "upload destination failed");
-                    crate::metrics::metrics().storage_error(node_of(&dest.path));
+                    crate::metrics::metrics().storage_error(&self.up.name, node_of(&dest.path));
                     failures.push(e);
                 }
             }
