@@ -13,11 +13,22 @@
 //! [`worker_index`]): on a small machine, tokio's work-stealing scheduler
 //! spent more time waking threads than serving a 4 KiB file.
 //!
+//! The kernel hands a new connection to whichever worker asks first, and a
+//! burst of connects (a load balancer's pool, wrk) can land them all on one
+//! thread while the others idle. So a worker that accepts a connection
+//! while another serves fewer passes it there ([`Balance`]): connections
+//! are spread over the workers by how many each has open, as nginx's
+//! `reuseport` spreads them by hash.
+//!
 //! - `conn`: a connection's idle time-out.
 //! - `throttle`: warnings written at most once per period.
+//! - `tests`: connections spread over the workers.
 
 mod conn;
 mod throttle;
+
+#[cfg(test)]
+mod tests;
 
 use axum::Router;
 use conn::{Activity, Tracked};
@@ -27,12 +38,14 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::cell::Cell;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use throttle::Throttle;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 /// Streams one HTTP/2 client may have open at once.
@@ -120,13 +133,14 @@ fn builder(limits: &Limits, h2: bool) -> Builder<TokioExecutor> {
     }
 }
 
-/// What the workers of one listener share: the open-connection cap and the
-/// throttled warnings.
+/// What the workers of one listener share: the open-connection cap, the
+/// throttled warnings, and how connections are spread over the workers.
 #[derive(Debug, Clone)]
 struct Shared {
     connections: Arc<Semaphore>,
     full: Arc<Throttle>,
     accept_failed: Arc<Throttle>,
+    balance: Option<Arc<Balance>>,
 }
 
 impl Shared {
@@ -135,6 +149,42 @@ impl Shared {
             connections: Arc::new(Semaphore::new(limits.max_connections.max(1))),
             full: Arc::default(),
             accept_failed: Arc::default(),
+            balance: None,
+        }
+    }
+}
+
+/// An accepted connection on its way to the worker that serves it, already
+/// counted open there.
+type Handoff = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit, Open);
+
+/// Open connections per worker, and the way to hand a worker one.
+#[derive(Debug)]
+struct Balance {
+    open: Vec<AtomicUsize>,
+    inboxes: Vec<mpsc::UnboundedSender<Handoff>>,
+}
+
+impl Balance {
+    /// The worker that should serve a connection `me` accepted: the one
+    /// with the fewest open, `me` on a tie. Counted as open there at once,
+    /// so a burst of accepts spreads before any connection starts.
+    fn pick(&self, me: usize) -> usize {
+        let load = |i: usize| self.open[i].load(Ordering::Relaxed);
+        let least = (0..self.open.len()).min_by_key(|&i| (load(i), i != me));
+        let target = least.unwrap_or(me);
+        self.open[target].fetch_add(1, Ordering::Relaxed);
+        target
+    }
+}
+
+/// Counts a connection open on its worker until dropped.
+struct Open(Option<(Arc<Balance>, usize)>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if let Some((balance, i)) = &self.0 {
+            balance.open[*i].fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -148,61 +198,171 @@ pub async fn serve<A: Acceptor>(
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
     let shared = Shared::new(&limits);
-    serve_shared(listener, acceptor, router, limits, shared, shutdown).await
+    let (_, inbox) = mpsc::unbounded_channel();
+    let worker = Worker::new(0, listener, acceptor, router, limits, shared);
+    worker.serve(inbox, shutdown).await
 }
 
-async fn serve_shared<A: Acceptor>(
+/// One worker's share of a listener.
+struct Worker<A> {
+    index: usize,
     listener: TcpListener,
     acceptor: A,
     router: Router,
     limits: Limits,
     shared: Shared,
-    shutdown: impl Future<Output = ()> + Send,
-) -> io::Result<()> {
-    let builder = builder(&limits, A::NEGOTIATES_H2 || limits.h2c);
-    let graceful = GracefulShutdown::new();
-    let mut backoff = Duration::ZERO;
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    backoff = (backoff * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
-                    shared.accept_failed.hit(|skipped| {
-                        tracing::warn!(error = %e, retry_in = ?backoff, skipped, "accept failed");
-                    });
-                    tokio::time::sleep(backoff).await;
-                    continue;
+    builder: Builder<TokioExecutor>,
+    /// The pause after the last failed accept, ms (0 after a success).
+    backoff_ms: AtomicU64,
+}
+
+impl<A: Acceptor> Worker<A> {
+    fn new(
+        index: usize,
+        listener: TcpListener,
+        acceptor: A,
+        router: Router,
+        limits: Limits,
+        shared: Shared,
+    ) -> Self {
+        Worker {
+            index,
+            listener,
+            acceptor,
+            router,
+            limits,
+            shared,
+            builder: builder(&limits, A::NEGOTIATES_H2 || limits.h2c),
+            backoff_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Serves until `shutdown`: connections it accepts, and those other
+    /// workers hand it through `inbox`.
+    async fn serve(
+        self,
+        mut inbox: mpsc::UnboundedReceiver<Handoff>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> io::Result<()> {
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.accept() => {
+                    if let Some((stream, peer, permit)) = accepted {
+                        self.place(stream, peer, permit, &graceful);
+                    }
                 }
-            },
-            () = &mut shutdown => break,
+                Some((stream, peer, permit, open)) = inbox.recv() => {
+                    match TcpStream::from_std(stream) {
+                        Ok(stream) => self.start(stream, peer, permit, open, &graceful),
+                        Err(e) => tracing::debug!(%peer, error = %e, "handed-over connection lost"),
+                    }
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        let grace = self.limits.shutdown_grace;
+        tracing::info!(
+            ?grace,
+            "shutting down: no new connections; in-flight requests may finish"
+        );
+        tokio::select! {
+            () = graceful.shutdown() => tracing::info!("all connections closed"),
+            () = tokio::time::sleep(grace) => {
+                tracing::warn!("shutdown grace period over; dropping the remaining requests");
+            }
+        }
+        Ok(())
+    }
+
+    /// The next connection within `max_connections`; `None` after a failed
+    /// accept (backed off) or a connection over the cap (closed).
+    async fn accept(&self) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
+        let (stream, peer) = match self.listener.accept().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                let last = Duration::from_millis(self.backoff_ms.load(Ordering::Relaxed));
+                let backoff = (last * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
+                self.backoff_ms
+                    .store(backoff.as_millis() as u64, Ordering::Relaxed);
+                self.shared.accept_failed.hit(|skipped| {
+                    tracing::warn!(error = %e, retry_in = ?backoff, skipped, "accept failed");
+                });
+                tokio::time::sleep(backoff).await;
+                return None;
+            }
         };
-        backoff = Duration::ZERO;
-        let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
-            shared.full.hit(|skipped| {
+        self.backoff_ms.store(0, Ordering::Relaxed);
+        let Ok(permit) = self.shared.connections.clone().try_acquire_owned() else {
+            self.shared.full.hit(|skipped| {
                 tracing::warn!(
-                    max_connections = limits.max_connections,
+                    max_connections = self.limits.max_connections,
                     %peer,
                     refused_since_last_warning = skipped,
                     "server.max_connections client connections are open; closing new ones"
                 );
             });
-            drop(stream);
-            continue;
+            return None;
         };
+        Some((stream, peer, permit))
+    }
+
+    /// Serves a connection this worker accepted here, or hands it to the
+    /// worker with the fewest open.
+    fn place(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        permit: OwnedSemaphorePermit,
+        graceful: &GracefulShutdown,
+    ) {
+        let Some(balance) = &self.shared.balance else {
+            self.start(stream, peer, permit, Open(None), graceful);
+            return;
+        };
+        let target = balance.pick(self.index);
+        let open = Open(Some((balance.clone(), target)));
+        if target == self.index {
+            self.start(stream, peer, permit, open, graceful);
+            return;
+        }
+        let sent = stream
+            .into_std()
+            .map_err(|e| e.to_string())
+            .and_then(|std| {
+                balance.inboxes[target]
+                    .send((std, peer, permit, open))
+                    .map_err(|_| "that worker has stopped".to_string())
+            });
+        if let Err(e) = sent {
+            tracing::debug!(%peer, error = %e, "connection not handed over");
+        }
+    }
+
+    /// Serves one connection in a task of its own.
+    fn start(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        permit: OwnedSemaphorePermit,
+        open: Open,
+        graceful: &GracefulShutdown,
+    ) {
         let _ = stream.set_nodelay(true);
+        let limits = self.limits;
         let (acceptor, builder, router, watcher) = (
-            acceptor.clone(),
-            builder.clone(),
-            router.clone(),
+            self.acceptor.clone(),
+            self.builder.clone(),
+            self.router.clone(),
             graceful.watcher(),
         );
         // The handshake (TLS) runs in the connection's own task, so a slow
         // client cannot hold up accepting the next one.
         tokio::spawn(async move {
-            let _permit = permit;
+            let _held = (permit, open);
             let io = match acceptor.accept(stream).await {
                 Ok(io) => io,
                 Err(e) => {
@@ -225,15 +385,6 @@ async fn serve_shared<A: Acceptor>(
             }
         });
     }
-    drop(listener);
-    tracing::info!(grace = ?limits.shutdown_grace, "shutting down: no new connections; in-flight requests may finish");
-    tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections closed"),
-        () = tokio::time::sleep(limits.shutdown_grace) => {
-            tracing::warn!("shutdown grace period over; dropping the remaining requests");
-        }
-    }
-    Ok(())
 }
 
 thread_local! {
@@ -258,10 +409,18 @@ pub async fn serve_workers<A: Acceptor>(
 ) -> io::Result<()> {
     let listener = listener.into_std()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let shared = Shared::new(&limits);
+    let workers = workers.max(1);
+    let (senders, mut inboxes): (Vec<_>, Vec<_>) =
+        (0..workers).map(|_| mpsc::unbounded_channel()).unzip();
+    let mut shared = Shared::new(&limits);
+    shared.balance = Some(Arc::new(Balance {
+        open: (0..workers).map(|_| AtomicUsize::new(0)).collect(),
+        inboxes: senders,
+    }));
     let mut finished = Vec::new();
-    for index in 0..workers.max(1) {
+    for index in (0..workers).rev() {
         let listener = listener.try_clone()?;
+        let inbox = inboxes.pop().expect("one inbox per worker");
         let (acceptor, router, shared) = (acceptor.clone(), router.clone(), shared.clone());
         let mut stop = stop_rx.clone();
         let (done, result) = tokio::sync::oneshot::channel();
@@ -278,7 +437,8 @@ pub async fn serve_workers<A: Acceptor>(
                             let stopped = async move {
                                 let _ = stop.wait_for(|s| *s).await;
                             };
-                            serve_shared(listener, acceptor, router, limits, shared, stopped)
+                            Worker::new(index, listener, acceptor, router, limits, shared)
+                                .serve(inbox, stopped)
                                 .instrument(tracing::info_span!("worker", index))
                                 .await
                         })
