@@ -22,7 +22,7 @@
 use super::Location;
 use crate::cache::{MogKey, ObjectId, ObjectMeta};
 use crate::error::{AppError, ErrorDetail};
-use crate::storage::body::{from_bytes, read_at_most};
+use crate::storage::body::{from_bytes, read_at_most, read_at_most_sized};
 use crate::storage::cached::cache_id;
 use crate::storage::{CacheStatus, Meta, Need, Read, Source, StorageError, Variant};
 use crate::storage::{SharedStore, WriteLimits, WriteTarget};
@@ -376,15 +376,17 @@ async fn make_one(
     // One byte over the limit is enough for the engine to refuse it.
     let cap = limits.max_source_bytes + 1;
     let body = object.body.unwrap_or_else(|| from_bytes(Bytes::new()));
-    let bytes = read_at_most(body, cap).await.map_err(|e| {
-        let key = &job.source;
-        let error = AppError::Storage(StorageError::Unavailable {
-            what: key.to_string(),
-            tried: format!("reading the thumbnail source: {e}"),
-            public: format!("{key}: the source image could not be read"),
-        });
-        error.into_response()
-    })?;
+    let bytes = read_at_most_sized(body, cap, object.size)
+        .await
+        .map_err(|e| {
+            let key = &job.source;
+            let error = AppError::Storage(StorageError::Unavailable {
+                what: key.to_string(),
+                tried: format!("reading the thumbnail source: {e}"),
+                public: format!("{key}: the source image could not be read"),
+            });
+            error.into_response()
+        })?;
     let thumb: Thumb = match pool.run(bytes, job.params.clone(), limits).await {
         Ok(t) => t,
         Err(e) => return Err(refuse(e.status(), &job.source, &e.to_string())),

@@ -12,6 +12,7 @@
 use super::*;
 use crate::cache::CacheMetrics;
 use crate::config::cache::ObjectCacheConfig;
+use crate::storage::body::read_at_most;
 use crate::storage::Need;
 use crate::web::conditional::Validators;
 use crate::web::range::RangeSpec;
