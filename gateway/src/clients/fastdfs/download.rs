@@ -26,8 +26,6 @@ pub type ChunkStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 pub struct Download {
     len: u64,
     storage: SocketAddr,
-    /// The tracker that named `storage`, when the caller says.
-    tracker: Option<SocketAddr>,
     inner: ChunkStream,
 }
 
@@ -36,7 +34,6 @@ impl std::fmt::Debug for Download {
         f.debug_struct("Download")
             .field("len", &self.len)
             .field("storage", &self.storage)
-            .field("tracker", &self.tracker)
             .finish_non_exhaustive()
     }
 }
@@ -70,7 +67,6 @@ impl Download {
         Download {
             len,
             storage,
-            tracker: None,
             inner: Box::pin(stream::unfold(state, next_chunk)),
         }
     }
@@ -80,16 +76,8 @@ impl Download {
         Download {
             len: 0,
             storage,
-            tracker: None,
             inner: Box::pin(stream::empty()),
         }
-    }
-
-    /// The same download, noting which tracker named its storage (the
-    /// storage client itself never talks to a tracker).
-    pub fn named_by(mut self, tracker: Option<SocketAddr>) -> Self {
-        self.tracker = tracker;
-        self
     }
 
     /// Bytes the stream yields in total.
@@ -105,11 +93,6 @@ impl Download {
     /// The storage server the bytes come from.
     pub fn storage(&self) -> SocketAddr {
         self.storage
-    }
-
-    /// The tracker that named the storage, if one did.
-    pub fn tracker(&self) -> Option<SocketAddr> {
-        self.tracker
     }
 
     /// The chunks as a boxed stream.

@@ -224,7 +224,8 @@ impl FdfsUpstream {
         }
     }
 
-    /// Opens a download of `length` bytes (0 = to the end) from `offset`.
+    /// Opens a download of `length` bytes (0 = to the end) from `offset`;
+    /// also says where it comes from.
     ///
     /// A 0-byte file is checked with QUERY_FILE_INFO and served as an empty
     /// body: DOWNLOAD_FILE refuses it (EINVAL, offset 0 is not below size 0).
@@ -234,14 +235,15 @@ impl FdfsUpstream {
         id: &FileId,
         offset: u64,
         length: u64,
-    ) -> Result<Download, FdfsError> {
+    ) -> Result<(Download, Origin), FdfsError> {
         if id.size() == Some(0) {
             let (_, origin) = self.file_info(id).await?;
-            return Ok(Download::empty(origin.storage).named_by(origin.tracker));
+            return Ok((Download::empty(origin.storage), origin));
         }
         let op = |addr| self.client.download_from(addr, id, offset, length);
         let (download, tracker) = self.on_candidates(id, op).await?;
-        Ok(download.named_by(tracker))
+        let storage = download.storage();
+        Ok((download, Origin { storage, tracker }))
     }
 
     /// Size, create time and source of `id` as a storage sees them: for

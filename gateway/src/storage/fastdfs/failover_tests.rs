@@ -89,7 +89,7 @@ async fn get(
     offset: u64,
     length: u64,
 ) -> Result<Vec<u8>, FdfsError> {
-    let download = client.open_download(id, offset, length).await?;
+    let (download, _) = client.open_download(id, offset, length).await?;
     Ok(collect(download).await.expect("a complete body"))
 }
 
@@ -136,7 +136,7 @@ async fn empty_missing_and_deleted_files() {
         let c = cluster(2, 1).await;
         let client = client(&c);
         let empty = put(&client, b"").await;
-        let download = client.open_download(&empty, 0, 0).await.unwrap();
+        let (download, _) = client.open_download(&empty, 0, 0).await.unwrap();
         assert!(download.is_empty());
         assert_eq!(collect(download).await.unwrap(), b"");
 
@@ -247,7 +247,7 @@ async fn partial_and_cut_bodies_never_return_their_connection() {
         let data = pattern(1 << 20);
         let id = put(&client, &data).await;
         let storage = c.storage("group1", 0).addr();
-        let mut download = client.open_download(&id, 0, 0).await.unwrap();
+        let (mut download, _) = client.open_download(&id, 0, 0).await.unwrap();
         assert!(download.next().await.unwrap().is_ok());
         drop(download);
         assert_eq!(
@@ -263,7 +263,7 @@ async fn partial_and_cut_bodies_never_return_their_connection() {
         );
 
         c.storage("group1", 0).close_mid_body();
-        let cut = client.open_download(&id, 0, 0).await.unwrap();
+        let (cut, _) = client.open_download(&id, 0, 0).await.unwrap();
         let e = collect(cut).await.unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
         c.shutdown().await;

@@ -153,7 +153,7 @@ impl FdfsStore {
             return Ok(object(None, served_by(origin)));
         }
         // `length` 0 asks for "to the end": only ever sent for an empty file.
-        let download = self
+        let (download, origin) = self
             .up
             .open_download(id, offset, length)
             .await
@@ -167,10 +167,6 @@ impl FdfsStore {
             let public = "no storage server could serve the file";
             return Err(StorageError::exhausted(id.as_str(), tried, false, public));
         }
-        let origin = Origin {
-            storage: download.storage(),
-            tracker: download.tracker(),
-        };
         Ok(object(Some(download.into_stream()), served_by(origin)))
     }
 
