@@ -22,7 +22,7 @@
 use super::Location;
 use crate::cache::{MogKey, ObjectId, ObjectMeta};
 use crate::error::{AppError, ErrorDetail};
-use crate::storage::body::{from_bytes, read_at_most, read_at_most_sized};
+use crate::storage::body::{from_bytes, read_at_most};
 use crate::storage::cached::cache_id;
 use crate::storage::{CacheStatus, Meta, Need, Read, Source, StorageError, Variant};
 use crate::storage::{SharedStore, WriteLimits, WriteTarget};
@@ -316,17 +316,13 @@ async fn stored_or_made(
     make_one(location, pool, cfg, job, meta).await
 }
 
-/// The thumbnail stored as `key` in `variants`, when it is there and reads
-/// whole as an image; anything else (not stored yet, a node down, a cut
-/// body) means making it again.
+/// The thumbnail stored as `key` in `variants`, when it is there, at most
+/// `max` bytes, and reads whole as an image; anything else (not stored yet,
+/// a node down, a body cut or longer than stored) means making it again.
 async fn read_stored(variants: &SharedStore, key: &str, max: u64) -> Option<Made> {
-    let read = Read {
-        range: None,
-        head: false,
-    };
     let found = async {
         let meta = variants.meta(key, Need::Location).await?;
-        variants.open(key, &meta, read).await
+        variants.open(key, &meta, Read::default()).await
     };
     let object = match found.await {
         Ok(object) => object,
@@ -336,10 +332,24 @@ async fn read_stored(variants: &SharedStore, key: &str, max: u64) -> Option<Made
             return None;
         }
     };
-    let source = object.source.clone();
+    let (size, source) = (object.size, object.source.clone());
+    if size > max {
+        tracing::warn!(key, size, max, "stored thumbnail too large; making it");
+        return None;
+    }
     let body = object.body?;
-    let bytes = match read_at_most(body, max).await {
-        Ok(bytes) => bytes,
+    let bytes = match read_at_most(body, size + 1, size).await {
+        Ok(bytes) if bytes.len() as u64 == size => bytes,
+        Ok(bytes) => {
+            let read = bytes.len();
+            tracing::warn!(
+                key,
+                size,
+                read,
+                "stored thumbnail of another length; making it"
+            );
+            return None;
+        }
         Err(e) => {
             tracing::warn!(key, error = %e, "stored thumbnail cut short; making it");
             return None;
@@ -363,11 +373,10 @@ async fn make_one(
     meta: &Meta,
 ) -> Result<Made, Response> {
     let limits = cfg.limits();
-    let read = Read {
-        range: None,
-        head: false,
-    };
-    let opened = location.store.open(&job.source, meta, read).await;
+    let opened = location
+        .store
+        .open(&job.source, meta, Read::default())
+        .await;
     let object = opened.map_err(|e| AppError::from(e).into_response())?;
     let source = Source {
         cache: None,
@@ -376,17 +385,15 @@ async fn make_one(
     // One byte over the limit is enough for the engine to refuse it.
     let cap = limits.max_source_bytes + 1;
     let body = object.body.unwrap_or_else(|| from_bytes(Bytes::new()));
-    let bytes = read_at_most_sized(body, cap, object.size)
-        .await
-        .map_err(|e| {
-            let key = &job.source;
-            let error = AppError::Storage(StorageError::Unavailable {
-                what: key.to_string(),
-                tried: format!("reading the thumbnail source: {e}"),
-                public: format!("{key}: the source image could not be read"),
-            });
-            error.into_response()
-        })?;
+    let bytes = read_at_most(body, cap, object.size).await.map_err(|e| {
+        let key = &job.source;
+        let error = AppError::Storage(StorageError::Unavailable {
+            what: key.to_string(),
+            tried: format!("reading the thumbnail source: {e}"),
+            public: format!("{key}: the source image could not be read"),
+        });
+        error.into_response()
+    })?;
     let thumb: Thumb = match pool.run(bytes, job.params.clone(), limits).await {
         Ok(t) => t,
         Err(e) => return Err(refuse(e.status(), &job.source, &e.to_string())),

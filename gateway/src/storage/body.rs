@@ -269,18 +269,11 @@ impl Stream for Attempt {
 /// The first bytes of `body`, at most `limit` of them: reading stops there,
 /// so a caller that allows one byte less than `limit` sees an over-long
 /// body as too long without the rest being read.
-pub async fn read_at_most(body: ByteStream, limit: u64) -> io::Result<Bytes> {
-    read_at_most_sized(body, limit, 0).await
-}
-
-/// [`read_at_most`] into a buffer of `expected` bytes from the start (the
-/// length the store reported), so that a body read whole is one allocation
+///
+/// The buffer holds `expected` bytes from the start (the length the store
+/// reported; 0 when unknown), so that a body read whole is one allocation
 /// of its own size instead of a doubling series that keeps up to twice it.
-pub async fn read_at_most_sized(
-    mut body: ByteStream,
-    limit: u64,
-    expected: u64,
-) -> io::Result<Bytes> {
+pub async fn read_at_most(mut body: ByteStream, limit: u64, expected: u64) -> io::Result<Bytes> {
     use futures_util::StreamExt;
     let capacity = usize::try_from(expected.min(limit)).unwrap_or(0);
     let mut out = bytes::BytesMut::with_capacity(capacity);
@@ -418,11 +411,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_body_read_whole_is_the_same_whatever_length_was_expected() {
+    async fn a_body_read_is_the_same_whatever_length_was_expected() {
         for expected in [0, 3, 8, 11, 1 << 20] {
-            let got = read_at_most_sized(chunks(&["abc", "defgh"]), 100, expected).await;
+            let got = read_at_most(chunks(&["abc", "defgh"]), 100, expected).await;
             assert_eq!(&got.unwrap()[..], b"abcdefgh", "expected {expected}");
-            let cut = read_at_most_sized(chunks(&["abc", "defgh"]), 5, expected).await;
+            let cut = read_at_most(chunks(&["abc", "defgh"]), 5, expected).await;
             assert_eq!(&cut.unwrap()[..], b"abcde", "expected {expected}");
         }
     }

@@ -6,7 +6,7 @@
 //! drop what they made stale, so a PUT or DELETE through the gateway is
 //! visible at once.
 
-use super::body::{from_bytes, read_at_most_sized};
+use super::body::{from_bytes, read_at_most};
 use super::{
     ByteStream, CacheStatus, Identity, Meta, Object, Read, Served, SharedStore, Source,
     StorageError, Store, StoreFuture, Stored, Variant, WriteLimits, WriteTarget,
@@ -254,7 +254,7 @@ async fn whole(
         detail: format!("{key}: the store opened no body for a full read"),
         public: "the storage answered without a body".into(),
     })?;
-    let bytes = read_at_most_sized(body, size + 1, size)
+    let bytes = read_at_most(body, size + 1, size)
         .await
         .map_err(|e| StorageError::BadReply {
             detail: format!("{key}: body failed while caching: {e}"),

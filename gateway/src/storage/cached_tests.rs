@@ -12,7 +12,6 @@
 use super::*;
 use crate::cache::CacheMetrics;
 use crate::config::cache::ObjectCacheConfig;
-use crate::storage::body::read_at_most;
 use crate::storage::Need;
 use crate::web::conditional::Validators;
 use crate::web::range::RangeSpec;
@@ -125,7 +124,7 @@ impl Store for Fake {
     ) -> StoreFuture<'a, Stored> {
         Box::pin(async move {
             let key = target.key.unwrap_or("new").to_string();
-            let bytes = read_at_most(body, u64::MAX).await.unwrap();
+            let bytes = read_at_most(body, u64::MAX, 0).await.unwrap();
             let mut objects = self.objects.lock().unwrap();
             // The fid is kept: only the invalidation can make the new bytes
             // visible through the cache.
@@ -179,7 +178,7 @@ async fn read(store: &dyn Store, key: &str, read: Read) -> Result<(Seen, Source)
     let meta = store.meta(key, Need::Location).await?;
     let object = store.open(key, &meta, read).await?;
     let body = match object.body {
-        Some(b) => Some(read_at_most(b, u64::MAX).await.unwrap().to_vec()),
+        Some(b) => Some(read_at_most(b, u64::MAX, 0).await.unwrap().to_vec()),
         None => None,
     };
     let seen = Seen {
