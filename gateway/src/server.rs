@@ -39,7 +39,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use throttle::Throttle;
@@ -212,8 +212,6 @@ struct Worker<A> {
     limits: Limits,
     shared: Shared,
     builder: Builder<TokioExecutor>,
-    /// The pause after the last failed accept, ms (0 after a success).
-    backoff_ms: AtomicU64,
 }
 
 impl<A: Acceptor> Worker<A> {
@@ -233,7 +231,6 @@ impl<A: Acceptor> Worker<A> {
             limits,
             shared,
             builder: builder(&limits, A::NEGOTIATES_H2 || limits.h2c),
-            backoff_ms: AtomicU64::new(0),
         }
     }
 
@@ -245,10 +242,12 @@ impl<A: Acceptor> Worker<A> {
         shutdown: impl Future<Output = ()> + Send,
     ) -> io::Result<()> {
         let graceful = GracefulShutdown::new();
+        // The pause after the last failed accept (zero after a success).
+        let mut backoff = Duration::ZERO;
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
-                accepted = self.accept() => {
+                accepted = self.accept(&mut backoff) => {
                     if let Some((stream, peer, permit)) = accepted {
                         self.place(stream, peer, permit, &graceful);
                     }
@@ -278,24 +277,26 @@ impl<A: Acceptor> Worker<A> {
     }
 
     /// The next connection within `max_connections`; `None` after a failed
-    /// accept (backed off) or a connection over the cap (closed).
-    async fn accept(&self) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
+    /// accept (backed off, `backoff` doubled) or a connection over the cap
+    /// (closed).
+    async fn accept(
+        &self,
+        backoff: &mut Duration,
+    ) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
         let (stream, peer) = match self.listener.accept().await {
             Ok(pair) => pair,
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
-                let last = Duration::from_millis(self.backoff_ms.load(Ordering::Relaxed));
-                let backoff = (last * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
-                self.backoff_ms
-                    .store(backoff.as_millis() as u64, Ordering::Relaxed);
+                *backoff = (*backoff * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
+                let retry_in = *backoff;
                 self.shared.accept_failed.hit(|skipped| {
-                    tracing::warn!(error = %e, retry_in = ?backoff, skipped, "accept failed");
+                    tracing::warn!(error = %e, ?retry_in, skipped, "accept failed");
                 });
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(retry_in).await;
                 return None;
             }
         };
-        self.backoff_ms.store(0, Ordering::Relaxed);
+        *backoff = Duration::ZERO;
         let Ok(permit) = self.shared.connections.clone().try_acquire_owned() else {
             self.shared.full.hit(|skipped| {
                 tracing::warn!(

@@ -4,7 +4,8 @@
 //! which can run its inverse DCT at 1/2, 1/4 or 1/8 size: a 1600×1200 photo
 //! wanted at 150×150 is decoded straight to 200×150, about a sixtieth of the
 //! pixel work (libvips and imgproxy call this shrink-on-load), and its
-//! entropy decoding is about three times as fast as `jpeg-decoder`'s. PNG, WebP and GIF (first frame) go through `image`.
+//! entropy decoding is about three times as fast as `jpeg-decoder`'s.
+//! PNG, WebP and GIF (first frame) go through `image`.
 //! In both paths the header's dimensions are checked against `max_pixels`
 //! before any pixel buffer is allocated.
 
