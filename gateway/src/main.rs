@@ -6,6 +6,7 @@ mod cli;
 use clap::Parser;
 use cli::{Cli, Command, ConfigPath};
 use dfs_gateway::config::{Config, LogFormat};
+use dfs_gateway::routes::access_log::batched::Batched;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,19 +17,23 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn init_logging(format: LogFormat) {
+/// Installs the process's subscriber; the returned writer holds the lines
+/// not yet written, to be flushed before the process ends.
+fn init_logging(format: LogFormat) -> Batched<fn() -> std::io::Stderr> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Logs go to stderr (stdout is for what a command prints: the summary of
     // check-config, the demo's curl lines, a token); colours only on a terminal.
+    let writer = Batched::new(std::io::stderr as fn() -> std::io::Stderr);
     let subscriber = dfs_gateway::routes::access_log::output::subscriber(
         format,
         filter,
-        std::io::stderr,
+        writer.clone(),
         std::io::stderr().is_terminal(),
     );
     // `init` also forwards the `log` records of dependencies (rustls).
     tracing_subscriber::util::SubscriberInitExt::init(subscriber);
+    writer
 }
 
 #[tokio::main]
@@ -63,8 +68,10 @@ async fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            init_logging(config.server.log_format);
-            serve(config, path.path).await
+            let log = init_logging(config.server.log_format);
+            let code = serve(config, path.path).await;
+            log.flush();
+            code
         }
         Command::Status { config, json } => {
             print_result(status(&ConfigPath::choose([config]), json).await)
@@ -73,8 +80,10 @@ async fn main() -> ExitCode {
         Command::ImportNginx { file, fastdfs_conf } => import_nginx(&file, fastdfs_conf),
         #[cfg(feature = "demo")]
         Command::Demo { listen, data_dir } => {
-            init_logging(LogFormat::Text);
-            match dfs_gateway::demo::run(listen, data_dir).await {
+            let log = init_logging(LogFormat::Text);
+            let ran = dfs_gateway::demo::run(listen, data_dir).await;
+            log.flush();
+            match ran {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: demo: {e}");

@@ -19,7 +19,9 @@
 //!
 //! - [`line`]: the line's fields, redaction, nginx's spelling.
 //! - [`output`]: the subscriber writing both formats.
+//! - [`batched`]: the process's writer, lines written in batches.
 
+pub mod batched;
 pub mod line;
 pub mod output;
 
