@@ -5,6 +5,8 @@
 //!   the head included) and its connection reused; an HTTP/1.0 reply without
 //!   keep-alive, a body framed by the close, and a body dropped unfinished
 //!   are not reused;
+//! - a small body is read in reads of up to its length, a large one in
+//!   8 KiB reads;
 //! - a HEAD reads no body; a 1xx is skipped;
 //! - a body cut short ends with an error, never a clean end;
 //! - a chunked reply, a bad head and an oversized head are refused;
@@ -166,6 +168,46 @@ async fn a_perlbal_reply_is_read_whole_and_its_connection_reused() {
         assert_eq!(client.idle_connections(&server.host), 1);
     }
     assert_eq!(server.accepted(), 1, "one connection served all three");
+}
+
+/// The head, then after a pause the whole body of `len` bytes in one write.
+fn body_after_pause(len: usize) -> Vec<Step> {
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+    vec![
+        Step::Send(head.into_bytes()),
+        Step::Pause(Duration::from_millis(50)),
+        Step::Send(pattern(len)),
+    ]
+}
+
+/// The lengths of the chunks of `body`.
+async fn chunk_lengths(body: GetBody) -> Vec<usize> {
+    body.map(|chunk| chunk.expect("a whole body").len())
+        .collect()
+        .await
+}
+
+#[tokio::test]
+async fn a_small_body_is_read_whole_and_a_large_one_in_8_kib_reads() {
+    let small = server(|_, _| body_after_pause(60_000)).await;
+    let response = client()
+        .get(&small.url("/s"), false, &[], WAIT)
+        .await
+        .unwrap();
+    let chunks = chunk_lengths(response.into_body()).await;
+    assert_eq!(chunks.iter().sum::<usize>(), 60_000);
+    // All of it was in the socket when the client read: one read, two if
+    // the kernel split the write.
+    assert!(chunks.len() <= 2, "{chunks:?}");
+
+    let large = server(|_, _| body_after_pause(200_000)).await;
+    let response = client()
+        .get(&large.url("/l"), false, &[], WAIT)
+        .await
+        .unwrap();
+    let chunks = chunk_lengths(response.into_body()).await;
+    assert_eq!(chunks.iter().sum::<usize>(), 200_000);
+    assert!(chunks.iter().all(|&n| n <= CHUNK), "{chunks:?}");
 }
 
 #[tokio::test]
