@@ -180,34 +180,31 @@ fn body_after_pause(len: usize) -> Vec<Step> {
     ]
 }
 
-/// The lengths of the chunks of `body`.
-async fn chunk_lengths(body: GetBody) -> Vec<usize> {
-    body.map(|chunk| chunk.expect("a whole body").len())
-        .collect()
+/// The chunk lengths in which the client hands out the `len`-byte body
+/// that `script` sends.
+async fn chunks_of(script: Script, len: usize) -> Vec<usize> {
+    let server = server(script).await;
+    let response = client()
+        .get(&server.url("/f"), false, &[], WAIT)
         .await
+        .unwrap();
+    let chunks: Vec<usize> = response
+        .into_body()
+        .map(|chunk| chunk.expect("a whole body").len())
+        .collect()
+        .await;
+    assert_eq!(chunks.iter().sum::<usize>(), len);
+    chunks
 }
 
 #[tokio::test]
 async fn a_small_body_is_read_whole_and_a_large_one_in_8_kib_reads() {
-    let small = server(|_, _| body_after_pause(60_000)).await;
-    let response = client()
-        .get(&small.url("/s"), false, &[], WAIT)
-        .await
-        .unwrap();
-    let chunks = chunk_lengths(response.into_body()).await;
-    assert_eq!(chunks.iter().sum::<usize>(), 60_000);
+    let small = chunks_of(|_, _| body_after_pause(60_000), 60_000).await;
     // All of it was in the socket when the client read: one read, two if
     // the kernel split the write.
-    assert!(chunks.len() <= 2, "{chunks:?}");
-
-    let large = server(|_, _| body_after_pause(200_000)).await;
-    let response = client()
-        .get(&large.url("/l"), false, &[], WAIT)
-        .await
-        .unwrap();
-    let chunks = chunk_lengths(response.into_body()).await;
-    assert_eq!(chunks.iter().sum::<usize>(), 200_000);
-    assert!(chunks.iter().all(|&n| n <= CHUNK), "{chunks:?}");
+    assert!(small.len() <= 2, "{small:?}");
+    let large = chunks_of(|_, _| body_after_pause(200_000), 200_000).await;
+    assert!(large.iter().all(|&n| n <= CHUNK), "{large:?}");
 }
 
 #[tokio::test]
