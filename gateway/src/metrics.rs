@@ -72,6 +72,8 @@ pub struct Metrics {
     pub tracker_errors: Family<Labels, Counter>,
     /// 1 when the gateway considers a tracker up, by upstream and tracker.
     pub tracker_up: Family<Labels, Gauge>,
+    /// Held from setting `tracker_up` to rendering it (see [`Metrics::scrape`]).
+    scraping: std::sync::Mutex<()>,
     /// Storage node failures by upstream and node.
     pub storage_errors: Family<Labels, Counter>,
     /// Look-up cache results by upstream and result (`hit` / `miss`).
@@ -108,6 +110,7 @@ impl Metrics {
             bytes_in: Family::default(),
             tracker_errors: Family::default(),
             tracker_up: Family::default(),
+            scraping: std::sync::Mutex::new(()),
             storage_errors: Family::default(),
             cache: Family::default(),
             in_flight: Gauge::default(),
@@ -180,9 +183,30 @@ impl Metrics {
         self.recent.record(status >= 500);
     }
 
+    /// One scrape: the tracker gauges set to `health`, then every metric
+    /// rendered, as text format 0.0.4 when `text004`, else OpenMetrics. The
+    /// two steps are one for other scrapes: gateways sharing the process's
+    /// registry (tests run several) each see their own trackers.
+    pub fn scrape(
+        &self,
+        health: impl IntoIterator<Item = (String, String, bool)>,
+        text004: bool,
+    ) -> String {
+        let _one_at_a_time = self
+            .scraping
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.set_tracker_health(health);
+        if text004 {
+            self.render_text004()
+        } else {
+            self.render()
+        }
+    }
+
     /// Sets the tracker up/down gauges to `health` (upstream, tracker, up),
     /// forgetting trackers no longer configured.
-    pub fn set_tracker_health(&self, health: impl IntoIterator<Item = (String, String, bool)>) {
+    fn set_tracker_health(&self, health: impl IntoIterator<Item = (String, String, bool)>) {
         self.tracker_up.clear();
         for (upstream, tracker, up) in health {
             let labels = vec![("upstream", upstream), ("tracker", tracker)];

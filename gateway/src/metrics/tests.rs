@@ -2,9 +2,11 @@
 //! - OpenMetrics with `# EOF`, counters as `_total` samples, storage errors
 //!   by upstream and node;
 //! - 0.0.4 with `_total` family names, no `# EOF`, `build_info` and `process_*`;
-//! - tracker up/down gauges follow the last health given, forgetting old trackers.
+//! - tracker up/down gauges follow the last health given, forgetting old trackers;
+//! - concurrent scrapes of one registry each render the trackers they set.
 
 use super::*;
+use std::sync::Arc;
 
 #[test]
 fn renders_both_formats() {
@@ -73,4 +75,28 @@ fn tracker_health_gauges_follow_the_latest_view() {
         "forgotten once gone"
     );
     assert!(text.contains("tracker_up{upstream=\"up-test\",tracker=\"127.0.0.1:2\"} 1"));
+}
+
+#[test]
+fn concurrent_scrapes_each_render_their_own_trackers() {
+    // Two gateways sharing one registry, as end-to-end tests run them.
+    let m = Arc::new(Metrics::new());
+    let scrapes = ["up-a", "up-b"].map(|upstream| {
+        let m = Arc::clone(&m);
+        std::thread::spawn(move || {
+            for _ in 0..500 {
+                let health = [(upstream.to_owned(), "127.0.0.1:1".to_owned(), true)];
+                let text = m.scrape(health, false);
+                let own =
+                    format!("tracker_up{{upstream=\"{upstream}\",tracker=\"127.0.0.1:1\"}} 1");
+                assert!(
+                    text.contains(&own),
+                    "{upstream} missing from its own scrape"
+                );
+            }
+        })
+    });
+    for scrape in scrapes {
+        scrape.join().expect("every scrape saw its trackers");
+    }
 }

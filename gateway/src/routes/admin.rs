@@ -70,16 +70,12 @@ fn wants_text004(headers: &HeaderMap) -> bool {
 }
 
 async fn metrics(State(live): State<Arc<Live>>, headers: HeaderMap) -> Response {
-    let m = crate::metrics::metrics();
-    m.set_tracker_health(live.current().tracker_health());
-    let (content_type, body) = if wants_text004(&headers) {
-        (
-            "text/plain; version=0.0.4; charset=utf-8",
-            m.render_text004(),
-        )
+    let text004 = wants_text004(&headers);
+    let body = crate::metrics::metrics().scrape(live.current().tracker_health(), text004);
+    let content_type = if text004 {
+        "text/plain; version=0.0.4; charset=utf-8"
     } else {
-        let om = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-        (om, m.render())
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
     };
     labelled(([(header::CONTENT_TYPE, content_type)], body))
 }
