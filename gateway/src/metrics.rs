@@ -195,7 +195,7 @@ impl Metrics {
         let _one_at_a_time = self
             .scraping
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.set_tracker_health(health);
         if text004 {
             self.render_text004()
