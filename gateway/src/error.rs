@@ -2,7 +2,7 @@
 //! to statuses. Clients get a short reason; the full detail goes to the request
 //! log (carried in a response extension to the logging middleware). The
 //! short reason is plain text, or `{"error","status"}` JSON for a client
-//! whose `Accept` prefers `application/json` ([`negotiate`]).
+//! whose `Accept` prefers `application/json` ([`negotiated`]).
 
 use crate::storage::StorageError;
 use crate::web::key::KeyError;
@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 pub struct ErrorDetail(pub String);
 
 /// What the client is told about a failure, kept on the response so
-/// [`negotiate`] can answer it as JSON.
+/// [`negotiated`] can answer it as JSON.
 #[derive(Debug, Clone)]
 pub struct PublicError {
     /// The status.
@@ -179,21 +179,27 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Middleware: an error answered to a client whose `Accept` prefers
-/// `application/json` becomes `{"error":"..","status":N}\n`; others keep
-/// the text body. The one place error bodies are negotiated.
-pub async fn negotiate(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let json = request
-        .headers()
+/// Whether a request's `Accept` asks for JSON error bodies.
+pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(prefers_json);
-    let response = next.run(request).await;
+        .any(prefers_json)
+}
+
+/// `response`, its error body turned into `{"error":"..","status":N}\n`
+/// when `json` (the client's `Accept` prefers `application/json`); others
+/// keep the text body. The one place error bodies are negotiated, applied
+/// to every response by the edge ([`crate::routes::access_log::edge`]).
+pub fn negotiated(json: bool, response: Response) -> Response {
+    if !json {
+        return response;
+    }
     let public = response.extensions().get::<PublicError>().cloned();
     match public {
-        Some(public) if json => as_json(response.status(), public, response),
-        _ => response,
+        Some(public) => as_json(response.status(), public, response),
+        None => response,
     }
 }
 

@@ -4,10 +4,9 @@
 //! Without the key `/` is routed to the locations like any other path.
 
 use crate::config::{Config, LocationConfig};
-use crate::routes::{Live, LocationLabel};
-use axum::extract::{Request, State};
+use crate::routes::{AppState, LocationLabel};
+use axum::extract::Request;
 use axum::http::{header, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::fmt::Write as _;
@@ -54,15 +53,12 @@ impl Page {
     }
 }
 
-/// Middleware: answers `GET /` and `HEAD /` with the page when there is
-/// one; everything else goes on.
-pub async fn serve(State(live): State<Arc<Live>>, request: Request, next: Next) -> Response {
+/// The page for `request` when it is `GET /` or `HEAD /` and `state` has
+/// one; `None` lets it go on to the locations.
+pub fn answer(state: &AppState, request: &Request) -> Option<Response> {
     let wanted =
         request.uri().path() == "/" && matches!(*request.method(), Method::GET | Method::HEAD);
-    let page = wanted.then(|| live.current().landing().map(|p| p.html().to_owned()));
-    let Some(Some(html)) = page else {
-        return next.run(request).await;
-    };
+    let html = state.landing().filter(|_| wanted)?.html().to_owned();
     let mut response = (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -74,7 +70,7 @@ pub async fn serve(State(live): State<Arc<Live>>, request: Request, next: Next) 
     response
         .extensions_mut()
         .insert(LocationLabel(Arc::from("landing")));
-    response
+    Some(response)
 }
 
 fn render(

@@ -146,6 +146,12 @@ impl<K: Eq + Hash> HealthTable<K> {
         self.peers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether every peer is healthy and has no failure on record: nothing
+    /// to reorder, nothing to look up.
+    pub fn all_pristine(&self) -> bool {
+        !self.any_tracked.load(Ordering::Relaxed)
+    }
+
     /// True unless `key` is down at `now`.
     pub fn is_up<Q>(&self, key: &Q, now: Instant) -> bool
     where

@@ -3,17 +3,52 @@
 //!   by upstream and node;
 //! - 0.0.4 with `_total` family names, no `# EOF`, `build_info` and `process_*`;
 //! - tracker up/down gauges follow the last health given, forgetting old trackers;
+//! - a finished request's series, counted through a thread's handles, add up
+//!   on the families, as do those of other threads;
 //! - concurrent scrapes of one registry each render the trackers they set.
 
 use super::*;
 use std::sync::Arc;
 
 #[test]
+fn finished_requests_add_up_on_the_families_from_every_thread() {
+    let m = metrics();
+    let labels = |status| RequestLabels {
+        location: "/finished-test/".into(),
+        method: "GET",
+        status: Some(status),
+    };
+    let done = Finished {
+        elapsed: Duration::from_millis(3),
+        bytes_out: 100,
+        stored: Some(7),
+    };
+    m.request_finished(&labels(200), &done);
+    m.request_finished(&labels(200), &done);
+    std::thread::spawn(move || {
+        metrics().request_finished(&labels(200), &done);
+        metrics().request_finished(&labels(404), &done);
+    })
+    .join()
+    .unwrap();
+    let text = m.render();
+    for wanted in [
+        "dfs_gateway_requests_total{location=\"/finished-test/\",method=\"GET\",status=\"200\"} 3",
+        "dfs_gateway_requests_total{location=\"/finished-test/\",method=\"GET\",status=\"404\"} 1",
+        "dfs_gateway_request_duration_seconds_count{location=\"/finished-test/\",method=\"GET\"} 4",
+        "dfs_gateway_response_bytes_total{location=\"/finished-test/\"} 400",
+        "dfs_gateway_request_bytes_total{location=\"/finished-test/\"} 28",
+    ] {
+        assert!(text.contains(wanted), "{wanted} missing from\n{text}");
+    }
+}
+
+#[test]
 fn renders_both_formats() {
     let m = metrics();
     m.tracker_error("127.0.0.1:7001");
     m.storage_error("mog", "127.0.0.1:7500");
-    m.cache_lookup("mog", true);
+    m.cache_lookup(&m.lookup_counters("mog"), true);
     m.requests
         .get_or_create(&RequestLabels {
             location: "/images/".into(),

@@ -29,7 +29,7 @@ pub use output::{AccessFormat, COMBINED_TARGET, TARGET};
 
 use super::{Live, LocationLabel};
 use crate::error::ErrorDetail;
-use crate::metrics::{metrics, RequestLabels};
+use crate::metrics::{metrics, Finished, RequestLabels};
 use crate::storage::Source;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -116,7 +116,8 @@ impl Head {
     }
 }
 
-/// Middleware: id, limit, log and metrics around every request.
+/// Middleware: id, limit, log and metrics around every request, and the
+/// answers that need no location (a missing `Host`, the landing page).
 pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -> Response {
     let start = Instant::now();
     let id = request_id(&request);
@@ -130,10 +131,20 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
     } else {
         return shed(&id, &head);
     };
-    drop(state);
     metrics().in_flight.inc();
-    let span = tracing::info_span!("request", %id);
-    let response = next.run(request).instrument(span).await;
+    // What comes before the locations, in order: `Host` required, the
+    // landing page, then the routes; any error body as JSON if asked.
+    let json = crate::error::wants_json(request.headers());
+    let early = super::missing_host(&request).or_else(|| crate::landing::answer(&state, &request));
+    drop(state);
+    let response = match early {
+        Some(answer) => answer,
+        None => {
+            let span = tracing::info_span!("request", %id);
+            next.run(request).instrument(span).await
+        }
+    };
+    let response = crate::error::negotiated(json, response);
     let (mut parts, body) = response.into_parts();
     let ext = &mut parts.extensions;
     let source = ext.remove::<Source>().unwrap_or_default();
@@ -258,22 +269,17 @@ impl Entry {
     fn count(&self, elapsed: std::time::Duration) {
         let m = metrics();
         m.in_flight.dec();
-        let mut labels = RequestLabels {
+        let labels = RequestLabels {
             location: self.location.clone(),
             method: super::method_of(&self.head.method).map_or("other", |m| m.as_str()),
             status: Some(self.status),
         };
-        m.requests.get_or_create(&labels).inc();
-        labels.status = None;
-        m.duration
-            .get_or_create(&labels)
-            .observe(elapsed.as_secs_f64());
-        labels.method = "";
-        m.bytes_out.get_or_create(&labels).inc_by(self.bytes);
-        if let Some(stored) = self.stored {
-            m.bytes_in.get_or_create(&labels).inc_by(stored);
-        }
-        m.request_done(self.status);
+        let done = Finished {
+            elapsed,
+            bytes_out: self.bytes,
+            stored: self.stored,
+        };
+        m.request_finished(&labels, &done);
     }
 }
 

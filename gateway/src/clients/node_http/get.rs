@@ -2,8 +2,8 @@
 //!
 //! A read is the gateway's commonest request and the one a slow client
 //! holds longest, so what a connection costs matters: here it is the socket,
-//! a response head parsed from a 1 KiB buffer, and the body chunk in
-//! flight. (Through hyper's client each connection also keeps an 8 KiB
+//! an 8 KiB first read that holds the head (and a small body with it), and
+//! the body chunk in flight. (Through hyper's client each connection also keeps an 8 KiB
 //! header buffer, an 8 KiB read buffer and a request channel for as long
 //! as it lives.) Writes stay on hyper ([`super::NodeHttp`]).
 //!
@@ -38,9 +38,12 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// First read of a response head; heads from storage nodes are a few
-/// hundred bytes.
-const HEAD_START: usize = 1024;
+/// First read of a reply. Heads from storage nodes are a few hundred bytes,
+/// so a small file's body comes in the same read: a 4 KiB GET costs one read,
+/// and a read shorter than asked tells the runtime the socket is drained, so
+/// the next reuse's liveness check ([`Reusable::is_closed`]) costs no system
+/// call either.
+const FIRST_READ: usize = 8 * 1024;
 /// Largest response head accepted.
 const MAX_HEAD: usize = 16 * 1024;
 /// Most header fields in a response head.
@@ -241,7 +244,7 @@ enum Failure {
 /// Reads a response head (skipping 1xx ones); returns it and the bytes read
 /// past it.
 async fn read_head(stream: &mut TcpStream) -> Result<(Parts, BytesMut), Failure> {
-    let mut buf = BytesMut::with_capacity(HEAD_START);
+    let mut buf = BytesMut::with_capacity(FIRST_READ);
     let mut replied = false;
     loop {
         if let Some((len, parts)) = parse_head(&buf)? {
@@ -257,7 +260,7 @@ async fn read_head(stream: &mut TcpStream) -> Result<(Parts, BytesMut), Failure>
             )));
         }
         if buf.capacity() == buf.len() {
-            buf.reserve(buf.len().max(HEAD_START).min(MAX_HEAD - buf.len()));
+            buf.reserve(buf.len().max(FIRST_READ).min(MAX_HEAD - buf.len()));
         }
         let read = match stream.read_buf(&mut buf).await {
             Ok(0) => Err(io::Error::new(

@@ -7,7 +7,9 @@
 //! - a cache status set on the response is logged;
 //! - no credential (Authorization, basic-auth password, signed-URL `sig`,
 //!   FastDFS `token`, a referer's password) appears in either format;
-//! - tracker state flips are debug lines, not info.
+//! - tracker state flips are debug lines, not info;
+//! - access lines written the short way are the bytes the default text
+//!   format writes.
 
 use super::*;
 use crate::config::{Config, LogFormat};
@@ -287,4 +289,67 @@ async fn tracker_flips_are_debug_not_info() {
         let seen = lines.iter().any(|l| l.contains("answering again"));
         assert_eq!(seen, expected, "at {level}: {lines:#?}");
     }
+}
+
+/// The lines `emit` logs through the text subscriber, with (`fast`) or
+/// without the access-line shortcut, timestamps cut off.
+fn text_lines(fast: bool, emit: fn()) -> Vec<String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    let capture = Capture::default();
+    let layer = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(capture.clone());
+    let plain = tracing_subscriber::fmt::format().with_target(false);
+    type Boxed = Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
+    let layer: Boxed = if fast {
+        Box::new(layer.event_format(output::AccessLines(plain)))
+    } else {
+        Box::new(layer.event_format(plain))
+    };
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, emit);
+    let cut = |line: &str| line.split_once(' ').map(|(_, rest)| rest.to_owned());
+    capture.lines().iter().filter_map(|l| cut(l)).collect()
+}
+
+#[test]
+fn access_lines_are_the_bytes_the_default_format_writes() {
+    fn emit() {
+        let odd = "a \"quoted\" \\ back\tslash\nnew line \u{1b}[31m é 中 \u{7f}";
+        for value in [
+            "GET /a.jpg HTTP/1.1",
+            "",
+            "-",
+            "Mozilla/5.0 (X11)",
+            odd,
+            "'",
+        ] {
+            tracing::info!(
+                target: TARGET,
+                id = %"5e1f-1",
+                client = %"127.0.0.1",
+                request = value,
+                status = 200u16,
+                bytes = 4096u64,
+                rt = %"0.001",
+                stored = None::<u64>,
+                upload = Some(7u64),
+                body = "complete",
+                ok = true,
+                error = value,
+            );
+        }
+        // Left to the default format: a message, an error value, a span.
+        tracing::warn!(target: TARGET, id = "x", "too many {}", "requests");
+        let e = std::io::Error::other("broken");
+        tracing::info!(target: TARGET, error = &e as &dyn std::error::Error);
+        let span = tracing::info_span!("request", id = "r1");
+        span.in_scope(|| tracing::info!(target: TARGET, status = 200u16, body = "complete"));
+        tracing::info!(target: "other", status = 200u16, body = "complete");
+    }
+    let fast = text_lines(true, emit);
+    assert_eq!(fast.len(), 10, "{fast:#?}");
+    assert_eq!(fast, text_lines(false, emit));
+    assert!(fast[0].starts_with(" INFO id=5e1f-1 client=127.0.0.1 request=\"GET /a.jpg HTTP/1.1\""));
 }

@@ -33,6 +33,7 @@ pub struct FdfsUpstream {
     client: Arc<FdfsClient>,
     /// QUERY_FETCH_ONE answers (storage, tracker that named it) by file ID.
     cache: Option<moka::future::Cache<String, (SocketAddrV4, SocketAddr)>>,
+    lookups: crate::metrics::LookupCounters,
 }
 
 /// Where a read was served from, for the access log: the storage, and the
@@ -141,6 +142,7 @@ impl FdfsUpstream {
             name: name.into(),
             client,
             cache,
+            lookups: crate::metrics::metrics().lookup_counters(name),
         }
     }
 
@@ -207,10 +209,10 @@ impl FdfsUpstream {
             return ask.await;
         };
         if let Some(hit) = cache.get(id.as_str()).await {
-            crate::metrics::metrics().cache_lookup(&self.name, true);
+            crate::metrics::metrics().cache_lookup(&self.lookups, true);
             return Ok(hit);
         }
-        crate::metrics::metrics().cache_lookup(&self.name, false);
+        crate::metrics::metrics().cache_lookup(&self.lookups, false);
         cache
             .try_get_with(id.as_str().to_owned(), ask)
             .await

@@ -49,6 +49,7 @@ pub struct MogUpstream {
     client: Arc<MogClient>,
     nodes: NodeClient,
     cache: Option<PathCache>,
+    lookups: crate::metrics::LookupCounters,
 }
 
 impl MogUpstream {
@@ -74,6 +75,7 @@ impl MogUpstream {
             client,
             nodes,
             cache,
+            lookups: crate::metrics::metrics().lookup_counters(name),
         }
     }
 }
@@ -129,10 +131,10 @@ impl MogStore {
         };
         let cache_key = (self.ns.domain.clone(), key.to_owned());
         if let Some(hit) = cache.get(&cache_key).await {
-            crate::metrics::metrics().cache_lookup(&self.up.name, true);
+            crate::metrics::metrics().cache_lookup(&self.up.lookups, true);
             return Ok((hit, true));
         }
-        crate::metrics::metrics().cache_lookup(&self.up.name, false);
+        crate::metrics::metrics().cache_lookup(&self.up.lookups, false);
         let lookup = cache.try_get_with(cache_key, ask).await.map_err(|shared| {
             let e = Arc::try_unwrap(shared).unwrap_or_else(|e| e.duplicate());
             not_found_if_unknown(key, e)

@@ -81,8 +81,9 @@ pub struct NodeClient {
     /// choice: one per server worker thread, so that a request and its
     /// storage connection share a thread).
     http: Arc<[Client<HttpConnector, Body>]>,
-    /// GET and HEAD, whose connections cost far less per slow reader.
-    reads: GetClient,
+    /// GET and HEAD, whose connections cost far less per slow reader; one
+    /// pool per worker, picked like `http`'s.
+    reads: Arc<[GetClient]>,
     pick: PoolPicker,
     head_timeout: Duration,
     health: Arc<NodeHealth>,
@@ -114,12 +115,21 @@ impl NodeClient {
                     .build(connector.clone())
             })
             .collect();
-        let reads = GetClient::new(NodeHttpConfig {
-            connect_timeout,
-            max_idle_per_host: 32,
-            idle_for: POOL_IDLE,
-            max_buf_size: STORAGE_READ_BUF,
-        });
+        // A socket's readiness is delivered by the runtime it was opened
+        // on: with one shared pool, a connection opened by one worker and
+        // reused by another woke both threads for each reply, and the
+        // pool's lock was contended (`bench/`, cache off: about one
+        // cross-thread wake-up per two 4 KiB GETs).
+        let reads = (0..pools.max(1))
+            .map(|_| {
+                GetClient::new(NodeHttpConfig {
+                    connect_timeout,
+                    max_idle_per_host: 32,
+                    idle_for: POOL_IDLE,
+                    max_buf_size: STORAGE_READ_BUF,
+                })
+            })
+            .collect();
         NodeClient {
             http,
             reads,
@@ -134,9 +144,23 @@ impl NodeClient {
         &self.http[(self.pick)() % self.http.len()]
     }
 
+    /// The read client of the calling worker thread.
+    fn reads(&self) -> &GetClient {
+        &self.reads[(self.pick)() % self.reads.len()]
+    }
+
+    /// Idle read connections to `host` in worker `worker`'s pool.
+    #[cfg(test)]
+    pub(crate) fn idle_reads(&self, worker: usize, host: &str) -> usize {
+        self.reads[worker].idle_connections(host)
+    }
+
     /// `items` with those on recently failed nodes moved to the end, order
     /// otherwise kept.
     pub fn healthy_first<'a, T>(&self, items: &'a [T], url: impl Fn(&T) -> &str) -> Vec<&'a T> {
+        if self.health.all_pristine() {
+            return items.iter().collect();
+        }
         let now = Instant::now();
         let (good, bad): (Vec<&T>, Vec<&T>) =
             items.iter().partition(|i| !self.health.is_bad(url(i), now));
@@ -194,7 +218,10 @@ impl NodeClient {
         head: bool,
         headers: &[(axum::http::HeaderName, HeaderValue)],
     ) -> Result<ReadResponse, NodeError> {
-        let outcome = self.reads.get(url, head, headers, self.head_timeout).await;
+        let outcome = self
+            .reads()
+            .get(url, head, headers, self.head_timeout)
+            .await;
         self.health.record(
             url,
             outcome

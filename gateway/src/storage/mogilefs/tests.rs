@@ -7,7 +7,8 @@
 //!   and by a PUT of the key, and when every cached path fails;
 //! - `Need::Validators` costs a HEAD, never a GET, and gives the
 //!   `"<fid>-<size>"` tag and identity; a HEAD open after it costs nothing;
-//! - error mapping: unknown key, every replica failing, no tracker.
+//! - error mapping: unknown key, every replica failing, no tracker;
+//! - each worker reads over connections of its own.
 
 use super::node::NodeClient;
 use super::{MogStore, MogUpstream, Namespace};
@@ -314,4 +315,55 @@ async fn failures_map_to_storage_errors() {
         .await
         .unwrap_err();
     assert!(matches!(e, StorageError::NoTracker { .. }), "{e}");
+}
+
+/// The worker [`worker_pick`] names, as the server's worker index would.
+static WORKER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn worker_pick() -> usize {
+    WORKER.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[tokio::test]
+async fn each_worker_reads_over_connections_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = StorageNode::bind(dir.path(), &[1]).await.unwrap();
+    let rel = "dev1/0/000/000/0000000001.fid";
+    let file = node.root().join(rel);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, b"one").unwrap();
+    let url = format!("{}/{rel}", node.base_url());
+    let host = super::node::node_of(&url).to_owned();
+    let second = Duration::from_secs(1);
+    let policy = HealthPolicy::new(Duration::from_secs(30));
+    let nodes = NodeClient::new(second, second, policy, (2, worker_pick));
+    let read = |worker: usize| {
+        WORKER.store(worker, std::sync::atomic::Ordering::Relaxed);
+        let (nodes, url) = (nodes.clone(), url.clone());
+        async move {
+            let object = nodes.open(&url, None, false).await.unwrap();
+            let mut body = object.body.expect("a GET has a body");
+            let mut out = Vec::new();
+            while let Some(chunk) = body.next().await {
+                out.extend_from_slice(&chunk.unwrap());
+            }
+            out
+        }
+    };
+    assert_eq!(read(0).await, b"one");
+    assert_eq!(
+        (nodes.idle_reads(0, &host), nodes.idle_reads(1, &host)),
+        (1, 0)
+    );
+    // Worker 1 opens its own connection rather than taking worker 0's.
+    assert_eq!(read(1).await, b"one");
+    assert_eq!(
+        (nodes.idle_reads(0, &host), nodes.idle_reads(1, &host)),
+        (1, 1)
+    );
+    assert_eq!(read(0).await, b"one");
+    assert_eq!(
+        (nodes.idle_reads(0, &host), nodes.idle_reads(1, &host)),
+        (1, 1)
+    );
 }

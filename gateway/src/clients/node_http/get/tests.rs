@@ -208,6 +208,18 @@ async fn a_small_body_is_read_whole_and_a_large_one_in_8_kib_reads() {
 }
 
 #[tokio::test]
+async fn a_small_file_comes_with_its_head_in_one_read() {
+    let whole = |_, _| {
+        let mut reply = b"HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n".to_vec();
+        reply.extend(pattern(4096));
+        vec![Step::Send(reply)]
+    };
+    // One chunk: the bytes read with the head (a 1 KiB first read made it
+    // two reads and two chunks).
+    assert_eq!(chunks_of(whole, 4096).await, [4096]);
+}
+
+#[tokio::test]
 async fn the_request_goes_out_in_origin_form_with_host_and_headers() {
     let server = server(perlbal).await;
     let range = (hyper::header::RANGE, HeaderValue::from_static("bytes=0-9"));

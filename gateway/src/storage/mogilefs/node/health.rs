@@ -22,6 +22,11 @@ impl NodeHealth {
         NodeHealth(HealthTable::new(policy))
     }
 
+    /// Whether no node has failed lately.
+    pub fn all_pristine(&self) -> bool {
+        self.0.all_pristine()
+    }
+
     /// Whether the node of `url` is benched now.
     pub fn is_bad(&self, url: &str, now: Instant) -> bool {
         !self.0.is_up(node_of(url), now)
@@ -29,6 +34,9 @@ impl NodeHealth {
 
     /// Records how a request to `url` went.
     pub fn record(&self, url: &str, ok: bool) {
+        if ok && self.all_pristine() {
+            return;
+        }
         let node = node_of(url);
         match self.0.record(node, ok, Instant::now()) {
             Some(Flip::Up) => tracing::debug!(node, "storage node is answering again"),
