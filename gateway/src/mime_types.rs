@@ -145,9 +145,9 @@ impl MimeTypes {
 }
 
 /// `mime_guess`'s type for `ext` (lowercase), or the default. Its table is
-/// searched with case folding on every call (1.4 % of a 4 KiB GET's CPU in
-/// `bench/`, for `.bin`), so each thread keeps what it found for the
-/// extensions it saw last.
+/// searched with case folding on every call (1.4 % of a 4 KiB GET's
+/// user-space time in `bench/`, for `.bin`), so each thread keeps what it
+/// found for the extensions it saw last.
 fn guessed(ext: &str) -> &'static str {
     /// Extensions a thread remembers before it starts over (they come
     /// from URLs: anyone can make up new ones).

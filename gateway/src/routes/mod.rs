@@ -9,8 +9,10 @@
 //! - [`naming`]: how a protocol's URLs name objects — the only protocol part.
 //! - [`mogilefs`], [`fastdfs`]: the two URL schemes.
 //! - `accel`: MogileFS accel mode, replicas handed to nginx.
-//! - [`access_log`]: request ids, the in-flight limit, and one log line and
-//!   metrics per request, written when its body ends.
+//! - [`access_log`]: the one middleware: request ids, the in-flight limit,
+//!   the answers that need no location (missing `Host`, the landing page),
+//!   JSON error bodies, and one log line and metrics per request, written
+//!   when its body ends.
 //! - `admin`: `/healthz`, `/readyz`, `/metrics`, the status page.
 
 mod accel;
@@ -202,8 +204,7 @@ pub fn app(live: Arc<Live>, admin: bool) -> Router {
     }
     // One middleware does what comes before the locations (see
     // `access_log::edge`): each `from_fn` layer boxes the request's future
-    // and clones the service below it, and four of them cost ~5 % of a
-    // small GET's CPU.
+    // and clones the service below it, for every request.
     router
         .fallback(dispatch)
         .layer(axum::middleware::from_fn_with_state(

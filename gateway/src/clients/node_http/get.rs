@@ -3,9 +3,9 @@
 //! A read is the gateway's commonest request and the one a slow client
 //! holds longest, so what a connection costs matters: here it is the socket,
 //! an 8 KiB first read that holds the head (and a small body with it), and
-//! the body chunk in flight. (Through hyper's client each connection also keeps an 8 KiB
-//! header buffer, an 8 KiB read buffer and a request channel for as long
-//! as it lives.) Writes stay on hyper ([`super::NodeHttp`]).
+//! the body chunk in flight. (Through hyper's client each connection also
+//! keeps an 8 KiB header buffer, an 8 KiB read buffer and a request channel
+//! for as long as it lives.) Writes stay on hyper ([`super::NodeHttp`]).
 //!
 //! ```text
 //! GET path HTTP/1.1 ──► head (1xx skipped) ──► body framed by Content-Length
