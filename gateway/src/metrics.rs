@@ -76,6 +76,17 @@ struct RequestSeries {
     bytes_in: Counter,
 }
 
+impl RequestSeries {
+    fn add(&self, done: &Finished) {
+        self.requests.inc();
+        self.duration.observe(done.elapsed.as_secs_f64());
+        self.bytes_out.inc_by(done.bytes_out);
+        if let Some(stored) = done.stored {
+            self.bytes_in.inc_by(stored);
+        }
+    }
+}
+
 /// A thread's handles by label set.
 type Memo = HashMap<RequestLabels, RequestSeries, foldhash::fast::RandomState>;
 
@@ -299,21 +310,17 @@ impl Metrics {
         }
         SERIES.with(|memo| {
             let mut memo = memo.borrow_mut();
-            if !memo.contains_key(labels) {
-                if memo.len() >= MAX_MEMO_SERIES {
-                    // Locations replaced by reloads leave theirs behind.
-                    memo.clear();
-                }
-                memo.insert(labels.clone(), self.request_series(labels));
-            }
             if let Some(series) = memo.get(labels) {
-                series.requests.inc();
-                series.duration.observe(done.elapsed.as_secs_f64());
-                series.bytes_out.inc_by(done.bytes_out);
-                if let Some(stored) = done.stored {
-                    series.bytes_in.inc_by(stored);
-                }
+                series.add(done);
+                return;
             }
+            if memo.len() >= MAX_MEMO_SERIES {
+                // Locations replaced by reloads leave theirs behind.
+                memo.clear();
+            }
+            let series = self.request_series(labels);
+            series.add(done);
+            memo.insert(labels.clone(), series);
         });
         self.recent.record(labels.status.is_some_and(|s| s >= 500));
     }

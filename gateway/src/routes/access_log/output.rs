@@ -75,11 +75,13 @@ where
 /// tracing-subscriber's field visitor styles every field name for colours
 /// even when they are off, and escapes every `&str` through `Debug`; an
 /// access line has sixteen fields, and writing them was about 7 % of a
-/// 4 KiB GET's user-space time (`bench/`, perf), half of it after this. An access line outside any span, without colours, is written
-/// here instead: the same timestamp, level and `name=value` fields, a
-/// printable ASCII string quoted as `Debug` would quote it, anything else
-/// through `Debug` itself. Every other event, and an access line with a
-/// field this does not know, goes to `inner` (tested byte for byte
+/// 4 KiB GET's user-space time (`bench/`, perf), half of it after this.
+///
+/// An access line outside any span, without colours, is written here
+/// instead: the same timestamp, level and `name=value` fields, a printable
+/// ASCII string quoted as `Debug` would quote it, anything else through
+/// `Debug` itself. Every other event, and an access line with a field this
+/// does not know, goes to the wrapped format (tested byte for byte
 /// against it).
 pub struct AccessLines<F>(pub F);
 

@@ -34,9 +34,6 @@ impl NodeHealth {
 
     /// Records how a request to `url` went.
     pub fn record(&self, url: &str, ok: bool) {
-        if ok && self.all_pristine() {
-            return;
-        }
         let node = node_of(url);
         match self.0.record(node, ok, Instant::now()) {
             Some(Flip::Up) => tracing::debug!(node, "storage node is answering again"),
