@@ -11,7 +11,8 @@
 //! ```
 //!
 //! `fastdfs-gateway-local` is the default config: the object cache on and
-//! `disk_reads = "pool"` (reads on tokio's blocking threads); `-nocache` is
+//! `disk_reads = "pool"` (reads on the worker thread while the kernel answers
+//! from its caches, on tokio's blocking threads otherwise); `-nocache` is
 //! the same upstream with the object cache off; `-inline` reads on the
 //! worker thread, as nginx does (object cache on).
 //!

@@ -330,12 +330,14 @@ pub struct TokenConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DiskReads {
-    /// On tokio's blocking threads: a slow disk delays only its own reads.
+    /// On the worker thread when the kernel can answer from its caches
+    /// (the path looked up before, the bytes in the page cache), otherwise
+    /// on tokio's blocking threads: a slow disk delays only its own reads.
     #[default]
     Pool,
-    /// On the worker thread itself, as nginx reads files: about twice as
-    /// fast for files in the page cache, but a read that waits for the disk
-    /// holds up every connection of that worker meanwhile.
+    /// Every call on the worker thread itself, as nginx reads files: a read
+    /// that waits for the disk holds up every connection of that worker
+    /// meanwhile.
     Inline,
 }
 
