@@ -74,7 +74,11 @@ fn request_id(request: &Request) -> String {
             .unwrap_or_default();
         nanos ^ std::process::id().rotate_left(16)
     });
-    format!("{prefix:08x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
+    let mut id = String::with_capacity(24);
+    line::push_hex(&mut id, u64::from(*prefix), 8);
+    id.push('-');
+    line::push_hex(&mut id, NEXT.fetch_add(1, Ordering::Relaxed), 1);
+    id
 }
 
 pub use crate::storage::CacheStatus;
@@ -95,24 +99,40 @@ impl Head {
         let uri = request.uri();
         let target = uri.path_and_query().map_or("/", |p| p.as_str());
         let value_of = |name: header::HeaderName| {
-            request.headers().get(name).map_or_else(
-                || "-".to_owned(),
-                |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
+            let value = request.headers().get(name)?;
+            Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
         };
+        let (method, target) = (request.method().as_str(), line::redact_target(target));
+        let version = version_name(request.version());
+        let mut request_line =
+            String::with_capacity(method.len() + target.len() + version.len() + 2);
+        for (i, part) in [method, &target, &version].into_iter().enumerate() {
+            if i > 0 {
+                request_line.push(' ');
+            }
+            request_line.push_str(part);
+        }
         Head {
             method: request.method().clone(),
             path: uri.path().to_owned(),
-            request: format!(
-                "{} {} {:?}",
-                request.method(),
-                line::redact_target(target),
-                request.version()
-            ),
-            referer: line::redact_url(&value_of(header::REFERER)),
-            user_agent: value_of(header::USER_AGENT),
+            request: request_line,
+            referer: value_of(header::REFERER).map_or_else(|| "-".into(), |r| line::redact_url(&r)),
+            user_agent: value_of(header::USER_AGENT).unwrap_or_else(|| "-".into()),
             peer: crate::access::peer_of(request).map(|p| p.ip()),
         }
+    }
+}
+
+/// `HTTP/1.1`, as `Version`'s `Debug` spells it.
+fn version_name(version: axum::http::Version) -> std::borrow::Cow<'static, str> {
+    use axum::http::Version;
+    match version {
+        Version::HTTP_09 => "HTTP/0.9".into(),
+        Version::HTTP_10 => "HTTP/1.0".into(),
+        Version::HTTP_11 => "HTTP/1.1".into(),
+        Version::HTTP_2 => "HTTP/2.0".into(),
+        Version::HTTP_3 => "HTTP/3.0".into(),
+        other => format!("{other:?}").into(),
     }
 }
 
@@ -203,7 +223,12 @@ fn set_id(response: &mut Response, id: &str) {
 }
 
 fn display_client(client: Option<std::net::IpAddr>) -> String {
-    client.map_or_else(|| "-".into(), |c| c.to_string())
+    let mut out = String::with_capacity(15);
+    match client {
+        Some(ip) => line::push_ip(&mut out, ip),
+        None => out.push('-'),
+    }
+    out
 }
 
 struct Entry {
@@ -244,7 +269,7 @@ impl Entry {
             tracing::info!(target: COMBINED_TARGET, "{}", line.combined());
             return;
         }
-        let tracker = self.source.tracker.map(|t| t.to_string());
+        let tracker = self.source.tracker.map(line::addr_string);
         // `&str` fields are quoted and escaped by the text format: a header
         // can neither end its field nor start a line.
         tracing::info!(

@@ -5,6 +5,7 @@
 
 use crate::config::LogFormat;
 use serde::Deserialize;
+use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -102,7 +103,7 @@ where
             let mut fields = PlainFields::default();
             event.record(&mut fields);
             if !fields.unknown {
-                if SystemTime.format_time(&mut writer).is_err() {
+                if write_time(&mut writer).is_err() {
                     writer.write_str("<unknown time>")?;
                 }
                 return writeln!(writer, " {:>5} {}", meta.level(), fields.out);
@@ -110,6 +111,39 @@ where
         }
         self.0.format_event(ctx, writer, event)
     }
+}
+
+/// The time as tracing-subscriber's [`SystemTime`] writes it,
+/// `2026-12-03T16:40:00.123456Z`, with the part before the microseconds
+/// formatted once a second per thread.
+fn write_time(writer: &mut Writer<'_>) -> fmt::Result {
+    /// The first moment humantime cannot write (the year 10000).
+    const YEAR_10000: u64 = 253_402_300_800;
+    thread_local! {
+        /// A second since the epoch and its `2026-12-03T16:40:00.`.
+        static SECOND: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
+    }
+    let now = std::time::SystemTime::now();
+    let since = match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) if since.as_secs() < YEAR_10000 => since,
+        _ => return SystemTime.format_time(writer),
+    };
+    SECOND.with_borrow_mut(|(second, prefix)| {
+        if *second != since.as_secs() || prefix.is_empty() {
+            prefix.clear();
+            write!(prefix, "{}", humantime::format_rfc3339_seconds(now))?;
+            prefix.pop(); // its `Z`
+            prefix.push('.');
+            *second = since.as_secs();
+        }
+        writer.write_str(prefix)?;
+        let (mut tail, mut micros) = (*b"000000Z", since.subsec_micros());
+        for digit in tail[..6].iter_mut().rev() {
+            *digit = b'0' + (micros % 10) as u8;
+            micros /= 10;
+        }
+        writer.write_str(std::str::from_utf8(&tail).map_err(|_| fmt::Error)?)
+    })
 }
 
 /// An access line's fields, spelled as tracing-subscriber's default
@@ -154,6 +188,19 @@ impl Visit for PlainFields {
             self.out.push('"');
         } else {
             let _ = write!(self.out, "{value:?}");
+        }
+    }
+
+    // Integers as `Debug` writes them, without its machinery.
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.name(field) {
+            self.out.push_str(itoa::Buffer::new().format(value));
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if self.name(field) {
+            self.out.push_str(itoa::Buffer::new().format(value));
         }
     }
 

@@ -294,6 +294,15 @@ async fn tracker_flips_are_debug_not_info() {
 /// The lines `emit` logs through the text subscriber, with (`fast`) or
 /// without the access-line shortcut, timestamps cut off.
 fn text_lines(fast: bool, emit: fn()) -> Vec<String> {
+    let cut = |line: &String| line.split_once(' ').map(|(_, rest)| rest.to_owned());
+    timed_text_lines(fast, emit)
+        .iter()
+        .filter_map(cut)
+        .collect()
+}
+
+/// [`text_lines`] with their timestamps.
+fn timed_text_lines(fast: bool, emit: fn()) -> Vec<String> {
     use tracing_subscriber::layer::SubscriberExt;
     let capture = Capture::default();
     let layer = tracing_subscriber::fmt::layer()
@@ -309,8 +318,43 @@ fn text_lines(fast: bool, emit: fn()) -> Vec<String> {
     };
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, emit);
-    let cut = |line: &str| line.split_once(' ').map(|(_, rest)| rest.to_owned());
-    capture.lines().iter().filter_map(|l| cut(l)).collect()
+    capture.lines()
+}
+
+#[test]
+fn access_line_timestamps_are_spelled_as_the_default_format_spells_them() {
+    fn emit() {
+        for status in 0..3u16 {
+            tracing::info!(target: TARGET, status, body = "complete");
+        }
+    }
+    let spelled = |fast| -> Vec<(String, std::time::SystemTime)> {
+        timed_text_lines(fast, emit)
+            .iter()
+            .map(|line| {
+                let (at, _) = line.split_once(' ').expect("a timestamp first");
+                let parsed = humantime::parse_rfc3339(at).expect(at);
+                // Digits where the default has digits, its separators elsewhere.
+                let shape: String = at
+                    .chars()
+                    .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                    .collect();
+                (shape, parsed)
+            })
+            .collect()
+    };
+    let (fast, slow) = (spelled(true), spelled(false));
+    assert_eq!(fast.len(), 3);
+    assert_eq!(fast[0].0, "9999-99-99T99:99:99.999999Z");
+    for ((shape, at), (slow_shape, slow_at)) in fast.iter().zip(&slow) {
+        assert_eq!(shape, slow_shape);
+        let apart = slow_at.duration_since(*at).unwrap_or_default();
+        assert!(
+            apart < std::time::Duration::from_secs(5),
+            "{at:?} {slow_at:?}"
+        );
+    }
+    assert!(fast.windows(2).all(|w| w[0].1 <= w[1].1), "{fast:?}");
 }
 
 #[test]
@@ -352,4 +396,39 @@ fn access_lines_are_the_bytes_the_default_format_writes() {
     assert_eq!(fast.len(), 10, "{fast:#?}");
     assert_eq!(fast, text_lines(false, emit));
     assert!(fast[0].starts_with(" INFO id=5e1f-1 client=127.0.0.1 request=\"GET /a.jpg HTTP/1.1\""));
+}
+
+#[test]
+fn request_lines_spell_versions_as_debug_does() {
+    use axum::http::Version;
+    for version in [
+        Version::HTTP_09,
+        Version::HTTP_10,
+        Version::HTTP_11,
+        Version::HTTP_2,
+        Version::HTTP_3,
+    ] {
+        assert_eq!(version_name(version), format!("{version:?}"));
+    }
+}
+
+#[test]
+fn generated_request_ids_are_a_prefix_and_a_counter() {
+    let ids: Vec<String> = (0..3)
+        .map(|_| request_id(&request("/a", "192.0.2.7:4000", &[])))
+        .collect();
+    let parts: Vec<(&str, u64)> = ids
+        .iter()
+        .map(|id| {
+            let (prefix, n) = id.split_once('-').expect("prefix-counter");
+            assert_eq!(prefix.len(), 8, "{id}");
+            assert!(prefix.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+            (prefix, u64::from_str_radix(n, 16).expect("hex counter"))
+        })
+        .collect();
+    assert!(parts.iter().all(|(p, _)| *p == parts[0].0), "{ids:?}");
+    // Other tests generate ids at the same time: the counter only rises.
+    assert!(parts.windows(2).all(|w| w[1].1 > w[0].1), "{ids:?}");
+    let given = request("/a", "192.0.2.7:4000", &[(REQUEST_ID, "abc-123")]);
+    assert_eq!(request_id(&given), "abc-123");
 }
