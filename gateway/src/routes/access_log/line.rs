@@ -97,7 +97,7 @@ pub fn seconds(elapsed: Duration) -> String {
     out
 }
 
-/// `value` in decimal with leading zeros to `width` digits (at most 9).
+/// `value` in decimal, zero-padded to `width` digits.
 pub fn push_padded(out: &mut String, value: u32, width: usize) {
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(value);
