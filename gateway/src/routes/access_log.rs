@@ -103,15 +103,7 @@ impl Head {
             Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
         };
         let (method, target) = (request.method().as_str(), line::redact_target(target));
-        let version = version_name(request.version());
-        let mut request_line =
-            String::with_capacity(method.len() + target.len() + version.len() + 2);
-        for (i, part) in [method, &target, &version].into_iter().enumerate() {
-            if i > 0 {
-                request_line.push(' ');
-            }
-            request_line.push_str(part);
-        }
+        let request_line = [method, &target, &version_name(request.version())].join(" ");
         Head {
             method: request.method().clone(),
             path: uri.path().to_owned(),

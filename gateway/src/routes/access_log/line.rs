@@ -93,18 +93,19 @@ pub fn seconds(elapsed: Duration) -> String {
     let mut out = String::with_capacity(8);
     out.push_str(itoa::Buffer::new().format(ms / 1000));
     out.push('.');
-    push_padded(&mut out, (ms % 1000) as u32, 3);
+    // Writing to a `String` cannot fail.
+    let _ = write_padded(&mut out, (ms % 1000) as u32, 3);
     out
 }
 
 /// `value` in decimal, zero-padded to `width` digits.
-pub fn push_padded(out: &mut String, value: u32, width: usize) {
+pub fn write_padded(out: &mut impl std::fmt::Write, value: u32, width: usize) -> std::fmt::Result {
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(value);
     for _ in digits.len()..width {
-        out.push('0');
+        out.write_char('0')?;
     }
-    out.push_str(digits);
+    out.write_str(digits)
 }
 
 // An access line writes two or three addresses and a request id; through
@@ -279,7 +280,7 @@ mod tests {
         }
         for value in [0, 7, 42, 999, 123_456] {
             let mut padded = String::new();
-            push_padded(&mut padded, value, 6);
+            write_padded(&mut padded, value, 6).unwrap();
             assert_eq!(padded, format!("{value:06}"));
         }
     }

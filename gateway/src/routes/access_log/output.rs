@@ -137,12 +137,8 @@ fn write_time(writer: &mut Writer<'_>) -> fmt::Result {
             *second = since.as_secs();
         }
         writer.write_str(prefix)?;
-        let (mut tail, mut micros) = (*b"000000Z", since.subsec_micros());
-        for digit in tail[..6].iter_mut().rev() {
-            *digit = b'0' + (micros % 10) as u8;
-            micros /= 10;
-        }
-        writer.write_str(std::str::from_utf8(&tail).map_err(|_| fmt::Error)?)
+        super::line::write_padded(writer, since.subsec_micros(), 6)?;
+        writer.write_char('Z')
     })
 }
 
