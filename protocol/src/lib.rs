@@ -8,8 +8,10 @@
 //! - [`mogilefs`]: the tracker's line protocol (URL-encoded arguments, `OK`/`ERR`
 //!   replies), one type per command, and the fid path layout of storage nodes.
 //! - [`fastdfs`]: the 10-byte packet header, one type per command, and file IDs.
+//! - [`hex`]: the one strict lower-case hex spelling of tokens and signatures.
 
 pub mod fastdfs;
+pub mod hex;
 pub mod mogilefs;
 
 #[cfg(any(test, feature = "vectors"))]

@@ -13,10 +13,16 @@
 //! is the path exactly as it appears in the request line (percent-encoded
 //! as sent, no query), EXPIRES is Unix seconds, MAX_SIZE is the largest
 //! upload in bytes or empty when the signature binds none. Other query
-//! parameters are not signed and are ignored.
+//! parameters are not signed and are ignored (a signed GET URL with
+//! thumbnail parameters added reads that thumbnail).
 //!
-//! A signature is accepted until EXPIRES plus the configured clock skew; it
-//! is compared in constant time (`hmac`'s `verify_slice`).
+//! A query is a signed one when it has both `expires` and `sig`: a `sig`
+//! without `expires` is no access signature (older thumbnail URLs spell
+//! their own signature `sig`; it is `thumb_sig` now). `sig` is exactly 64
+//! characters of `[0-9a-f]` ([`dfs_protocol::hex::decode`]), each parameter
+//! appears once, and a signature is accepted until EXPIRES plus the
+//! configured clock skew; it is compared in constant time (`hmac`'s
+//! `verify_slice`).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -27,7 +33,8 @@ type HmacSha256 = Hmac<Sha256>;
 /// Why a signed URL is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
-    /// `expires` missing or not a number, or `sig` not hex.
+    /// `expires` or `max_size` not a number, `sig` not 64 lower-case hex
+    /// characters, or one of them given twice.
     #[error("malformed signed URL ({0})")]
     Malformed(&'static str),
     /// The signature is not the one for this method, path, expiry and size.
@@ -50,25 +57,35 @@ pub struct SignedQuery<'a> {
     expires: &'a str,
     max_size: Option<&'a str>,
     sig: &'a str,
+    /// A signature parameter given more than once.
+    repeated: Option<&'static str>,
 }
 
 /// The `expires`, `max_size` and `sig` parameters of `query`; `None` when
-/// there is no `sig` (the request is not a signed one).
+/// it lacks `sig` or `expires` (the request is not a signed one).
 pub fn find(query: Option<&str>) -> Option<SignedQuery<'_>> {
-    let mut found = SignedQuery {
-        expires: "",
-        max_size: None,
-        sig: "",
-    };
+    let (mut expires, mut max_size, mut sig) = (None, None, None);
+    let mut repeated = None;
     for pair in query?.split('&') {
-        match pair.split_once('=') {
-            Some(("expires", v)) => found.expires = v,
-            Some(("max_size", v)) => found.max_size = Some(v),
-            Some(("sig", v)) => found.sig = v,
-            _ => {}
+        let Some((name, value)) = pair.split_once('=') else {
+            continue;
+        };
+        let (name, slot) = match name {
+            "expires" => ("expires", &mut expires),
+            "max_size" => ("max_size", &mut max_size),
+            "sig" => ("sig", &mut sig),
+            _ => continue,
+        };
+        if slot.replace(value).is_some() {
+            repeated.get_or_insert(name);
         }
     }
-    (!found.sig.is_empty()).then_some(found)
+    Some(SignedQuery {
+        expires: expires?,
+        max_size,
+        sig: sig.filter(|s: &&str| !s.is_empty())?,
+        repeated,
+    })
 }
 
 fn mac(secret: &[u8], method: &str, path: &str, expires: &str, max_size: &str) -> HmacSha256 {
@@ -100,7 +117,7 @@ pub fn sign(
     )
     .finalize()
     .into_bytes();
-    let sig: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    let sig = dfs_protocol::hex::encode(&tag);
     match size {
         Some(size) => format!("expires={expires}&max_size={size}&sig={sig}"),
         None => format!("expires={expires}&sig={sig}"),
@@ -128,6 +145,9 @@ pub fn verify(
     now: SystemTime,
     skew: Duration,
 ) -> Result<(), SignatureError> {
+    if let Some(name) = query.repeated {
+        return Err(SignatureError::Malformed(name));
+    }
     let expires: u64 = query
         .expires
         .parse()
@@ -139,7 +159,8 @@ pub fn verify(
         ),
         None => None,
     };
-    let tag = decode_hex(query.sig).ok_or(SignatureError::Malformed("sig"))?;
+    let tag: [u8; 32] =
+        dfs_protocol::hex::decode(query.sig).ok_or(SignatureError::Malformed("sig"))?;
     let method = if request.method == "HEAD" {
         "GET"
     } else {
@@ -163,16 +184,6 @@ pub fn verify(
         (Some(_), None) if request.is_write => Err(SignatureError::NoLength),
         _ => Ok(()),
     }
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() & 1 == 1 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
@@ -262,6 +273,50 @@ mod tests {
         );
         assert!(find(Some("expires=1000")).is_none());
         assert!(find(None).is_none());
+    }
+
+    /// `query` with its `sig` value passed through `respell`.
+    fn with_sig(query: &str, respell: impl Fn(&str) -> String) -> String {
+        let (head, sig) = query.split_once("sig=").expect("a sig");
+        format!("{head}sig={}", respell(sig))
+    }
+
+    #[test]
+    fn a_signature_has_one_spelling() {
+        let q = sign(SECRET, "PUT", "/upload/a.jpg", 1000, None);
+        let request = || put("/upload/a.jpg", None);
+        assert_eq!(check(&q, request(), 0), Ok(()));
+        // A pair "0x" respelled "+x" (the same byte to a radix parser).
+        let plus = with_sig(&q, |sig| {
+            let at = (0..sig.len())
+                .step_by(2)
+                .find(|&i| sig.as_bytes()[i] == b'0')
+                .expect("the vector has a pair starting with 0");
+            format!("{}+{}", &sig[..at], &sig[at + 1..])
+        });
+        let upper = with_sig(&q, str::to_ascii_uppercase);
+        let spaced = with_sig(&q, |sig| format!("{} ", &sig[..63]));
+        let longer = with_sig(&q, |sig| format!("{sig}00"));
+        let shorter = with_sig(&q, |sig| sig[..62].to_owned());
+        for other in [plus, upper, spaced, longer, shorter] {
+            assert_eq!(
+                check(&other, request(), 0),
+                Err(SignatureError::Malformed("sig")),
+                "{other}"
+            );
+        }
+        for (twice, name) in [
+            (format!("{q}&sig=00"), "sig"),
+            (format!("expires=1000&{q}"), "expires"),
+        ] {
+            assert_eq!(
+                check(&twice, request(), 0),
+                Err(SignatureError::Malformed(name)),
+                "{twice}"
+            );
+        }
+        // Without `expires` a `sig` is not an access signature at all.
+        assert!(find(Some(&q.replace("expires=1000&", ""))).is_none());
     }
 
     #[test]

@@ -11,8 +11,10 @@
 //! always accepted. [`verify`] keeps the format and the ttl rule but closes
 //! both holes unless told otherwise: `ts = 0` is refused without
 //! [`TokenPolicy::allow_ts_zero`], and a `ts` more than `ttl` ahead of the
-//! clock is refused (a token minted "now" elsewhere never is). The compare
-//! is constant-time.
+//! clock is refused (a token minted "now" elsewhere never is). The token is
+//! read by [`crate::hex::decode`] (exactly 32 of `[0-9a-f]`, as FastDFS's
+//! byte compare against its lower-case digest also demands) and the digests
+//! are compared in constant time.
 
 use md5::{Digest, Md5};
 
@@ -31,8 +33,8 @@ pub enum TokenError {
     /// `ts` is not a 32-bit decimal number.
     #[error("ts is not a valid timestamp")]
     BadTimestamp,
-    /// The token is not 32 characters.
-    #[error("token must be 32 hex characters")]
+    /// The token is not 32 lower-case hex characters.
+    #[error("token must be 32 lower-case hex characters")]
     Malformed,
     /// `ts = 0` and the policy refuses never-expiring tokens.
     #[error("ts=0 tokens are not accepted")]
@@ -50,11 +52,15 @@ pub enum TokenError {
 
 /// The token for `remote_name` at `ts`.
 pub fn generate(remote_name: &str, secret: &[u8], ts: i32) -> String {
+    crate::hex::encode(&digest(remote_name, secret, ts))
+}
+
+fn digest(remote_name: &str, secret: &[u8], ts: i32) -> [u8; 16] {
     let mut md5 = Md5::new();
     md5.update(remote_name.as_bytes());
     md5.update(secret);
     md5.update(ts.to_string().as_bytes());
-    md5.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    md5.finalize().into()
 }
 
 /// Parses the `ts` parameter strictly (FastDFS's `atoi` reads garbage as 0,
@@ -76,9 +82,7 @@ pub fn verify(
     now: i64,
     policy: TokenPolicy,
 ) -> Result<(), TokenError> {
-    if token.len() != 32 {
-        return Err(TokenError::Malformed);
-    }
+    let given: [u8; 16] = crate::hex::decode(token).ok_or(TokenError::Malformed)?;
     let ttl = i64::try_from(policy.ttl).unwrap_or(i64::MAX);
     // Saturating: a clock or ts at the ends of the range must not overflow.
     let age = now.saturating_sub(i64::from(ts));
@@ -91,8 +95,7 @@ pub fn verify(
     } else if age < -ttl {
         return Err(TokenError::FromFuture);
     }
-    let expected = generate(remote_name, secret, ts);
-    if constant_time_eq(token.as_bytes(), expected.as_bytes()) {
+    if constant_time_eq(&given, &digest(remote_name, secret, ts)) {
         Ok(())
     } else {
         Err(TokenError::Mismatch)
@@ -134,10 +137,17 @@ mod tests {
         let upper = TOKEN.to_uppercase();
         assert_eq!(
             verify(NAME, SECRET, &upper, TS, now, POLICY),
-            Err(TokenError::Mismatch)
+            Err(TokenError::Malformed)
         );
         assert_eq!(
             verify(NAME, SECRET, &TOKEN[1..], TS, now, POLICY),
+            Err(TokenError::Malformed)
+        );
+        // The pair "09" spelled "+9": what a radix parser would take.
+        assert_eq!(&TOKEN[14..16], "09");
+        let signed = format!("{}+9{}", &TOKEN[..14], &TOKEN[16..]);
+        assert_eq!(
+            verify(NAME, SECRET, &signed, TS, now, POLICY),
             Err(TokenError::Malformed)
         );
         let with_group = format!("group1/{NAME}");
