@@ -11,9 +11,9 @@
 //! 3. the rate limit of the method class ([`rate`]) → 429 with `Retry-After`;
 //! 4. a CORS preflight is answered here ([`cors`]);
 //! 5. credentials, where `require` asks for them: a signed URL
-//!    ([`signed`]) when the query carries `sig`, else Basic or bearer
-//!    ([`auth`]) → 401 with `WWW-Authenticate` when none is given, 403 when
-//!    wrong.
+//!    ([`signed`]) when the query carries `expires` and `sig`, else Basic or
+//!    bearer ([`auth`]) → 401 with `WWW-Authenticate` when none is given,
+//!    403 when wrong.
 //!
 //! [`Policy::finish`] then adds CORS and `Cache-Control` headers to the
 //! handler's response. [`admin`] guards `/healthz`, `/readyz`, `/metrics`.

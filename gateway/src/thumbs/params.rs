@@ -5,7 +5,15 @@
 //! /group1/M00/00/00/<name>_150x150.jpg     slave name: master <name>.jpg, box 150×150
 //! /photos/cat.jpg?w=150&h=150&fit=cover&format=webp
 //! /photos/cat.jpg?preset=small
+//! /photos/cat.jpg?w=640&h=480&thumb_sig=...   a free size, signed
 //! ```
+//!
+//! The query form has its own parameter names; the access layer's signed
+//! URLs (`expires`, `max_size`, `sig`) are another namespace, so the two can
+//! share one URL. The thumbnail signature is `thumb_sig`. URLs made before
+//! it had that name spell it `sig`, which is read as the thumbnail's only
+//! when the query carries no `expires` (every access signature carries
+//! one), and `sig` alone never makes a request a thumbnail request.
 
 use super::geometry::Fit;
 use axum::http::StatusCode;
@@ -145,17 +153,20 @@ pub struct ThumbQuery {
     pub quality: Option<u8>,
     /// `enlarge=1`
     pub enlarge: bool,
-    /// `sig`, for free sizes
+    /// `thumb_sig` (or, in older URLs, `sig`), for free sizes
     pub sig: Option<String>,
 }
 
-/// Reads the thumbnail keys (`w h fit format preset q enlarge sig`) of a raw
-/// query string; `None` when it has none, so the request is a plain read.
-/// Other keys (tokens, signatures of other features) are ignored.
+/// Reads the thumbnail keys (`w h fit format preset q enlarge thumb_sig`)
+/// of a raw query string; `None` when it has none but the signature, so the
+/// request is a plain read. Other keys (tokens, access signatures) are
+/// ignored, except a `sig` taken as the thumbnail signature of an older URL
+/// (see the module documentation).
 pub fn parse_query(query: &str) -> Result<Option<ThumbQuery>, ParamError> {
     let mut q = ThumbQuery::default();
     let mut any = false;
     let mut seen = Vec::new();
+    let (mut legacy_sig, mut sig_count, mut access_signed) = (None, 0, false);
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let name: &'static str = match key {
@@ -166,17 +177,35 @@ pub fn parse_query(query: &str) -> Result<Option<ThumbQuery>, ParamError> {
             "preset" => "preset",
             "q" => "q",
             "enlarge" => "enlarge",
-            "sig" => "sig",
+            "thumb_sig" => "thumb_sig",
+            "sig" => {
+                (legacy_sig, sig_count) = (Some(value), sig_count + 1);
+                continue;
+            }
+            "expires" => {
+                access_signed = true;
+                continue;
+            }
             _ => continue,
         };
         if seen.contains(&name) {
             return Err(invalid(name, "given more than once"));
         }
         seen.push(name);
-        any = true;
+        // A signature alone asks for no thumbnail.
+        any |= name != "thumb_sig";
         set(&mut q, name, value)?;
     }
-    Ok(any.then_some(q))
+    if !any {
+        return Ok(None);
+    }
+    if q.sig.is_none() && !access_signed {
+        if sig_count > 1 {
+            return Err(invalid("sig", "given more than once"));
+        }
+        q.sig = legacy_sig.map(str::to_owned);
+    }
+    Ok(Some(q))
 }
 
 fn invalid(name: &'static str, message: impl Into<String>) -> ParamError {

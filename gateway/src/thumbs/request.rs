@@ -143,7 +143,7 @@ fn not_listed(cfg: &ThumbnailConfig, w: u32, h: u32) -> ParamError {
 
 /// Checks a query-form request for the object at `path` against the table:
 /// a preset, or a listed size, or (with `free_sizes`) any size with a valid
-/// `sig` over `path` and the canonical parameters.
+/// `thumb_sig` over `path` and the canonical parameters.
 pub fn resolve_query(
     cfg: &ThumbnailConfig,
     path: &str,
@@ -225,8 +225,10 @@ fn mac(key: &[u8], path: &str, resolved: &Resolved) -> Hmac<Sha256> {
     mac
 }
 
-/// The `sig` of a free-size URL: URL-safe base64 (no padding) of
-/// HMAC-SHA256(`key`, `path` + `?` + [`Resolved::canonical`]).
+/// The `thumb_sig` of a free-size URL: URL-safe base64 (no padding) of
+/// HMAC-SHA256(`key`, `path` + `?` + [`Resolved::canonical`]). Decoding is
+/// strict, so the signature has one spelling: 43 characters, no padding,
+/// the unused low bits of the last one zero.
 pub fn sign(key: &[u8], path: &str, resolved: &Resolved) -> String {
     URL_SAFE_NO_PAD.encode(mac(key, path, resolved).finalize().into_bytes())
 }

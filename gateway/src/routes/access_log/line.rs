@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime};
 /// Query parameters whose values are secrets (compared case-insensitively).
 const SECRET_PARAMS: &[&str] = &[
     "sig",
+    "thumb_sig",
     "signature",
     "token",
     "access_token",

@@ -3,9 +3,11 @@
 //!   rebuilt; names that merely contain `_` or look almost like a size are
 //!   plain names;
 //! - query parsing: keys, bad values, duplicates, no thumbnail keys at all;
+//!   the access layer's `expires`/`sig` are not thumbnail keys, an older
+//!   URL's `sig` is the thumbnail signature only without `expires`;
 //! - `[location.thumbnails]` parsing and its checks;
 //! - resolving: listed sizes, presets, refusals with a message (400), free
-//!   sizes only with a valid signature (403 otherwise);
+//!   sizes only with a valid signature in its one spelling (403 otherwise);
 //! - `Accept` negotiation and `Vary`;
 //! - ETags follow the source's validators and the parameters.
 
@@ -83,6 +85,31 @@ fn query_keys_parse_and_bad_ones_are_refused() {
         let err = parse_query(bad).unwrap_err();
         assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert!(matches!(err, ParamError::Invalid { .. }), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn access_signature_parameters_are_not_thumbnail_ones() {
+    let access = format!("expires=1700000000&sig={}", "0a".repeat(32));
+    assert_eq!(parse_query(&access).unwrap(), None, "a plain signed read");
+    assert_eq!(parse_query("sig=abc").unwrap(), None);
+    assert_eq!(parse_query("thumb_sig=abc").unwrap(), None);
+    let listed = parse_query(&format!("w=150&h=150&{access}"))
+        .unwrap()
+        .unwrap();
+    assert_eq!((listed.width, listed.sig), (Some(150), None));
+    let both = parse_query(&format!("w=640&h=480&thumb_sig=tsig&{access}"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(both.sig.as_deref(), Some("tsig"));
+    // An older free-size URL: `sig` and no `expires`.
+    let older = parse_query("w=640&h=480&sig=tsig").unwrap().unwrap();
+    assert_eq!(older.sig.as_deref(), Some("tsig"));
+    let newer_wins = parse_query("w=640&thumb_sig=new&sig=old").unwrap().unwrap();
+    assert_eq!(newer_wins.sig.as_deref(), Some("new"));
+    for twice in ["w=1&sig=a&sig=b", "w=1&thumb_sig=a&thumb_sig=b"] {
+        let err = parse_query(twice).unwrap_err();
+        assert!(matches!(err, ParamError::Invalid { .. }), "{twice}: {err}");
     }
 }
 
@@ -195,10 +222,30 @@ fn free_sizes_need_a_valid_signature() {
         enlarge: false,
     };
     let sig = sign(key.as_bytes(), "/p/a.jpg", &r);
-    let signed = parse_query(&format!("w=640&h=480&fit=fill&q=70&sig={sig}"))
+    let signed = parse_query(&format!("w=640&h=480&fit=fill&q=70&thumb_sig={sig}"))
         .unwrap()
         .unwrap();
     assert_eq!(resolve_query(&c, "/p/a.jpg", &signed).unwrap(), r);
+    let older = parse_query(&format!("w=640&h=480&fit=fill&q=70&sig={sig}"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(resolve_query(&c, "/p/a.jpg", &older).unwrap(), r);
+    // One spelling: no padding, no other value of the last character's
+    // unused bits.
+    assert_eq!(sig.len(), 43);
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let last = ALPHABET.iter().position(|&c| c == sig.as_bytes()[42]);
+    let sibling = char::from(ALPHABET[last.expect("URL-safe alphabet") ^ 1]);
+    for other in [format!("{sig}="), format!("{}{sibling}", &sig[..42])] {
+        let q = parse_query(&format!("w=640&h=480&fit=fill&q=70&thumb_sig={other}"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            resolve_query(&c, "/p/a.jpg", &q),
+            Err(ParamError::BadSignature),
+            "{other}"
+        );
+    }
     // The same signature on another path, or other parameters, fails.
     assert_eq!(
         resolve_query(&c, "/p/b.jpg", &signed),
