@@ -8,6 +8,13 @@
 //!   (and `-Allow-Credentials`, `-Expose-Headers`); a disallowed origin gets
 //!   none. Responses carry `Vary: Origin` whenever they depend on it, so a
 //!   shared cache never serves one origin's answer to another.
+//! - An origin is echoed only when it is listed exactly. `"*"` is answered
+//!   with a literal `*`, which browsers never honour for credentialed
+//!   requests; with `credentials` it allows nothing (the configuration
+//!   refuses that pair: echoing every origin, `null` from sandboxed frames
+//!   and `file:` pages included, would let any site read what a user's
+//!   cookies or `Authorization` unlock). `null` is allowed only when
+//!   `"null"` itself is listed.
 
 use crate::config::access::CorsConfig;
 use crate::config::Method;
@@ -40,7 +47,7 @@ impl Cors {
             methods.push("HEAD");
         }
         Cors {
-            any_origin: config.origins.iter().any(|o| o == "*"),
+            any_origin: config.origins.iter().any(|o| o == "*") && !config.credentials,
             origins: config.origins.clone(),
             methods,
             headers: config
@@ -60,9 +67,9 @@ impl Cors {
         self.any_origin || self.origins.iter().any(|o| o == origin)
     }
 
-    /// `*` can stand for every origin only without credentials.
+    /// Whether the answer names the request's origin (else it is `*`).
     fn varies(&self) -> bool {
-        !self.any_origin || self.credentials
+        !self.any_origin
     }
 
     /// The answer to a preflight request, or `None` when `headers` are not one.
@@ -145,5 +152,37 @@ impl Cors {
         if let Some(expose) = &self.expose {
             h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cors(toml_text: &str) -> Cors {
+        let config: CorsConfig = toml::from_str(toml_text).expect("a cors table");
+        Cors::new(&config, &[Method::Get])
+    }
+
+    fn allow_origin(cors: &Cors, origin: &'static str) -> Option<HeaderValue> {
+        let mut h = HeaderMap::new();
+        cors.apply(Some(&HeaderValue::from_static(origin)), &mut h);
+        h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).cloned()
+    }
+
+    #[test]
+    fn any_origin_with_credentials_echoes_nothing() {
+        // `check-config` refuses this pair; built anyway, it allows no origin
+        // rather than every one.
+        let c = cors("origins = [\"*\"]\ncredentials = true");
+        for origin in ["null", "http://evil.test"] {
+            assert_eq!(allow_origin(&c, origin), None, "{origin}");
+        }
+        let c = cors("origins = [\"*\", \"http://app.test\"]\ncredentials = true");
+        assert_eq!(allow_origin(&c, "null"), None);
+        assert_eq!(
+            allow_origin(&c, "http://app.test").unwrap(),
+            "http://app.test"
+        );
     }
 }

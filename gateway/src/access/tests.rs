@@ -7,6 +7,8 @@
 //! - Basic with `{SHA}` and bcrypt entries, bearer tokens: 401 + WWW-Authenticate, 403, pass;
 //! - signed URLs: valid, expired, tampered, wrong method, too large;
 //! - CORS preflight (allowed, disallowed origin, disallowed method) and simple requests;
+//!   `Origin: null` allowed only when `"null"` is listed, `"*"` with
+//!   `credentials` refused by `check-config`;
 //! - 429 with Retry-After over the burst, and recovery;
 //! - the admin side: open by default, by CIDR, by token with health checks exempt;
 //! - `check-config` errors naming key and line.
@@ -333,6 +335,69 @@ async fn cors_preflight_and_simple_requests() {
         .0,
         StatusCode::METHOD_NOT_ALLOWED
     );
+}
+
+#[tokio::test]
+async fn a_null_origin_is_echoed_only_when_listed() {
+    let null = [("origin", "null")];
+    let listed = router(
+        r#"cors = { origins = ["http://app.test"], credentials = true }"#,
+        "",
+    );
+    let (_, h) = send(&listed, "GET", "/files/a.jpg", V4, &null).await;
+    assert!(!h.contains_key("access-control-allow-origin"), "{h:?}");
+    assert!(!h.contains_key("access-control-allow-credentials"), "{h:?}");
+    let (_, h) = send(
+        &listed,
+        "GET",
+        "/files/a.jpg",
+        V4,
+        &[("origin", "http://app.test")],
+    )
+    .await;
+    assert_eq!(h["access-control-allow-origin"], "http://app.test");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    // "*" without credentials: a literal `*`, never the origin itself.
+    let any = router(r#"cors = { origins = ["*"] }"#, "");
+    let (_, h) = send(&any, "GET", "/files/a.jpg", V4, &null).await;
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert!(!h.contains_key("access-control-allow-credentials"), "{h:?}");
+    // Listed literally, `null` is an origin like another.
+    let opaque = router(r#"cors = { origins = ["null"], credentials = true }"#, "");
+    let (_, h) = send(&opaque, "GET", "/files/a.jpg", V4, &null).await;
+    assert_eq!(h["access-control-allow-origin"], "null");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    let h = [("origin", "null"), ("access-control-request-method", "PUT")];
+    assert_eq!(
+        send(&listed, "OPTIONS", "/files/a.jpg", V4, &h).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(&opaque, "OPTIONS", "/files/a.jpg", V4, &h).await.0,
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[test]
+fn check_config_refuses_any_origin_with_credentials() {
+    let err = config_error(r#"cors = { origins = ["*"], credentials = true }"#, "");
+    assert!(
+        err.contains("location[0].access.cors.origins (line 20)")
+            && err.contains("credentials")
+            && err.contains("list the origins"),
+        "{err}"
+    );
+    let err = config_error(
+        r#"cors = { origins = ["https://app.test", "*"], credentials = true }"#,
+        "",
+    );
+    assert!(err.contains("access.cors.origins"), "{err}");
+    for fine in [
+        r#"cors = { origins = ["*"] }"#,
+        r#"cors = { origins = ["https://app.test", "null"], credentials = true }"#,
+    ] {
+        assert!(Config::parse(&config(fine, "")).is_ok(), "{fine}");
+    }
 }
 
 #[tokio::test]

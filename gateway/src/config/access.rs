@@ -245,7 +245,8 @@ fn default_skew() -> Secs {
 #[serde(deny_unknown_fields)]
 pub struct CorsConfig {
     /// Allowed origins, exactly as browsers send them
-    /// (`"https://app.example.com"`), or `"*"`.
+    /// (`"https://app.example.com"`, or `"null"` for opaque origins), or
+    /// `"*"` (not with `credentials`).
     pub origins: Vec<String>,
     /// Methods a preflight may ask for. Default: the location's methods.
     pub methods: Option<Vec<Method>>,
@@ -260,8 +261,8 @@ pub struct CorsConfig {
     /// How long browsers may cache a preflight answer. Default 10m.
     #[serde(default = "default_cors_max_age")]
     pub max_age: Secs,
-    /// Allow cookies and `Authorization` (`Access-Control-Allow-Credentials`).
-    /// The origin is then echoed even when `origins` is `"*"`.
+    /// Allow cookies and `Authorization` (`Access-Control-Allow-Credentials`)
+    /// for the listed origins; `origins = ["*"]` is refused with it.
     #[serde(default)]
     pub credentials: bool,
 }
@@ -354,15 +355,11 @@ pub fn validate_location(
         ));
     }
     if let Some(cors) = &access.cors {
-        if cors.origins.is_empty() {
-            return Err(invalid(
-                "cors",
-                "origins must list at least one origin or \"*\"".into(),
-            ));
-        }
-        if let Some(bad) = cors.origins.iter().find(|o| !valid_origin(o)) {
-            return Err(invalid("cors", format!("{bad:?} is not an origin like \"https://app.example.com\" (scheme and host, no path) or \"*\"")));
-        }
+        check_cors(cors).map_err(|(field, message)| ConfigError::Invalid {
+            key: format!("location[{i}].access.{field}"),
+            line: line_in_location(text, location.span(), "cors"),
+            message,
+        })?;
     }
     for (name, limit) in [("reads", access.rate.reads), ("writes", access.rate.writes)] {
         if limit.is_some_and(|l| l.per_second == 0 || l.burst == Some(0)) {
@@ -371,6 +368,30 @@ pub fn validate_location(
                 format!("{name}: per_second and burst must be at least 1"),
             ));
         }
+    }
+    Ok(())
+}
+
+/// The origins of a `cors` table: each one an origin, `"null"` or `"*"`,
+/// and `"*"` not with `credentials`. Errors name the key under `access`.
+fn check_cors(cors: &CorsConfig) -> Result<(), (&'static str, String)> {
+    if cors.origins.is_empty() {
+        return Err((
+            "cors",
+            "origins must list at least one origin or \"*\"".into(),
+        ));
+    }
+    if let Some(bad) = cors.origins.iter().find(|o| !valid_origin(o)) {
+        return Err(("cors", format!("{bad:?} is not an origin like \"https://app.example.com\" (scheme and host, no path), \"null\" or \"*\"")));
+    }
+    if cors.credentials && cors.origins.iter().any(|o| o == "*") {
+        return Err((
+            "cors.origins",
+            "\"*\" with credentials = true would let every site, and \"null\" origins, \
+             read answers made with the user's cookies or Authorization; list the origins \
+             allowed instead (origins = [\"https://app.example.com\"]), or drop credentials"
+                .into(),
+        ));
     }
     Ok(())
 }
@@ -431,7 +452,7 @@ fn check_secrets(what: &str, secrets: &[String]) -> Result<(), String> {
 }
 
 fn valid_origin(origin: &str) -> bool {
-    if origin == "*" {
+    if origin == "*" || origin == "null" {
         return true;
     }
     let Some((scheme, host)) = origin.split_once("://") else {
