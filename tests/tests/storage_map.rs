@@ -27,7 +27,11 @@ fn limit() -> Duration {
 }
 
 async fn status_json(gateway: &Gateway) -> Value {
-    let response = client().get(gateway.url("/_status.json")).send().await.unwrap();
+    let response = client()
+        .get(gateway.url("/_status.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     serde_json::from_str(&response.text().await.unwrap()).unwrap()
 }
@@ -70,9 +74,17 @@ async fn mogilefs_nodes_registered_elsewhere_are_served_through_the_map() {
         let http = client();
         let data = pattern(28, 10_000);
 
-        let put = |g: &Gateway, key: &str| http.put(g.url(&format!("/upload/{key}"))).body(data.clone()).send();
+        let put = |g: &Gateway, key: &str| {
+            http.put(g.url(&format!("/upload/{key}")))
+                .body(data.clone())
+                .send()
+        };
         let response = put(&plain, "without").await.unwrap();
-        assert!(response.status().is_server_error(), "PUT without the map: {}", response.status());
+        assert!(
+            response.status().is_server_error(),
+            "PUT without the map: {}",
+            response.status()
+        );
         let response = put(&mapped, "k1").await.unwrap();
         assert_eq!(response.status(), 201, "PUT through the map");
 
@@ -81,10 +93,22 @@ async fn mogilefs_nodes_registered_elsewhere_are_served_through_the_map() {
         assert_eq!(response.status(), 200);
         assert_eq!(response.bytes().await.unwrap(), data);
         let response = get(&plain).await.unwrap();
-        assert!(response.status().is_server_error(), "GET without the map: {}", response.status());
+        assert!(
+            response.status().is_server_error(),
+            "GET without the map: {}",
+            response.status()
+        );
 
-        let info = cluster.file("imgs", "k1").expect("the tracker knows the key");
-        assert!(info.urls.iter().all(|u| u.starts_with("http://127.0.77.1:")), "{:?}", info.urls);
+        let info = cluster
+            .file("imgs", "k1")
+            .expect("the tracker knows the key");
+        assert!(
+            info.urls
+                .iter()
+                .all(|u| u.starts_with("http://127.0.77.1:")),
+            "{:?}",
+            info.urls
+        );
 
         let node = cluster.node_addrs()[0];
         let registered = format!("{MOG_REGISTERED}:{}", node.port());
@@ -99,7 +123,10 @@ async fn mogilefs_nodes_registered_elsewhere_are_served_through_the_map() {
             .expect("the node is listed");
         assert_eq!(host["ip"], MOG_REGISTERED.to_string());
         assert_eq!(host["dialled"], node.to_string());
-        assert!(status_html(&mapped).await.contains(&shown), "the page shows {shown}");
+        assert!(
+            status_html(&mapped).await.contains(&shown),
+            "the page shows {shown}"
+        );
         let unmapped = status_json(&plain).await;
         let hosts = &unmapped["upstreams"][0]["cluster"]["mogilefs"]["hosts"];
         assert!(hosts[0].get("dialled").is_none());
@@ -128,7 +155,10 @@ async fn fdfs_cluster() -> FdfsCluster {
 fn fdfs_addrs(cluster: &FdfsCluster, i: usize) -> (SocketAddr, SocketAddr) {
     let storage = cluster.storage("group1", i);
     let listening = storage.addr();
-    (SocketAddr::from((storage.ip(), listening.port())), listening)
+    (
+        SocketAddr::from((storage.ip(), listening.port())),
+        listening,
+    )
 }
 
 /// A bare-IP entry for storage 0, an exact one for storage 1.
@@ -164,7 +194,11 @@ async fn fastdfs_storages_registered_elsewhere_are_served_through_the_map() {
         let data = pattern(66, 5_000);
 
         let response = upload(&plain, &data).await;
-        assert!(response.status().is_server_error(), "upload without the map: {}", response.status());
+        assert!(
+            response.status().is_server_error(),
+            "upload without the map: {}",
+            response.status()
+        );
         let mut ids = Vec::new();
         for _ in 0..4 {
             let (id, size) = dfs_e2e::fastdfs::created(upload(&mapped, &data).await).await;
@@ -174,7 +208,10 @@ async fn fastdfs_storages_registered_elsewhere_are_served_through_the_map() {
         let sources: Vec<Source> = ids.iter().map(FileId::source).collect();
         for i in 0..2 {
             let registered = Source::Ip(cluster.storage("group1", i).ip());
-            assert!(sources.contains(&registered), "storage {i} took an upload: {sources:?}");
+            assert!(
+                sources.contains(&registered),
+                "storage {i} took an upload: {sources:?}"
+            );
         }
 
         for id in &ids {
@@ -183,7 +220,11 @@ async fn fastdfs_storages_registered_elsewhere_are_served_through_the_map() {
             assert_eq!(response.status(), 200, "{id} through the map");
             assert_eq!(response.bytes().await.unwrap(), data);
             let response = client().get(plain.url(&url)).send().await.unwrap();
-            assert!(response.status().is_server_error(), "{id} without the map: {}", response.status());
+            assert!(
+                response.status().is_server_error(),
+                "{id} without the map: {}",
+                response.status()
+            );
         }
 
         let report = status_json(&mapped).await;
@@ -219,17 +260,29 @@ async fn a_file_ids_registered_source_leads_to_its_mapped_address() {
         let Source::Ip(source) = id.source() else {
             panic!("devcluster encodes addresses in IDs");
         };
-        assert_eq!(source.octets()[..3], [127, 0, 66], "the ID names the registered address");
+        assert_eq!(
+            source.octets()[..3],
+            [127, 0, 66],
+            "the ID names the registered address"
+        );
 
         // No tracker answers now: only the ID's source is left to try.
         cluster.tracker(0).stop().await;
-        let response = client().get(mapped.url(&format!("/{id}"))).send().await.unwrap();
+        let response = client()
+            .get(mapped.url(&format!("/{id}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "read from the mapped source");
         assert_eq!(response.bytes().await.unwrap(), data);
 
         // A source no tracker named is never dialled, map or not.
         let other = mint_id("group1", Ipv4Addr::new(127, 0, 66, 9), 3_000, (0, 0));
-        let response = client().get(mapped.url(&format!("/{other}"))).send().await.unwrap();
+        let response = client()
+            .get(mapped.url(&format!("/{other}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 503, "{other}");
 
         mapped.stop().await;

@@ -311,7 +311,10 @@ fn group_states(
             let SocketAddr::V4(mut addr) = listener.local_addr()? else {
                 unreachable!("storages bind IPv4 loopback addresses")
             };
-            let registered = advertised.iter().rev().find(|(g, i, _)| g == name && *i == index);
+            let registered = advertised
+                .iter()
+                .rev()
+                .find(|(g, i, _)| g == name && *i == index);
             if let Some((_, _, ip)) = registered {
                 addr.set_ip(*ip);
             }

@@ -56,7 +56,10 @@ impl NodeClient {
             .and_then(|h| h.parse::<Ipv4Addr>().ok())
             .zip(parsed.port_or_known_default())
             .map(SocketAddr::from);
-        let route = self.inside.iter().find(|(registered, _)| Some(*registered) == at);
+        let route = self
+            .inside
+            .iter()
+            .find(|(registered, _)| Some(*registered) == at);
         if let Some((_, listening)) = route {
             // Both are IPv4 loopback addresses: setting them cannot fail.
             let _ = parsed.set_ip_host(listening.ip());

@@ -74,7 +74,9 @@ impl AddressMap {
             let rule = parse_rule(from, to).map_err(|m| format!("{from:?} = {to:?}: {m}"))?;
             check_target(rule, listeners).map_err(|m| format!("{from:?} = {to:?}: {m}"))?;
             if !map.insert(rule) {
-                return Err(format!("{from:?} names an address another entry maps already"));
+                return Err(format!(
+                    "{from:?} names an address another entry maps already"
+                ));
             }
         }
         map.nets
@@ -264,7 +266,9 @@ impl Side {
             return Ok(Side::Ip(ip));
         }
         let net = text.parse::<IpNet>().map_err(|_| {
-            format!("{text:?} is not an ip:port, an IP address or a CIDR (a host name is not mapped)")
+            format!(
+                "{text:?} is not an ip:port, an IP address or a CIDR (a host name is not mapped)"
+            )
         })?;
         if net.trunc() != net {
             return Err(format!(
@@ -318,9 +322,9 @@ fn check_target(rule: Rule, listeners: &[SocketAddr]) -> Result<(), String> {
         ));
     }
     if let Rule::Exact(_, to) = rule {
-        let own = listeners.iter().any(|l| {
-            l.port() == to.port() && (l.ip() == to.ip() || l.ip().is_unspecified())
-        });
+        let own = listeners
+            .iter()
+            .any(|l| l.port() == to.port() && (l.ip() == to.ip() || l.ip().is_unspecified()));
         if own {
             return Err(format!(
                 "the target {to} is the gateway's own listener, not a storage"

@@ -66,7 +66,10 @@ fn unmapped_addresses_and_host_names_pass_unchanged() {
         m.dial_url("http://172.17.0.2:7500/dev1/0/000/000/0000000001.fid"),
         "http://127.0.0.2:7500/dev1/0/000/000/0000000001.fid"
     );
-    assert_eq!(m.dial_url("http://172.17.0.2/dev1/x"), "http://127.0.0.2:80/dev1/x");
+    assert_eq!(
+        m.dial_url("http://172.17.0.2/dev1/x"),
+        "http://127.0.0.2:80/dev1/x"
+    );
     for kept in [
         "http://storage1:7500/dev1/x",
         "http://172.18.0.2:7500/dev1/x",

@@ -124,7 +124,11 @@ fn storage_maps_parse_in_both_table_forms() {
         r#"storage_map = { "172.17.0.0/16" = "127.0.0.0/16", "10.0.0.5:7500" = "127.0.0.9:7501" }"#,
     );
     let c = Config::parse(&inline).unwrap();
-    let map = c.upstream("mog").unwrap().address_map(&c.listeners()).unwrap();
+    let map = c
+        .upstream("mog")
+        .unwrap()
+        .address_map(&c.listeners())
+        .unwrap();
     let dial = |a: &str| map.lookup(a.parse().unwrap()).to_string();
     assert_eq!(dial("172.17.0.3:7500"), "127.0.0.3:7500");
     assert_eq!(dial("10.0.0.5:7500"), "127.0.0.9:7501");
@@ -139,9 +143,18 @@ fn storage_maps_parse_in_both_table_forms() {
 #[test]
 fn malformed_storage_map_entries_name_the_key() {
     let cases = [
-        (r#"storage_map = { "docker0" = "127.0.0.1" }"#, "not an ip:port"),
-        (r#"storage_map = { "172.17.0.0/16" = "127.0.0.0/24" }"#, "same length"),
-        (r#"storage_map = { "172.17.0.2" = "127.0.0.2:80" }"#, "of one form"),
+        (
+            r#"storage_map = { "docker0" = "127.0.0.1" }"#,
+            "not an ip:port",
+        ),
+        (
+            r#"storage_map = { "172.17.0.0/16" = "127.0.0.0/24" }"#,
+            "same length",
+        ),
+        (
+            r#"storage_map = { "172.17.0.2" = "127.0.0.2:80" }"#,
+            "of one form",
+        ),
         (r#"storage_map = { "172.17.0.2" = 5 }"#, "storage_map"),
     ];
     for (map, want) in cases {
@@ -155,9 +168,18 @@ fn malformed_storage_map_entries_name_the_key() {
 #[test]
 fn storage_map_targets_the_gateway_never_dials_are_errors() {
     let cases = [
-        (r#"storage_map = { "172.17.0.2" = "0.0.0.0" }"#, "never dials"),
-        (r#"storage_map = { "172.17.0.0/16" = "224.0.0.0/16" }"#, "multicast"),
-        (r#"storage_map = { "172.17.0.2:7500" = "127.0.0.1:8080" }"#, "own listener"),
+        (
+            r#"storage_map = { "172.17.0.2" = "0.0.0.0" }"#,
+            "never dials",
+        ),
+        (
+            r#"storage_map = { "172.17.0.0/16" = "224.0.0.0/16" }"#,
+            "multicast",
+        ),
+        (
+            r#"storage_map = { "172.17.0.2:7500" = "127.0.0.1:8080" }"#,
+            "own listener",
+        ),
     ];
     for (map, want) in cases {
         let e = error_of(&with_storage_map(map));

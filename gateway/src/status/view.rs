@@ -321,7 +321,10 @@ pub struct StorageRow {
 impl StorageRow {
     /// `ip:port`, or `registered → dialled` when mapped.
     pub fn address(&self) -> String {
-        with_dialled(format!("{}:{}", self.ip, self.port), self.dialled.as_deref())
+        with_dialled(
+            format!("{}:{}", self.ip, self.port),
+            self.dialled.as_deref(),
+        )
     }
 
     /// Notes the address `map` dials for this storage, if it maps it.

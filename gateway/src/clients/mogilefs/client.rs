@@ -206,13 +206,18 @@ impl MogClient {
     /// gateway never dials.
     fn dial(&self, url: &str) -> Option<String> {
         let dialled = self.map.dial_url(url);
-        let refused = self.map.lookup_url(&dialled).and_then(|(addr, _)| {
-            crate::clients::addrmap::never_dialled(addr.ip())
-        });
+        let refused = self
+            .map
+            .lookup_url(&dialled)
+            .and_then(|(addr, _)| crate::clients::addrmap::never_dialled(addr.ip()));
         match refused {
             None => Some(dialled),
             Some(why) => {
-                tracing::warn!(url = dialled, why, "storage URL dropped: an address the gateway never dials");
+                tracing::warn!(
+                    url = dialled,
+                    why,
+                    "storage URL dropped: an address the gateway never dials"
+                );
                 None
             }
         }
