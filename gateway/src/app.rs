@@ -6,7 +6,7 @@
 use crate::cache::ObjectCache;
 use crate::clients::fastdfs::{FdfsClient, FdfsTimeouts};
 use crate::clients::mogilefs::{MogClient, TrackerTimeouts};
-use crate::clients::TrackerSet;
+use crate::clients::{AddressMap, TrackerSet};
 use crate::config::{Config, DiskReads, LocationConfig, Protocol, UpstreamConfig};
 use crate::routes::fastdfs::FdfsNaming;
 use crate::routes::mogilefs::MogNaming;
@@ -47,13 +47,15 @@ pub fn build(config: &Config) -> Result<AppState, String> {
         }
         let trackers = Arc::new(TrackerSet::with_health(addrs, upstream.health_policy()));
         upstreams.push((upstream.name.clone(), trackers.clone()));
-        status.push(crate::status::Source::new(upstream, trackers.clone()));
+        let map = Arc::new(upstream.address_map(&config.listeners())?);
+        let source = crate::status::Source::new(upstream, trackers.clone());
+        status.push(source.with_address_map(map.clone()));
         let cache = ObjectCache::new(
             &upstream.object_cache,
             &upstream.name,
             &crate::metrics::metrics().object_cache,
         );
-        let up = upstream_of(config, upstream, trackers);
+        let up = upstream_of(config, upstream, trackers, map);
         built.insert(
             &upstream.name,
             Built {
@@ -101,7 +103,12 @@ pub fn build(config: &Config) -> Result<AppState, String> {
 }
 
 /// The clients and caches of one upstream, its prober started.
-fn upstream_of(config: &Config, upstream: &UpstreamConfig, trackers: Arc<TrackerSet>) -> Upstream {
+fn upstream_of(
+    config: &Config,
+    upstream: &UpstreamConfig,
+    trackers: Arc<TrackerSet>,
+    map: Arc<AddressMap>,
+) -> Upstream {
     let probe = upstream.probe_interval.0;
     let (ttl, size) = (upstream.cache_ttl(), upstream.cache_size);
     match upstream.protocol {
@@ -110,7 +117,8 @@ fn upstream_of(config: &Config, upstream: &UpstreamConfig, trackers: Arc<Tracker
                 connect: upstream.connect_timeout.0,
                 reply: upstream.reply_timeout.0,
             };
-            let client = Arc::new(MogClient::new(trackers, upstream.pool_limits(), timeouts));
+            let client = MogClient::new(trackers, upstream.pool_limits(), timeouts);
+            let client = Arc::new(client.with_address_map(map));
             crate::clients::spawn_prober(&client, probe);
             // One storage connection pool per server worker thread, so that
             // a request and its storage connection share a thread.
@@ -133,7 +141,8 @@ fn upstream_of(config: &Config, upstream: &UpstreamConfig, trackers: Arc<Tracker
                 reply: upstream.reply_timeout.0,
                 io: upstream.storage_timeout.0,
             };
-            let client = Arc::new(FdfsClient::new(trackers, upstream.pool_limits(), timeouts));
+            let client = FdfsClient::new(trackers, upstream.pool_limits(), timeouts);
+            let client = Arc::new(client.with_address_map(map));
             crate::clients::spawn_prober(&client, probe);
             Upstream::Fastdfs(Arc::new(FdfsUpstream::new(
                 &upstream.name,

@@ -68,6 +68,7 @@ pub struct FdfsClusterBuilder {
     data_dir: Option<PathBuf>,
     offline_after: Option<Duration>,
     shared_ip: bool,
+    advertised: Vec<(String, usize, Ipv4Addr)>,
 }
 
 impl FdfsClusterBuilder {
@@ -104,6 +105,17 @@ impl FdfsClusterBuilder {
         self
     }
 
+    /// Storage `index` of `group` registers with the trackers as `ip` (its
+    /// port kept) instead of the address it listens on, as a storage in a
+    /// container registers its container address: tracker replies and
+    /// listings name `ip`, and the IDs it mints encode `ip` as their
+    /// source. Clients outside meet an address nothing answers on (pick a
+    /// 127.x address no storage listens on).
+    pub fn advertise_ip(mut self, group: &str, index: usize, ip: Ipv4Addr) -> Self {
+        self.advertised.push((group.to_owned(), index, ip));
+        self
+    }
+
     /// Binds and starts every server.
     pub async fn build(self) -> io::Result<FdfsCluster> {
         self.validate()?;
@@ -118,7 +130,7 @@ impl FdfsClusterBuilder {
             }
         };
         let listeners = bind_storages(&self.groups, self.shared_ip)?;
-        let groups = group_states(&self.groups, &listeners, &data_dir)?;
+        let groups = group_states(&self.groups, &listeners, &data_dir, &self.advertised)?;
         let state = Arc::new(ClusterState::new(groups, self.offline_after));
         let storages = start_storages(&state, listeners)?;
         let trackers = (0..self.trackers)
@@ -166,6 +178,7 @@ impl FdfsCluster {
             data_dir: None,
             offline_after: Some(Duration::ZERO),
             shared_ip: false,
+            advertised: Vec::new(),
         }
     }
 
@@ -289,14 +302,22 @@ fn group_states(
     groups: &[(String, usize)],
     listeners: &[Vec<TcpListener>],
     data_dir: &Path,
+    advertised: &[(String, usize, Ipv4Addr)],
 ) -> io::Result<Vec<GroupState>> {
     let mut states = Vec::new();
     for ((name, _), bound) in groups.iter().zip(listeners) {
         let mut storages = Vec::new();
         for (index, listener) in bound.iter().enumerate() {
-            let SocketAddr::V4(addr) = listener.local_addr()? else {
+            let SocketAddr::V4(mut addr) = listener.local_addr()? else {
                 unreachable!("storages bind IPv4 loopback addresses")
             };
+            let registered = advertised
+                .iter()
+                .rev()
+                .find(|(g, i, _)| g == name && *i == index);
+            if let Some((_, _, ip)) = registered {
+                addr.set_ip(*ip);
+            }
             let store_path = data_dir.join(name).join(format!("storage{index}"));
             std::fs::create_dir_all(store_path.join("data"))?;
             storages.push(Arc::new(StorageState::new(

@@ -83,6 +83,8 @@ impl Counters {
 pub(crate) struct StorageState {
     pub(crate) group: String,
     pub(crate) index: usize,
+    /// The address it registers with the trackers (where it listens,
+    /// unless the cluster was built with `advertise_ip`).
     pub(crate) addr: SocketAddrV4,
     /// The one store path (`M00`).
     pub(crate) store_path: PathBuf,

@@ -87,12 +87,13 @@ impl StorageHandle {
         self.ctx.me()
     }
 
-    /// The server's address.
+    /// Where the server listens.
     pub fn addr(&self) -> SocketAddr {
         self.service.addr()
     }
 
-    /// Its IPv4 address: the source address in the IDs it mints.
+    /// The IPv4 address it registers with the trackers: the source address
+    /// in the IDs it mints.
     pub fn ip(&self) -> Ipv4Addr {
         *self.state().addr.ip()
     }

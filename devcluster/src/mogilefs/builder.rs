@@ -26,6 +26,7 @@ pub struct MogClusterBuilder {
     data_dir: Option<PathBuf>,
     nginx: bool,
     node_mode: NodeMode,
+    advertised: Vec<(usize, Ipv4Addr)>,
 }
 
 impl Default for MogClusterBuilder {
@@ -39,6 +40,7 @@ impl Default for MogClusterBuilder {
             data_dir: None,
             nginx: false,
             node_mode: NodeMode::Perlbal,
+            advertised: Vec::new(),
         }
     }
 }
@@ -102,6 +104,18 @@ impl MogClusterBuilder {
         self
     }
 
+    /// Registers node `node` (from 0) with the trackers under `ip` (its
+    /// port kept) instead of the address it listens on, as a mogstored in a
+    /// container registers an address only the cluster's own network
+    /// reaches: `get_paths` and `create_open` name `ip`, and the trackers'
+    /// own requests (monitor, size checks, replication) reach the node as
+    /// that network would. Clients outside meet an address nothing answers
+    /// on (pick a 127.x address no node listens on).
+    pub fn advertise_ip(mut self, node: usize, ip: Ipv4Addr) -> Self {
+        self.advertised.push((node, ip));
+        self
+    }
+
     /// Starts everything.
     pub async fn build(self) -> io::Result<MogCluster> {
         let (temp, root) = match &self.data_dir {
@@ -123,10 +137,15 @@ impl MogClusterBuilder {
         };
         let mut meta = self.namespace(meta)?;
         let storage = self.storage(&root).await?;
-        for (addr, devids) in storage.addrs.iter().zip(&storage.devids) {
-            meta.topology.add_host(*addr, devids);
+        let mut inside = Vec::new();
+        for (node, (addr, devids)) in storage.addrs.iter().zip(&storage.devids).enumerate() {
+            let registered = self.registered(node, *addr);
+            meta.topology.add_host(registered, devids);
+            if registered != *addr {
+                inside.push((registered, *addr));
+            }
         }
-        let (shared, queues) = Shared::new(meta);
+        let (shared, queues) = Shared::new(meta, inside);
         // Like mogilefsd's wait_for_monitor: know the devices before answering.
         workers::probe_all(&shared).await;
         let tasks = workers::spawn(&shared, queues);
@@ -137,6 +156,12 @@ impl MogClusterBuilder {
         Ok(MogCluster::new(
             shared, trackers, storage, tasks, root, temp,
         ))
+    }
+
+    /// The address node `node`, listening on `addr`, registers.
+    fn registered(&self, node: usize, addr: SocketAddr) -> SocketAddr {
+        let ip = self.advertised.iter().rev().find(|(n, _)| *n == node);
+        ip.map_or(addr, |(_, ip)| SocketAddr::from((*ip, addr.port())))
     }
 
     /// Starts the storage nodes: in process, or nginx when asked and found.

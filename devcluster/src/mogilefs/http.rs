@@ -4,6 +4,11 @@
 //! Every request carries [`TRACKER_USER_AGENT`], which storage nodes use to
 //! keep injected faults for the clients under test. URLs outside 127.0.0.0/8
 //! are refused outright: devcluster never talks to another machine.
+//!
+//! A node that registered an address other than the one it listens on
+//! ([`super::MogClusterBuilder::advertise_ip`]) is reached at the one it
+//! listens on: the trackers are on the cluster's own network, where a
+//! container's registered address answers.
 
 use super::topology::Usage;
 use crate::storage_node::TRACKER_USER_AGENT;
@@ -11,7 +16,7 @@ use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use reqwest::header::CONTENT_LENGTH;
 use reqwest::{Client, StatusCode};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// How long a size check may take (mogilefsd's `node_timeout` is 2 s).
@@ -24,10 +29,12 @@ pub(crate) type Failure = String;
 #[derive(Debug, Clone)]
 pub(crate) struct NodeClient {
     client: Client,
+    /// Registered address → where that node listens.
+    inside: Vec<(SocketAddr, SocketAddr)>,
 }
 
 impl NodeClient {
-    pub fn new() -> Self {
+    pub fn new(inside: Vec<(SocketAddr, SocketAddr)>) -> Self {
         let client = Client::builder()
             // A proxy from the environment must never see loopback traffic.
             .no_proxy()
@@ -37,13 +44,34 @@ impl NodeClient {
             .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_default();
-        NodeClient { client }
+        NodeClient { client, inside }
+    }
+
+    /// `url` checked to be a loopback one, then routed as the cluster's
+    /// own network would route it.
+    fn reach(&self, url: &str) -> Result<String, Failure> {
+        let mut parsed = loopback(url)?;
+        let at = parsed
+            .host_str()
+            .and_then(|h| h.parse::<Ipv4Addr>().ok())
+            .zip(parsed.port_or_known_default())
+            .map(SocketAddr::from);
+        let route = self
+            .inside
+            .iter()
+            .find(|(registered, _)| Some(*registered) == at);
+        if let Some((_, listening)) = route {
+            // Both are IPv4 loopback addresses: setting them cannot fail.
+            let _ = parsed.set_ip_host(listening.ip());
+            let _ = parsed.set_port(Some(listening.port()));
+        }
+        Ok(parsed.into())
     }
 
     /// HEAD: `Ok(Some(size))`, `Ok(None)` when the file is missing (404),
     /// `Err` when the node cannot be reached or answers oddly.
     pub async fn size(&self, url: &str) -> Result<Option<u64>, Failure> {
-        loopback(url)?;
+        let url = &self.reach(url)?;
         let response = self
             .client
             .head(url)
@@ -61,7 +89,7 @@ impl NodeClient {
 
     /// GETs the file and hashes it.
     pub async fn md5(&self, url: &str) -> Result<[u8; 16], Failure> {
-        loopback(url)?;
+        let url = &self.reach(url)?;
         let response = self.ok_get(url).await?;
         let mut hasher = Md5::new();
         let mut body = response.bytes_stream();
@@ -73,7 +101,7 @@ impl NodeClient {
 
     /// DELETE; a missing file counts as deleted.
     pub async fn delete(&self, url: &str) -> Result<(), Failure> {
-        loopback(url)?;
+        let url = &self.reach(url)?;
         let response = self
             .client
             .delete(url)
@@ -88,8 +116,7 @@ impl NodeClient {
 
     /// Streams `src` into a PUT to `dst`, then checks the copy's size.
     pub async fn copy(&self, src: &str, dst: &str, length: u64) -> Result<(), Failure> {
-        loopback(src)?;
-        loopback(dst)?;
+        let (src, dst) = (&self.reach(src)?, &self.reach(dst)?);
         let source = self.ok_get(src).await?;
         let body = reqwest::Body::wrap_stream(source.bytes_stream());
         let put = self
@@ -111,7 +138,7 @@ impl NodeClient {
 
     /// GETs a device's `usage` file.
     pub async fn usage(&self, url: &str) -> Result<Usage, Failure> {
-        loopback(url)?;
+        let url = &self.reach(url)?;
         let response = self.client.get(url).timeout(NODE_TIMEOUT).send().await;
         let response = response.map_err(|e| e.to_string())?;
         if response.status() != StatusCode::OK {
@@ -140,11 +167,11 @@ fn length_header(headers: &reqwest::header::HeaderMap) -> Result<u64, Failure> {
 }
 
 /// Refuses any URL whose host is not a 127.x address.
-fn loopback(url: &str) -> Result<(), Failure> {
+fn loopback(url: &str) -> Result<reqwest::Url, Failure> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
     let host = parsed.host_str().and_then(|h| h.parse::<Ipv4Addr>().ok());
     match host {
-        Some(ip) if ip.is_loopback() => Ok(()),
+        Some(ip) if ip.is_loopback() => Ok(parsed),
         _ => Err(format!("{url}: not a loopback address")),
     }
 }
@@ -173,6 +200,20 @@ mod tests {
         let usage = parse_usage(text);
         assert_eq!(usage.total_mb, 93052);
         assert_eq!(usage.used_mb, 13528);
+    }
+
+    #[test]
+    fn registered_addresses_are_reached_where_the_node_listens() {
+        let inside = vec![(
+            SocketAddr::from(([127, 0, 77, 1], 7500)),
+            SocketAddr::from(([127, 0, 0, 1], 7600)),
+        )];
+        let client = NodeClient::new(inside);
+        let reached = client.reach("http://127.0.77.1:7500/dev1/usage").unwrap();
+        assert_eq!(reached, "http://127.0.0.1:7600/dev1/usage");
+        let other = client.reach("http://127.0.77.2:7500/dev1/usage").unwrap();
+        assert_eq!(other, "http://127.0.77.2:7500/dev1/usage");
+        assert!(client.reach("http://10.0.0.1:7500/dev1/usage").is_err());
     }
 
     #[test]

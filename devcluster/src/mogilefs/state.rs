@@ -4,6 +4,7 @@
 
 use super::http::NodeClient;
 use super::meta::Meta;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -27,13 +28,14 @@ pub(crate) struct Queues {
 }
 
 impl Shared {
-    /// Empty metadata and fresh queues.
-    pub fn new(meta: Meta) -> (Arc<Shared>, Queues) {
+    /// `meta` and fresh queues; `inside` routes the registered addresses
+    /// of nodes that advertise one to where they listen.
+    pub fn new(meta: Meta, inside: Vec<(SocketAddr, SocketAddr)>) -> (Arc<Shared>, Queues) {
         let (replicate, replicate_rx) = unbounded_channel();
         let (delete, delete_rx) = unbounded_channel();
         let shared = Shared {
             meta: Mutex::new(meta),
-            http: NodeClient::new(),
+            http: NodeClient::new(inside),
             replicate,
             delete,
             replication_paused: AtomicBool::new(false),

@@ -6,8 +6,10 @@
 //! Nothing here knows the gateway's front-end HTTP types: the storage layer
 //! asks questions ("where is this key?", "send this request to that node")
 //! and gets typed answers or typed errors. [`node_http`] is the pooled
-//! HTTP/1 client for MogileFS storage nodes.
+//! HTTP/1 client for MogileFS storage nodes; [`addrmap`] turns the
+//! storage addresses trackers name into the addresses dialled.
 
+pub mod addrmap;
 mod call;
 mod connect;
 pub mod fastdfs;
@@ -18,6 +20,7 @@ mod pool;
 mod probe;
 mod set;
 
+pub use addrmap::AddressMap;
 pub use call::CallError;
 pub use connect::connect;
 pub use health::{Flip, HealthPolicy, HealthTable};

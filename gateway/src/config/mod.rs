@@ -212,9 +212,24 @@ pub struct UpstreamConfig {
     /// default; `size = "0"` turns it off.
     #[serde(default)]
     pub object_cache: cache::ObjectCacheConfig,
+    /// Storage addresses as trackers (and FastDFS file IDs) name them →
+    /// the addresses dialled: `"ip:port" = "ip:port"`, `"IP" = "IP"` (port
+    /// kept), `"CIDR" = "CIDR"` of the same length (host part kept). The
+    /// most specific entry wins: exact, then IP, then the longest CIDR.
+    #[serde(default)]
+    pub storage_map: std::collections::BTreeMap<String, String>,
 }
 
 impl UpstreamConfig {
+    /// Its `storage_map`, read; `listeners` are the gateway's own addresses
+    /// (see [`Config::listeners`]), which no entry may point at.
+    pub fn address_map(
+        &self,
+        listeners: &[SocketAddr],
+    ) -> Result<crate::clients::AddressMap, String> {
+        crate::clients::AddressMap::parse(&self.storage_map, listeners)
+    }
+
     /// `cache_ttl`, or the protocol's default: a few seconds for MogileFS
     /// (keys are overwritten); five minutes for FastDFS, whose files never
     /// change place once synced.
@@ -499,6 +514,13 @@ impl Config {
             .find(|u| u.name == name)
     }
 
+    /// The gateway's own listening addresses (`listen`, `admin_listen`).
+    pub fn listeners(&self) -> Vec<SocketAddr> {
+        std::iter::once(self.server.listen)
+            .chain(self.server.admin_listen)
+            .collect()
+    }
+
     /// A one-line summary for `check-config` and the start-up log.
     pub fn summary(&self) -> String {
         let locations: Vec<String> = self
@@ -574,6 +596,8 @@ impl Config {
                 resolve_tracker(t, u.protocol).map_err(|m| invalid("trackers", m))?;
             }
             health::check(u).map_err(|(field, m)| invalid(field, m))?;
+            u.address_map(&self.listeners())
+                .map_err(|m| invalid("storage_map", m))?;
         }
         if self.locations.is_empty() {
             return Err(ConfigError::Invalid {

@@ -109,3 +109,81 @@ fn workers_out_of_range_is_an_error_with_its_line() {
     let c = Config::parse(&EXAMPLE.replace("[server]\n", "[server]\nworkers = 3\n")).unwrap();
     assert_eq!(c.server.workers, 3);
 }
+
+/// `EXAMPLE` with `map` (TOML lines) in its upstream.
+fn with_storage_map(map: &str) -> String {
+    EXAMPLE.replace(
+        "trackers = [\"127.0.0.1:7001\", \"127.0.0.2:7001\"]",
+        &format!("trackers = [\"127.0.0.1:7001\", \"127.0.0.2:7001\"]\n{map}"),
+    )
+}
+
+#[test]
+fn storage_maps_parse_in_both_table_forms() {
+    let inline = with_storage_map(
+        r#"storage_map = { "172.17.0.0/16" = "127.0.0.0/16", "10.0.0.5:7500" = "127.0.0.9:7501" }"#,
+    );
+    let c = Config::parse(&inline).unwrap();
+    let map = c
+        .upstream("mog")
+        .unwrap()
+        .address_map(&c.listeners())
+        .unwrap();
+    let dial = |a: &str| map.lookup(a.parse().unwrap()).to_string();
+    assert_eq!(dial("172.17.0.3:7500"), "127.0.0.3:7500");
+    assert_eq!(dial("10.0.0.5:7500"), "127.0.0.9:7501");
+    let table = EXAMPLE.replace(
+        "\n[[location]]\nprefix = \"/images/\"",
+        "\n[upstream.storage_map]\n\"172.17.0.2\" = \"127.0.0.2\"\n\n[[location]]\nprefix = \"/images/\"",
+    );
+    let c = Config::parse(&table).unwrap();
+    assert_eq!(c.upstream("mog").unwrap().storage_map.len(), 1);
+}
+
+#[test]
+fn malformed_storage_map_entries_name_the_key() {
+    let cases = [
+        (
+            r#"storage_map = { "docker0" = "127.0.0.1" }"#,
+            "not an ip:port",
+        ),
+        (
+            r#"storage_map = { "172.17.0.0/16" = "127.0.0.0/24" }"#,
+            "same length",
+        ),
+        (
+            r#"storage_map = { "172.17.0.2" = "127.0.0.2:80" }"#,
+            "of one form",
+        ),
+        (r#"storage_map = { "172.17.0.2" = 5 }"#, "storage_map"),
+    ];
+    for (map, want) in cases {
+        let e = error_of(&with_storage_map(map));
+        assert!(e.contains("upstream[0].storage_map"), "{map}: {e}");
+        assert!(e.contains(want), "{map}: {e}");
+        assert!(e.contains("line 9"), "{map}: {e}");
+    }
+}
+
+#[test]
+fn storage_map_targets_the_gateway_never_dials_are_errors() {
+    let cases = [
+        (
+            r#"storage_map = { "172.17.0.2" = "0.0.0.0" }"#,
+            "never dials",
+        ),
+        (
+            r#"storage_map = { "172.17.0.0/16" = "224.0.0.0/16" }"#,
+            "multicast",
+        ),
+        (
+            r#"storage_map = { "172.17.0.2:7500" = "127.0.0.1:8080" }"#,
+            "own listener",
+        ),
+    ];
+    for (map, want) in cases {
+        let e = error_of(&with_storage_map(map));
+        assert!(e.contains("upstream[0].storage_map"), "{map}: {e}");
+        assert!(e.contains(want), "{map}: {e}");
+    }
+}

@@ -206,11 +206,7 @@ fn mogilefs(
         vec![
             h.hostid.to_string(),
             escape(&h.hostname),
-            escape(&format!(
-                "{}:{}",
-                h.ip,
-                h.http_port.map_or("-".into(), |p| p.to_string())
-            )),
+            escape(&h.address()),
             state(h.status == "alive", &h.status),
         ]
     });
@@ -278,7 +274,7 @@ fn fastdfs(out: &mut String, name: &str, groups: &[GroupRow]) {
         }
         let rows = g.storages.iter().map(|s| {
             vec![
-                escape(&format!("{}:{}", s.ip, s.port)),
+                escape(&s.address()),
                 state(s.status == "ACTIVE", s.status),
                 format!("{} MB", s.free_mb),
                 escape(&s.version),

@@ -18,7 +18,7 @@ pub mod query;
 pub mod table;
 pub mod view;
 
-use crate::clients::TrackerSet;
+use crate::clients::{AddressMap, TrackerSet};
 use crate::config::{Config, Protocol};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -37,6 +37,9 @@ pub struct Source {
     pub connect_timeout: Duration,
     /// Time-out per reply.
     pub reply_timeout: Duration,
+    /// Its storage address map: storages whose registered address it maps
+    /// are shown with the address dialled.
+    pub map: Arc<AddressMap>,
 }
 
 /// Every upstream's [`Source`], from a config (fresh tracker sets: for the
@@ -49,7 +52,8 @@ pub fn sources_from_config(config: &Config) -> Result<Vec<Source>, String> {
             addrs.extend(crate::config::resolve_tracker(t, upstream.protocol)?);
         }
         let trackers = Arc::new(TrackerSet::new(addrs, upstream.fail_timeout.0));
-        sources.push(Source::new(upstream, trackers));
+        let map = upstream.address_map(&config.listeners())?;
+        sources.push(Source::new(upstream, trackers).with_address_map(Arc::new(map)));
     }
     Ok(sources)
 }
@@ -63,7 +67,14 @@ impl Source {
             trackers,
             connect_timeout: upstream.connect_timeout.0,
             reply_timeout: upstream.reply_timeout.0,
+            map: Arc::default(),
         }
+    }
+
+    /// The same source, showing addresses dialled through `map`.
+    pub fn with_address_map(mut self, map: Arc<AddressMap>) -> Self {
+        self.map = map;
+        self
     }
 }
 

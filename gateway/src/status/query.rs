@@ -161,8 +161,10 @@ async fn ask_mogilefs(
     *first_reply = Some(Instant::now());
     let devices = mog_call(&mut conn, &GetDevices::default(), reply).await?;
     let domains = mog_call(&mut conn, &GetDomains, reply).await?;
+    let mut hosts: Vec<HostRow> = hosts.into_iter().map(HostRow::from).collect();
+    hosts.iter_mut().for_each(|h| h.map_address(&source.map));
     Ok(ClusterView::Mogilefs {
-        hosts: hosts.into_iter().map(HostRow::from).collect(),
+        hosts,
         devices: devices.into_iter().map(DeviceRow::from).collect(),
         domains: domains.into_iter().map(DomainRow::from).collect(),
     })
@@ -216,7 +218,11 @@ async fn ask_fastdfs(
             Err(e @ QueryError::Refused { .. }) => Err(e.to_string()),
             Err(e) => return Err(e),
         };
-        rows.push(GroupRow::new(group, storages));
+        let mut row = GroupRow::new(group, storages);
+        row.storages
+            .iter_mut()
+            .for_each(|s| s.map_address(&source.map));
+        rows.push(row);
     }
     Ok(ClusterView::Fastdfs { groups: rows })
 }

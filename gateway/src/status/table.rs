@@ -73,11 +73,10 @@ fn upstream(out: &mut String, u: &UpstreamStatus) {
             let rows: Vec<Vec<String>> = hosts
                 .iter()
                 .map(|h| {
-                    let addr = format!("{}:{}", h.ip, opt(h.http_port));
                     vec![
                         h.hostid.to_string(),
                         clean(&h.hostname),
-                        clean(&addr),
+                        clean(&h.address()),
                         clean(&h.status),
                     ]
                 })
@@ -148,7 +147,7 @@ fn upstream(out: &mut String, u: &UpstreamStatus) {
                     .iter()
                     .map(|s| {
                         vec![
-                            clean(&format!("{}:{}", s.ip, s.port)),
+                            clean(&s.address()),
                             s.status.into(),
                             s.free_mb.to_string(),
                             s.uploads.to_string(),

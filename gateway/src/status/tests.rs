@@ -3,6 +3,8 @@
 //!   report within the upstream's time-outs, and is marked down;
 //! - every string from a tracker is HTML-escaped on the page and stripped of
 //!   control characters in the terminal table;
+//! - a storage whose registered address the map changes is shown as
+//!   "registered → dialled" on the page, the table and in the JSON;
 //! - `server.status_path` values are checked.
 
 use super::view::*;
@@ -16,6 +18,7 @@ fn source(addr: std::net::SocketAddr, protocol: Protocol) -> Source {
         trackers: Arc::new(TrackerSet::new(vec![addr], Duration::from_secs(30))),
         connect_timeout: Duration::from_millis(200),
         reply_timeout: Duration::from_millis(200),
+        map: Arc::default(),
     }
 }
 
@@ -79,6 +82,7 @@ fn tracker_strings_are_escaped() {
                     ip: "\"onmouseover=x".into(),
                     http_port: None,
                     status: "alive&".into(),
+                    dialled: None,
                 }],
                 devices: vec![],
                 domains: vec![],
@@ -109,4 +113,45 @@ fn status_paths_are_checked() {
     for bad in ["_status", "/", "/a/", "/metrics", "/a b", "/a{x}", "/a//b"] {
         assert!(check_path(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn mapped_storages_show_both_addresses() {
+    let entries = [("172.17.0.0/16".to_string(), "127.0.0.0/16".to_string())].into();
+    let map = crate::clients::AddressMap::parse(&entries, &[]).unwrap();
+    let mut host = HostRow {
+        hostid: 1,
+        hostname: "h".into(),
+        ip: "172.17.0.4".into(),
+        http_port: Some(7500),
+        status: "alive".into(),
+        dialled: None,
+    };
+    host.map_address(&map);
+    assert_eq!(host.address(), "172.17.0.4:7500 → 127.0.0.4:7500");
+    let mut plain = host.clone();
+    plain.ip = "10.1.1.1".into();
+    plain.map_address(&map);
+    assert_eq!(plain.address(), "10.1.1.1:7500");
+    let report = StatusReport {
+        generated_at: 0,
+        gateway: GatewayFigures::now(),
+        upstreams: vec![UpstreamStatus {
+            name: "m".into(),
+            protocol: "mogilefs",
+            trackers: vec![],
+            cluster: Some(ClusterView::Mogilefs {
+                hosts: vec![host, plain],
+                devices: vec![],
+                domains: vec![],
+            }),
+            error: None,
+        }],
+    };
+    assert!(html::render(&report).contains("172.17.0.4:7500 → 127.0.0.4:7500"));
+    assert!(table::render(&report).contains("172.17.0.4:7500 → 127.0.0.4:7500"));
+    let json = serde_json::to_value(&report).unwrap();
+    let hosts = &json["upstreams"][0]["cluster"]["mogilefs"]["hosts"];
+    assert_eq!(hosts[0]["dialled"], "127.0.0.4:7500");
+    assert!(hosts[1].get("dialled").is_none());
 }

@@ -123,6 +123,39 @@ pub struct HostRow {
     pub http_port: Option<u16>,
     /// `alive`, `down`...
     pub status: String,
+    /// The address dialled instead (`ip:port`), when the upstream's
+    /// `storage_map` maps this host's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dialled: Option<String>,
+}
+
+impl HostRow {
+    /// `ip:port`, or `registered → dialled` when mapped.
+    pub fn address(&self) -> String {
+        let port = self.http_port.map_or("-".into(), |p| p.to_string());
+        with_dialled(format!("{}:{port}", self.ip), self.dialled.as_deref())
+    }
+
+    /// Notes the address `map` dials for this host, if it maps it.
+    pub fn map_address(&mut self, map: &crate::clients::AddressMap) {
+        let ip = self.ip.parse::<std::net::IpAddr>().ok();
+        let registered = ip.zip(self.http_port).map(std::net::SocketAddr::from);
+        self.dialled = registered.and_then(|r| mapped(map, r));
+    }
+}
+
+/// The address `map` dials for `registered`, when that is another one.
+fn mapped(map: &crate::clients::AddressMap, registered: std::net::SocketAddr) -> Option<String> {
+    let dialled = map.lookup(registered);
+    (dialled != registered).then(|| dialled.to_string())
+}
+
+/// `registered`, followed by ` → dialled` when there is one.
+fn with_dialled(registered: String, dialled: Option<&str>) -> String {
+    match dialled {
+        Some(d) => format!("{registered} → {d}"),
+        None => registered,
+    }
 }
 
 impl From<Host> for HostRow {
@@ -133,6 +166,7 @@ impl From<Host> for HostRow {
             ip: h.hostip,
             http_port: h.http_port,
             status: h.status,
+            dialled: None,
         }
     }
 }
@@ -278,6 +312,28 @@ pub struct StorageRow {
     pub last_sync_update: i64,
     /// Newest file time synced from its source, Unix seconds (0: never).
     pub last_synced_timestamp: i64,
+    /// The address dialled instead (`ip:port`), when the upstream's
+    /// `storage_map` maps this storage's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dialled: Option<String>,
+}
+
+impl StorageRow {
+    /// `ip:port`, or `registered → dialled` when mapped.
+    pub fn address(&self) -> String {
+        with_dialled(
+            format!("{}:{}", self.ip, self.port),
+            self.dialled.as_deref(),
+        )
+    }
+
+    /// Notes the address `map` dials for this storage, if it maps it.
+    pub fn map_address(&mut self, map: &crate::clients::AddressMap) {
+        let ip = self.ip.parse::<std::net::IpAddr>().ok();
+        let port = u16::try_from(self.port).ok();
+        let registered = ip.zip(port).map(std::net::SocketAddr::from);
+        self.dialled = registered.and_then(|r| mapped(map, r));
+    }
 }
 
 impl From<StorageStat> for StorageRow {
@@ -295,6 +351,7 @@ impl From<StorageStat> for StorageRow {
             version: s.version,
             ip: s.ip_addr,
             id: s.id,
+            dialled: None,
         }
     }
 }

@@ -11,10 +11,14 @@
 //! - uploads and deletes are never re-sent once the server may have acted:
 //!   they check a reused connection with ACTIVE_TEST first, and report a
 //!   lost reply as `Unconfirmed`.
+//!
+//! Every storage address a tracker names goes through the upstream's
+//! [`AddressMap`] here, as it enters: the rest of the gateway sees only
+//! addresses to dial.
 
 use super::connection::{CallError, Connection};
 use super::error::FdfsError;
-use crate::clients::{Pool, PoolLimits, Probe, TrackerSet};
+use crate::clients::{AddressMap, Pool, PoolLimits, Probe, TrackerSet};
 use dfs_protocol::fastdfs::tracker::{
     ActiveTest, QueryFetchAll, QueryFetchOne, QueryStoreWithGroupOne, QueryStoreWithoutGroupOne,
     QueryUpdate, StoreTarget,
@@ -43,9 +47,11 @@ pub struct FdfsClient {
     trackers: Arc<TrackerSet>,
     pub(super) pool: Arc<Pool<Connection>>,
     pub(super) timeouts: FdfsTimeouts,
-    /// Storages seen in tracker replies, by group: the only addresses a
-    /// file ID's encoded source may be matched against.
-    known: Mutex<HashMap<String, Vec<SocketAddrV4>>>,
+    /// Storages seen in tracker replies, by group, as (registered,
+    /// dialled): the only addresses a file ID's encoded source may lead to.
+    known: Mutex<HashMap<String, Vec<(SocketAddrV4, SocketAddrV4)>>>,
+    /// Registered storage addresses → the addresses dialled.
+    map: Arc<AddressMap>,
 }
 
 impl FdfsClient {
@@ -57,6 +63,37 @@ impl FdfsClient {
             pool: Arc::new(Pool::new(pool)),
             timeouts,
             known: Mutex::new(HashMap::new()),
+            map: Arc::default(),
+        }
+    }
+
+    /// The same client, dialling storages through `map`.
+    pub fn with_address_map(mut self, map: Arc<AddressMap>) -> Self {
+        self.map = map;
+        self
+    }
+
+    /// Its address map.
+    pub fn address_map(&self) -> &AddressMap {
+        &self.map
+    }
+
+    /// The address to dial for `registered`, named by `tracker` in reply to
+    /// `command`; an address the gateway never dials makes the reply bad.
+    fn dial(
+        &self,
+        registered: SocketAddrV4,
+        tracker: SocketAddr,
+        command: &'static str,
+    ) -> Result<SocketAddrV4, FdfsError> {
+        let dialled = self.map.dial_v4(registered);
+        match crate::clients::addrmap::never_dialled((*dialled.ip()).into()) {
+            None => Ok(dialled),
+            Some(why) => Err(FdfsError::call(
+                tracker,
+                command,
+                CallError::BadReply(format!("storage address {dialled} is {why}")),
+            )),
         }
     }
 
@@ -125,8 +162,10 @@ impl FdfsClient {
             None => self.tracker_call(&QueryStoreWithoutGroupOne).await?,
         };
         match answer {
-            Ok(target) => {
-                self.learn(&target.group, &[target.addr]);
+            Ok(mut target) => {
+                let registered = target.addr;
+                target.addr = self.dial(registered, tracker, "QUERY_STORE")?;
+                self.learn(&target.group, &[(registered, target.addr)]);
                 Ok((target, tracker))
             }
             Err(status) => Err(FdfsError::NoStorage { tracker, status }),
@@ -144,8 +183,9 @@ impl FdfsClient {
             })
             .await?;
         let at = self.file_answer(answer, id, tracker, QueryFetchOne::NAME)?;
-        self.learn(&at.group, &[at.addr]);
-        Ok((at.addr, tracker))
+        let dialled = self.dial(at.addr, tracker, QueryFetchOne::NAME)?;
+        self.learn(&at.group, &[(at.addr, dialled)]);
+        Ok((dialled, tracker))
     }
 
     /// QUERY_FETCH_ALL: every storage that can serve `id`, preferred first.
@@ -159,8 +199,13 @@ impl FdfsClient {
             })
             .await?;
         let all = self.file_answer(answer, id, tracker, QueryFetchAll::NAME)?;
-        self.learn(&all.group, &all.addrs);
-        Ok((all.addrs, tracker))
+        let pairs = all
+            .addrs
+            .iter()
+            .map(|&a| Ok((a, self.dial(a, tracker, QueryFetchAll::NAME)?)))
+            .collect::<Result<Vec<_>, FdfsError>>()?;
+        self.learn(&all.group, &pairs);
+        Ok((pairs.into_iter().map(|(_, d)| d).collect(), tracker))
     }
 
     /// QUERY_UPDATE: the storage that must apply a delete of `id`.
@@ -171,8 +216,9 @@ impl FdfsClient {
             })
             .await?;
         let at = self.file_answer(answer, id, tracker, QueryUpdate::NAME)?;
-        self.learn(&at.group, &[at.addr]);
-        Ok((at.addr, tracker))
+        let dialled = self.dial(at.addr, tracker, QueryUpdate::NAME)?;
+        self.learn(&at.group, &[(at.addr, dialled)]);
+        Ok((dialled, tracker))
     }
 
     /// A tracker's answer about a file: ENOENT means an unknown group.
@@ -195,7 +241,7 @@ impl FdfsClient {
         })
     }
 
-    fn learn(&self, group: &str, addrs: &[SocketAddrV4]) {
+    fn learn(&self, group: &str, addrs: &[(SocketAddrV4, SocketAddrV4)]) {
         let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         let list = known.entry(group.to_owned()).or_default();
         for addr in addrs {
@@ -207,7 +253,12 @@ impl FdfsClient {
 
     /// The storage whose address is encoded in `id`, if a tracker has named
     /// it as a storage of the file's group: never an address seen only in
-    /// the (client-supplied) ID.
+    /// the (client-supplied) ID. The encoded IP goes through the map like a
+    /// registered one (with the port the tracker gave), and must then be an
+    /// address dialled for a storage a tracker named: an ID minted by a
+    /// storage that registered `172.17.0.5` leads to what that address
+    /// maps to, and an ID minted under an old address that the map sends to
+    /// a storage's new one leads there.
     pub fn known_source(&self, id: &FileId) -> Option<SocketAddrV4> {
         let Source::Ip(ip) = id.source() else {
             return None;
@@ -216,8 +267,12 @@ impl FdfsClient {
         known
             .get(id.group())?
             .iter()
-            .find(|a| *a.ip() == ip)
-            .copied()
+            .map(|(registered, dialled)| {
+                let encoded = SocketAddrV4::new(ip, registered.port());
+                (self.map.lookup(encoded.into()), *dialled)
+            })
+            .find(|(mapped, dialled)| *mapped == SocketAddr::V4(*dialled))
+            .map(|(_, dialled)| dialled)
     }
 
     /// One exchange with `addr` on a pooled or fresh connection.

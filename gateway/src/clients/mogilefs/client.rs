@@ -12,10 +12,15 @@
 //!   the caller must decide.
 //!
 //! A tracker `ERR` is an answer, not a failure: it is returned at once.
+//!
+//! The storage URLs of `get_paths` and `create_open` replies go through the
+//! upstream's [`AddressMap`] as they enter ([`MogClient::get_paths`],
+//! [`MogClient::create_open`]); `create_close` is still told the path the
+//! tracker gave, which it checks.
 
 use super::connection::{CallError, Connection};
-use crate::clients::{Pool, PoolLimits, Probe, TrackerSet};
-use dfs_protocol::mogilefs::cmd::Noop;
+use crate::clients::{AddressMap, Pool, PoolLimits, Probe, TrackerSet};
+use dfs_protocol::mogilefs::cmd::{CreateOpen, Destination, GetPaths, Noop};
 use dfs_protocol::mogilefs::{Command, Reply};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -118,6 +123,31 @@ pub struct MogClient {
     trackers: Arc<TrackerSet>,
     pool: Pool<Connection>,
     timeouts: TrackerTimeouts,
+    /// Registered storage addresses → the addresses dialled.
+    map: Arc<AddressMap>,
+}
+
+/// A `create_open` reply with its destinations' URLs mapped to the
+/// addresses dialled.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    /// The reserved file id.
+    pub fid: u64,
+    /// Where to PUT, in the tracker's order of preference.
+    pub destinations: Vec<Destination>,
+    /// The destinations as the tracker gave them, for `create_close`.
+    registered: Vec<Destination>,
+}
+
+impl Opened {
+    /// The path the tracker gave for `dest` (one of `destinations`): what
+    /// `create_close` must name.
+    pub fn registered_path(&self, dest: &Destination) -> String {
+        self.registered
+            .iter()
+            .find(|r| r.devid == dest.devid)
+            .map_or_else(|| dest.path.clone(), |r| r.path.clone())
+    }
 }
 
 impl MogClient {
@@ -127,6 +157,69 @@ impl MogClient {
             trackers,
             pool: Pool::new(pool),
             timeouts,
+            map: Arc::default(),
+        }
+    }
+
+    /// The same client, dialling storage nodes through `map`.
+    pub fn with_address_map(mut self, map: Arc<AddressMap>) -> Self {
+        self.map = map;
+        self
+    }
+
+    /// Its address map.
+    pub fn address_map(&self) -> &AddressMap {
+        &self.map
+    }
+
+    /// `get_paths`: the key's URLs, mapped to the addresses dialled. A URL
+    /// naming an address the gateway never dials is dropped.
+    pub async fn get_paths(&self, cmd: &GetPaths) -> Result<(Vec<String>, SocketAddr), MogError> {
+        let (paths, tracker) = self.call(cmd).await?;
+        let paths = paths.iter().filter_map(|p| self.dial(p)).collect();
+        Ok((paths, tracker))
+    }
+
+    /// `create_open`: the reserved fid and its destinations, their URLs
+    /// mapped (a destination the gateway never dials is dropped).
+    pub async fn create_open(&self, cmd: &CreateOpen) -> Result<(Opened, SocketAddr), MogError> {
+        let (reply, tracker) = self.call(cmd).await?;
+        let destinations = reply
+            .destinations
+            .iter()
+            .filter_map(|d| {
+                self.dial(&d.path).map(|path| Destination {
+                    devid: d.devid,
+                    path,
+                })
+            })
+            .collect();
+        let opened = Opened {
+            fid: reply.fid,
+            destinations,
+            registered: reply.destinations,
+        };
+        Ok((opened, tracker))
+    }
+
+    /// The URL to use for `url`, or `None` when it names an address the
+    /// gateway never dials.
+    fn dial(&self, url: &str) -> Option<String> {
+        let dialled = self.map.dial_url(url);
+        let refused = self
+            .map
+            .lookup_url(&dialled)
+            .and_then(|(addr, _)| crate::clients::addrmap::never_dialled(addr.ip()));
+        match refused {
+            None => Some(dialled),
+            Some(why) => {
+                tracing::warn!(
+                    url = dialled,
+                    why,
+                    "storage URL dropped: an address the gateway never dials"
+                );
+                None
+            }
         }
     }
 

@@ -7,5 +7,5 @@
 mod client;
 mod connection;
 
-pub use client::{MogClient, MogError, TrackerTimeouts};
+pub use client::{MogClient, MogError, Opened, TrackerTimeouts};
 pub use connection::{CallError, Connection};

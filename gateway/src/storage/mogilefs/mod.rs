@@ -119,7 +119,7 @@ impl MogStore {
                 noverify: self.ns.noverify,
                 pathcount: self.ns.pathcount,
             };
-            let (paths, tracker) = self.up.client.call(&cmd).await?;
+            let (paths, tracker) = self.up.client.get_paths(&cmd).await?;
             Ok::<_, MogError>(Lookup {
                 paths: Arc::new(paths),
                 tracker,

@@ -5,7 +5,7 @@
 use super::error::{describe, from_mog, not_found_if_unknown, upload_failed};
 use super::node::{node_of, NodeError};
 use super::MogStore;
-use crate::clients::mogilefs::MogError;
+use crate::clients::mogilefs::{MogError, Opened};
 use crate::storage::body::{BodyFault, ByteStream, UploadBody};
 use crate::storage::spool::{spool, SpoolError};
 use crate::storage::{Source, StorageError, Stored, WriteLimits, WriteTarget};
@@ -40,7 +40,7 @@ impl MogStore {
         let (reply, tracker) = self
             .up
             .client
-            .call(&open)
+            .create_open(&open)
             .await
             .map_err(|e| from_mog(key, e))?;
         let Some(first) = reply.destinations.first() else {
@@ -50,7 +50,7 @@ impl MogStore {
                 false,
             ));
         };
-        let mut guard = Discard::new(self.clone(), &domain, reply.fid, first.clone());
+        let mut guard = Discard::new(self.clone(), &domain, &reply, first.clone());
         let body = UploadBody::new(body, limit);
         let (dest, stored) = self
             .put_any(&reply.destinations, &body, length, (key, limit), &mut guard)
@@ -62,7 +62,7 @@ impl MogStore {
             key: key.to_owned(),
             fid: reply.fid,
             devid: dest.devid,
-            path: dest.path.clone(),
+            path: reply.registered_path(&dest),
             size: length,
             checksum: None,
         };
@@ -229,16 +229,16 @@ fn same_sizes(key: &str, received: u64, stored: u64, length: u64) -> Result<(), 
 struct Discard {
     store: Option<MogStore>,
     domain: String,
-    fid: u64,
+    opened: Opened,
     dest: Destination,
 }
 
 impl Discard {
-    fn new(store: MogStore, domain: &str, fid: u64, dest: Destination) -> Self {
+    fn new(store: MogStore, domain: &str, opened: &Opened, dest: Destination) -> Self {
         Discard {
             store: Some(store),
             domain: domain.to_owned(),
-            fid,
+            opened: opened.clone(),
             dest,
         }
     }
@@ -259,14 +259,15 @@ impl Drop for Discard {
         let close = CreateClose {
             domain: std::mem::take(&mut self.domain),
             key: String::new(),
-            fid: self.fid,
+            fid: self.opened.fid,
             devid: self.dest.devid,
-            path: self.dest.path.clone(),
+            path: self.opened.registered_path(&self.dest),
             size: 0,
             checksum: None,
         };
+        let partial = std::mem::take(&mut self.dest.path);
         runtime.spawn(async move {
-            if let Err(e) = store.up.nodes.delete(&close.path).await {
+            if let Err(e) = store.up.nodes.delete(&partial).await {
                 tracing::debug!(error = %e, "could not remove partial upload");
             }
             if let Err(e) = store.up.client.call(&close).await {
