@@ -1,6 +1,6 @@
 //! Finds the external tools some end-to-end tests drive and tells the tests
 //! with a cfg each (`has_chromium`, `has_nginx`, `has_wrk`, `has_promtool`,
-//! `has_systemd_analyze`, and `has_pyyaml` for a python3 that can
+//! `has_systemd_analyze`, `has_docker`, and `has_pyyaml` for a python3 that can
 //! `import yaml`). A test that needs one carries
 //! `#[cfg_attr(not(has_chromium), ignore = "chromium not installed")]`, so
 //! `cargo test` lists it as ignored, with the reason, where the tool is absent.
@@ -14,6 +14,8 @@ const TOOLS: &[(&str, &[&str])] = &[
     ("has_wrk", &["wrk"]),
     ("has_promtool", &["promtool"]),
     ("has_systemd_analyze", &["systemd-analyze"]),
+    // The client only: whether an engine answers is asked at run time.
+    ("has_docker", &["docker"]),
 ];
 
 fn main() {

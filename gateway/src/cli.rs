@@ -148,6 +148,10 @@ pub enum Command {
         /// Where the demo cluster keeps its files (default: a temporary directory).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// The URL clients reach the demo on when it is not `--listen`
+        /// (behind a proxy, in a container), for its printed lines and landing page.
+        #[arg(long, value_parser = dfs_gateway::demo::public_url)]
+        public_url: Option<String>,
     },
 }
 

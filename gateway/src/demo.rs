@@ -5,7 +5,10 @@
 //!
 //! At start it uploads a sample image through the gateway to each cluster,
 //! then prints curl lines naming the real key and file ID, ready to paste,
-//! and serves a landing page on `GET /` listing them.
+//! and serves a landing page on `GET /` listing them. Behind a proxy or in a
+//! container, `--public-url` names the address those lines use, and they
+//! upload a copy of the sample they download first rather than the file the
+//! demo wrote on its own disk.
 //!
 //! - [`sample`]: the sample PNG, made in code.
 
@@ -92,6 +95,7 @@ const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// A running demo: both clusters, the gateway in front, the samples.
 pub struct Demo {
     base: String,
+    public: Option<String>,
     file_id: String,
     sample_path: PathBuf,
     mog: MogCluster,
@@ -106,6 +110,16 @@ impl Demo {
     /// `data_dir` when given), the gateway on `listen`, and uploads the
     /// samples through it.
     pub async fn start(listen: SocketAddr, data_dir: Option<PathBuf>) -> io::Result<Demo> {
+        Demo::start_public(listen, data_dir, None).await
+    }
+
+    /// [`Demo::start`], with the printed lines and the landing page naming
+    /// `public_url` (checked by [`public_url`]) instead of `listen`.
+    pub async fn start_public(
+        listen: SocketAddr,
+        data_dir: Option<PathBuf>,
+        public_url: Option<String>,
+    ) -> io::Result<Demo> {
         let (work, dir) = match data_dir {
             Some(dir) => (None, dir),
             None => {
@@ -140,6 +154,7 @@ impl Demo {
         let file_id = upload_samples(addr).await?;
         let demo = Demo {
             base,
+            public: public_url,
             file_id,
             sample_path,
             mog,
@@ -157,9 +172,14 @@ impl Demo {
         Ok(demo)
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, where the gateway listens.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// The base URL the printed lines use: `--public-url`, else [`Demo::base`].
+    pub fn public_base(&self) -> &str {
+        self.public.as_deref().unwrap_or(&self.base)
     }
 
     /// The FastDFS sample's file ID, `group1/M00/...png`.
@@ -180,23 +200,28 @@ impl Demo {
         ]
     }
 
-    /// The curl lines to paste.
+    /// The curl lines to paste. With a public URL the sample is the copy
+    /// the first line downloads, not the file on the demo's own disk.
     pub fn commands(&self) -> Vec<String> {
-        let (base, id, sample) = (&self.base, &self.file_id, self.sample_path.display());
+        let (base, id) = (self.public_base(), &self.file_id);
+        let sample = match self.public {
+            Some(_) => SAMPLE_NAME.to_owned(),
+            None => self.sample_path.display().to_string(),
+        };
         let stem = id.strip_suffix(".png").unwrap_or(id);
         vec![
             "# MogileFS (domain imgs, class photos: 2 copies)".into(),
+            format!("curl -o sample.png {base}/images/{SAMPLE_NAME}"),
             format!("curl -i -X PUT -T '{sample}' {base}/upload/mine.png"),
             format!("curl -o mine.png {base}/images/mine.png"),
-            format!("curl -o sample.png {base}/images/{SAMPLE_NAME}"),
             format!("curl -i -H 'Range: bytes=0-7' {base}/images/{SAMPLE_NAME}"),
             format!("curl -i -X DELETE {base}/upload/mine.png"),
             "# FastDFS (group1, 2 storage servers)".into(),
             format!("curl -s -X POST --data-binary @'{sample}' '{base}/fdfs/?ext=png'"),
             format!("curl -o sample-fdfs.png {base}/{id}"),
-            format!("curl -i -X DELETE {base}/fdfs/{id}   # removes the sample"),
             "# a thumbnail, made on the first request and stored back as that slave file".into(),
             format!("curl -o thumb.png {base}/{stem}_150x150.png"),
+            format!("curl -i -X DELETE {base}/fdfs/{id}   # removes the sample"),
         ]
     }
 
@@ -206,15 +231,19 @@ impl Demo {
             let text: Vec<String> = addrs.iter().map(ToString::to_string).collect();
             text.join(", ")
         };
+        let listening = match &self.public {
+            Some(_) => format!("{}, reached as {}", self.base, self.public_base()),
+            None => self.base.clone(),
+        };
         let mut out = format!(
-            "\ndfs-gateway demo is running on {base} (Ctrl-C to stop); open {base}/ in a browser\n\
+            "\ndfs-gateway demo is running on {listening} (Ctrl-C to stop); open {base}/ in a browser\n\
              MogileFS tracker {}, storage nodes {}; FastDFS tracker {}\n\
              Samples: {base}/images/{SAMPLE_NAME} and {base}/{}\n\nTry:\n",
             list(self.mog.tracker_addrs()),
             list(self.mog.node_addrs()),
             list(self.fdfs.tracker_addrs()),
             self.file_id,
-            base = self.base,
+            base = self.public_base(),
         );
         for line in self.commands() {
             out.push_str("  ");
@@ -236,9 +265,32 @@ impl Demo {
     }
 }
 
+/// Checks `--public-url`: an `http://` or `https://` URL of a host (and
+/// port, and path prefix); the trailing `/` is dropped.
+pub fn public_url(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("{url:?}: not an http:// or https:// URL"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || url.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{url:?}: not a URL of a host"));
+    }
+    if url.contains(['?', '#', '\'', '"']) {
+        return Err(format!(
+            "{url:?}: a base URL has no query, fragment or quotes"
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
 /// Runs the demo until Ctrl-C or SIGTERM.
-pub async fn run(listen: SocketAddr, data_dir: Option<PathBuf>) -> io::Result<()> {
-    let demo = Demo::start(listen, data_dir).await?;
+pub async fn run(
+    listen: SocketAddr,
+    data_dir: Option<PathBuf>,
+    public_url: Option<String>,
+) -> io::Result<()> {
+    let demo = Demo::start_public(listen, data_dir, public_url).await?;
     println!("{}", demo.banner());
     crate::shutdown_signal().await;
     demo.stop().await?;

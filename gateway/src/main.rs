@@ -79,9 +79,13 @@ async fn main() -> ExitCode {
         Command::FidInfo { file_id } => print_result(dfs_gateway::fid_info::describe(&file_id)),
         Command::ImportNginx { file, fastdfs_conf } => import_nginx(&file, fastdfs_conf),
         #[cfg(feature = "demo")]
-        Command::Demo { listen, data_dir } => {
+        Command::Demo {
+            listen,
+            data_dir,
+            public_url,
+        } => {
             let log = init_logging(LogFormat::Text);
-            let ran = dfs_gateway::demo::run(listen, data_dir).await;
+            let ran = dfs_gateway::demo::run(listen, data_dir, public_url).await;
             log.flush();
             match ran {
                 Ok(()) => ExitCode::SUCCESS,

@@ -8,7 +8,10 @@
 //! - relative paths in a config are found beside it, whatever the working
 //!   directory;
 //! - `import-nginx` of a FastDFS site whose `mod_fastdfs.conf` cannot be read
-//!   gives TOML that `check-config` refuses, naming the trackers.
+//!   gives TOML that `check-config` refuses, naming the trackers;
+//! - every shipped `conf/**/*.toml` passes `check-config`: the container
+//!   config listens on all addresses, the high-availability gateway lists
+//!   three trackers per cluster and probes them.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -202,4 +205,57 @@ fn an_import_without_readable_trackers_fails_check_config() {
     assert_eq!(check.status.code(), Some(1), "{}", text(&check));
     let all = text(&check);
     assert!(all.contains("upstream[0].trackers"), "{all}");
+}
+
+/// The shipped example configs, `conf/` and its subdirectories.
+fn shipped_configs(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            shipped_configs(&path, found);
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_shipped_config_checks() {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf");
+    let mut configs = Vec::new();
+    shipped_configs(&conf, &mut configs);
+    let named = |name: &str| configs.iter().any(|p| p.ends_with(name));
+    assert!(
+        named("container.toml") && named("ha/gateway.toml"),
+        "{configs:?}"
+    );
+    for path in &configs {
+        let out = gateway(&["check-config", path.to_str().unwrap()], None);
+        assert!(out.status.success(), "{}: {}", path.display(), text(&out));
+    }
+    let container = gateway(
+        &[
+            "check-config",
+            conf.join("container.toml").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        text(&container).contains("listen 0.0.0.0:8080"),
+        "{}",
+        text(&container)
+    );
+
+    let ha: toml::Table =
+        toml::from_str(&std::fs::read_to_string(conf.join("ha/gateway.toml")).unwrap()).unwrap();
+    let upstreams = ha["upstream"].as_array().unwrap();
+    assert_eq!(upstreams.len(), 2);
+    for upstream in upstreams {
+        assert_eq!(
+            upstream["trackers"].as_array().unwrap().len(),
+            3,
+            "{upstream}"
+        );
+        assert!(upstream.get("probe_interval").is_some(), "{upstream}");
+    }
 }

@@ -203,6 +203,37 @@ impl Drop for Nginx {
     }
 }
 
+/// `nginx -t` of `site` (http-level text) inside the tests' nginx.conf, all
+/// its files in a temporary directory: Ok, or Err(nginx's complaint).
+/// Nothing listens (`-t` binds no port). Panics when nginx is not installed.
+pub fn check_site(site: &str) -> Result<(), String> {
+    let binary = find_nginx().expect("nginx is not installed (see Nginx::with_site)");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(root.join("site.conf"), site).expect("write site.conf");
+    std::fs::write(root.join("nginx.conf"), main_conf(root)).expect("write nginx.conf");
+    let mut command = Command::new(&binary);
+    command
+        .arg("-t")
+        .arg("-p")
+        .arg(root)
+        .arg("-c")
+        .arg(root.join("nginx.conf"));
+    if supports_error_log_flag(&binary) {
+        command.arg("-e").arg(root.join("error.log"));
+    }
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .expect("nginx -t runs");
+    let text = String::from_utf8_lossy(&output.stderr).into_owned();
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}
+
 /// The complete nginx.conf: one foreground process (no master, no workers to
 /// leave behind), everything it writes inside `root`, the site included.
 fn main_conf(root: &Path) -> String {

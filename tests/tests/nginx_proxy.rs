@@ -7,12 +7,14 @@
 //!   bytes sent; escaped keys reach the gateway undecoded;
 //! - DELETE gives 204 then 404; methods a location refuses give 405 + Allow;
 //! - a 20 MiB upload and download stream through nginx: it spools neither to
-//!   disk, even while the client stalls mid-download.
+//!   disk, even while the client stalls mid-download;
+//! - the gateway's own pages pass through as well: the landing page on `/`,
+//!   `/healthz`, `/readyz`, `/metrics` and the status page (HTML and JSON).
 //!
 //! Without nginx installed each test is listed as ignored ("nginx not installed").
 
 use dfs_e2e::nginx::Nginx;
-use dfs_e2e::{byte_at, pattern, pattern_stream, MogEnv};
+use dfs_e2e::{byte_at, mog_config, pattern, pattern_stream, Gateway, MogEnv, MogOptions};
 use futures_util::{stream, StreamExt};
 use reqwest::header;
 use std::time::Duration;
@@ -270,4 +272,52 @@ fn check(chunk: &[u8], offset: &mut u64) {
         assert_eq!(*b, byte_at(6, at), "byte {at} differs");
     }
     *offset += chunk.len() as u64;
+}
+
+#[tokio::test]
+#[cfg_attr(not(has_nginx), ignore = "nginx not installed")]
+async fn landing_page_health_metrics_and_status_through_nginx() {
+    let cluster = MogEnv::cluster(1).await;
+    let config = mog_config(&cluster.tracker_addrs(), &MogOptions::default()).replacen(
+        "[server]\n",
+        "[server]\nlanding_page = { links = [\"/images/sample.png\"] }\n",
+        1,
+    );
+    let gateway = Gateway::start(&config).await;
+    let nginx = Nginx::proxy(gateway.addr).await;
+    let http = dfs_e2e::client();
+    let get = |path: &str| {
+        let request = http.get(nginx.url(path));
+        async move {
+            let answer = request.send().await.unwrap();
+            let status = answer.status().as_u16();
+            let kind = answer
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (status, kind, answer.text().await.unwrap())
+        }
+    };
+    let (status, kind, page) = get("/").await;
+    assert_eq!(status, 200, "{page}\n{}", nginx.logs());
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(page.contains("href=\"/images/sample.png\""), "{page}");
+    for path in ["/healthz", "/readyz"] {
+        let (status, _, body) = get(path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    let (status, _, metrics) = get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("dfs_gateway_build_info"), "{metrics}");
+    let (status, kind, page) = get("/_status").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(kind.starts_with("text/html"), "{kind}");
+    let (status, _, json) = get("/_status.json").await;
+    assert_eq!(status, 200, "{json}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(json.is_object(), "{json}");
+    drop(nginx);
+    gateway.stop().await;
+    cluster.shutdown().await;
 }
