@@ -73,11 +73,6 @@ impl FdfsClient {
         self
     }
 
-    /// Its address map.
-    pub fn address_map(&self) -> &AddressMap {
-        &self.map
-    }
-
     /// The address to dial for `registered`, named by `tracker` in reply to
     /// `command`; an address the gateway never dials makes the reply bad.
     fn dial(

@@ -167,11 +167,6 @@ impl MogClient {
         self
     }
 
-    /// Its address map.
-    pub fn address_map(&self) -> &AddressMap {
-        &self.map
-    }
-
     /// `get_paths`: the key's URLs, mapped to the addresses dialled. A URL
     /// naming an address the gateway never dials is dropped.
     pub async fn get_paths(&self, cmd: &GetPaths) -> Result<(Vec<String>, SocketAddr), MogError> {
