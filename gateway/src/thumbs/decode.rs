@@ -21,8 +21,8 @@
 //! - time: the deadline, checked whenever a decoder asks for more input,
 //!   which it gets [`JPEG_READ_CHUNK`] bytes at a time (libjpeg) or
 //!   [`READ_CHUNK`] (PNG, WebP, GIF); past it the read fails and the decode
-//!   stops. A JPEG scan takes at least a dozen bytes, so a progressive JPEG
-//!   is stopped within about ten scans of its deadline; what else runs
+//!   stops. A JPEG scan takes at least ten bytes, so a progressive JPEG
+//!   is stopped within about a dozen scans of its deadline; what else runs
 //!   between two checks is bounded by `max_pixels` (the pixels one chunk
 //!   of input describes, and a progressive JPEG's final output pass, made
 //!   at the shrunk decode scale).
@@ -119,6 +119,7 @@ pub struct Decoded {
 /// width and height of the part of the image that will be kept, at output
 /// scale) lets the decoder shrink on load: the result is never smaller
 /// than `want` asks, so no detail the output needs is lost.
+///
 /// Past `deadline` the decode stops with [`ThumbError::TimedOut`].
 pub fn decode(
     bytes: &[u8],
