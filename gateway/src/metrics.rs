@@ -133,6 +133,9 @@ pub struct Metrics {
     pub object_cache: crate::cache::CacheMetrics,
     /// Thumbnails made (decoded, resized and encoded), by location.
     pub thumbnails_made: Family<Labels, Counter>,
+    /// Thumbnail transforms started (a source read and handed to the pool),
+    /// by location, whether they succeed or not.
+    pub thumbnail_transforms: Family<Labels, Counter>,
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
 }
@@ -163,6 +166,7 @@ impl Metrics {
             recent: recent::Recent::default(),
             object_cache: crate::cache::CacheMetrics::default(),
             thumbnails_made: Family::default(),
+            thumbnail_transforms: Family::default(),
             cache_hits: AtomicU64::new(0),
             cache_misses: AtomicU64::new(0),
         };
@@ -209,6 +213,13 @@ impl Metrics {
         let made =
             "Thumbnails made (decoded, resized, encoded), by location; cached ones are not counted";
         r.register("thumbnails_made", made, self.thumbnails_made.clone());
+        let started = "Thumbnail transforms started (source decoded), by location, failed ones \
+             included; refusals of a source that failed lately are not counted";
+        r.register(
+            "thumbnail_transforms",
+            started,
+            self.thumbnail_transforms.clone(),
+        );
     }
 
     /// The OpenMetrics exposition of every metric.

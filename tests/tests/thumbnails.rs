@@ -11,7 +11,10 @@
 //! - store-back: a FastDFS slave file, a MogileFS derived key (read back
 //!   with the object cache off, a new name for a new source version);
 //! - EXIF orientation applied; a truncated JPEG → 422, a PNG bomb header or
-//!   a source over `max_pixels` → 413, text → 415.
+//!   a source over `max_pixels` → 413, text → 415;
+//! - a progressive JPEG of a thousand scans (generated here): 503 at the
+//!   time budget, the one worker free again at once for the next thumbnail,
+//!   and asking again (any size) answers the same 503 without decoding it.
 
 use devcluster::mogilefs::MogCluster;
 use dfs_e2e::fastdfs::{bounded, FdfsEnv, FdfsOptions};
@@ -184,11 +187,16 @@ async fn made(env: &MogEnv, location: &str) -> u64 {
 
 /// The same, from the `/metrics` at `metrics`.
 async fn made_at(http: &reqwest::Client, metrics: &str, location: &str) -> u64 {
+    counter_at(http, metrics, "dfs_gateway_thumbnails_made_total", location).await
+}
+
+/// The counter `name` for `location`, from the `/metrics` at `metrics`.
+async fn counter_at(http: &reqwest::Client, metrics: &str, name: &str, location: &str) -> u64 {
     let metrics = http.get(metrics).send().await.unwrap();
     let text = metrics.text().await.unwrap();
     let label = format!("location=\"{location}\"");
     text.lines()
-        .find(|l| l.starts_with("dfs_gateway_thumbnails_made_total") && l.contains(&label))
+        .find(|l| l.starts_with(name) && l.contains(&label))
         .map_or(0, |l| l.rsplit(' ').next().unwrap().parse().unwrap())
 }
 
@@ -468,6 +476,162 @@ async fn exif_orientation_is_applied_and_bad_sources_are_refused_end_to_end() {
         let response = get("/small/cat.jpg?w=100&h=50").await;
         assert_eq!(response.status(), 413);
         assert_eq!(get("/edges/cat.jpg?w=100&h=50").await.status(), 200);
+        env.gateway.stop().await;
+    })
+    .await;
+}
+
+/// A grey progressive JPEG written marker by marker: `width`×`height`, one
+/// component, a DC scan and then `ac_scans` identical AC scans (spectral
+/// band 1-63, no successive approximation), each of them only end-of-band
+/// runs over every block. Valid, tiny per scan, and every scan makes
+/// libjpeg walk all the image's blocks once.
+fn progressive_jpeg(width: u16, height: u16, ac_scans: usize) -> Vec<u8> {
+    fn segment(out: &mut Vec<u8>, marker: u8, body: &[u8]) {
+        out.extend_from_slice(&[0xFF, marker]);
+        out.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(body);
+    }
+    /// Entropy-coded bits, most significant first, with 0xFF stuffed.
+    #[derive(Default)]
+    struct Bits {
+        bytes: Vec<u8>,
+        acc: u32,
+        used: u32,
+    }
+    impl Bits {
+        fn put(&mut self, value: u32, count: u32) {
+            for i in (0..count).rev() {
+                self.acc = (self.acc << 1) | ((value >> i) & 1);
+                self.used += 1;
+                if self.used == 8 {
+                    self.byte();
+                }
+            }
+        }
+        fn byte(&mut self) {
+            let b = self.acc as u8;
+            self.bytes.push(b);
+            if b == 0xFF {
+                self.bytes.push(0);
+            }
+            (self.acc, self.used) = (0, 0);
+        }
+        fn finish(mut self) -> Vec<u8> {
+            while self.used != 0 {
+                self.put(1, 1); // padding is 1-bits
+            }
+            self.bytes
+        }
+    }
+    let blocks = u32::from(width.div_ceil(8)) * u32::from(height.div_ceil(8));
+    let mut out = vec![0xFF, 0xD8];
+    let mut dqt = vec![0u8];
+    dqt.extend_from_slice(&[1; 64]);
+    segment(&mut out, 0xDB, &dqt);
+    let mut sof = vec![8];
+    sof.extend_from_slice(&height.to_be_bytes());
+    sof.extend_from_slice(&width.to_be_bytes());
+    sof.extend_from_slice(&[1, 1, 0x11, 0]);
+    segment(&mut out, 0xC2, &sof);
+    // DC table 0: one symbol, category 0, code `0`.
+    let mut dht = vec![0x00, 1];
+    dht.extend_from_slice(&[0; 15]);
+    dht.push(0x00);
+    // AC table 0: EOB0..EOB14 (symbols 0x00, 0x10, .. 0xE0), 4-bit codes
+    // 0..14 in that order.
+    dht.push(0x10);
+    dht.extend_from_slice(&[0, 0, 0, 15]);
+    dht.extend_from_slice(&[0; 12]);
+    dht.extend((0..15u8).map(|r| r << 4));
+    segment(&mut out, 0xC4, &dht);
+    // DC scan: every block's difference is category 0.
+    segment(&mut out, 0xDA, &[1, 1, 0x00, 0, 0, 0x00]);
+    let mut dc = Bits::default();
+    for _ in 0..blocks {
+        dc.put(0, 1);
+    }
+    out.extend_from_slice(&dc.finish());
+    // An AC scan: runs of empty blocks, EOBr covering 2^r + r extra bits.
+    let mut ac = Bits::default();
+    let mut left = blocks;
+    while left > 0 {
+        let run = left.min(32767);
+        let r = 31 - run.leading_zeros();
+        ac.put(r, 4);
+        ac.put(run - (1 << r), r);
+        left -= run;
+    }
+    let ac = ac.finish();
+    for _ in 0..ac_scans {
+        segment(&mut out, 0xDA, &[1, 1, 0x00, 1, 63, 0x00]);
+        out.extend_from_slice(&ac);
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    out
+}
+
+const MOG_SLOW: &str = r#"
+[[location]]
+prefix = "/slow/"
+upstream = "mog"
+domain = "imgs"
+methods = ["GET", "HEAD"]
+thumbnails = { sizes = ["100x50", "50x50"], workers = 1, time_budget = "1s" }
+"#;
+
+#[tokio::test]
+async fn a_jpeg_of_many_scans_stops_at_the_budget_frees_the_worker_and_is_remembered() {
+    bounded(LIMIT, async {
+        let options = MogOptions {
+            extra_tables: MOG_SLOW.into(),
+            ..MogOptions::default()
+        };
+        let env = MogEnv::start_with(1, &options).await;
+        let get = |path: &str| {
+            let url = env.gateway.url(path);
+            let http = env.http.clone();
+            async move { http.get(url).send().await.unwrap() }
+        };
+        let metrics = env.gateway.url("/metrics");
+        let transforms = || {
+            let (http, metrics) = (&env.http, &metrics);
+            counter_at(
+                http,
+                metrics,
+                "dfs_gateway_thumbnail_transforms_total",
+                "/slow/",
+            )
+        };
+        // 16 Mpx (under max_pixels), a DC scan and 999 AC scans: 1000
+        // scans, the most a JPEG may have, in about 70 KB. Decoded to the
+        // end, each scan walks all 250000 blocks: seconds of work.
+        let bomb = progressive_jpeg(4000, 4000, 999);
+        assert_eq!(env.put("scans.jpg", bomb).await, 201);
+        assert_eq!(env.put("cat.jpg", jpeg_400x300()).await, 201);
+
+        let first = get("/slow/scans.jpg?w=100&h=50").await;
+        assert_eq!(first.status(), 503);
+        let refusal = first.text().await.unwrap();
+        assert!(refusal.contains("time budget"), "{refusal}");
+        // The pool's only worker took the decode; it stopped at the
+        // budget, so a thumbnail asked for now gets that worker within its
+        // own one-second budget (a decode left running holds it for
+        // seconds more, and this would be 503 too).
+        let next = get("/slow/cat.jpg?w=100&h=50").await;
+        assert_eq!(next.status(), 200);
+        let (w, h) = dimensions(&next.bytes().await.unwrap(), ImageFormat::Jpeg);
+        assert!((66..=67).contains(&w) && h == 50, "{w}x{h}");
+        assert_eq!(transforms().await, 2);
+
+        // The failure is remembered: the same answer, for any size, and
+        // nothing is decoded again.
+        for path in ["/slow/scans.jpg?w=100&h=50", "/slow/scans.jpg?w=50&h=50"] {
+            let again = get(path).await;
+            assert_eq!(again.status(), 503, "{path}");
+            assert_eq!(again.text().await.unwrap(), refusal, "{path}");
+        }
+        assert_eq!(transforms().await, 2);
         env.gateway.stop().await;
     })
     .await;

@@ -364,7 +364,9 @@ async fn read_stored(variants: &SharedStore, key: &str, max: u64) -> Option<Made
 }
 
 /// Reads the source of `job` whole and makes its thumbnail on the pool; a
-/// refusal is the response to send.
+/// refusal is the response to send. A source whose transform failed lately
+/// (see [`crate::thumbs::Failures`]) is refused the same way without being
+/// read again.
 async fn make_one(
     location: &Location,
     pool: &ThumbPool,
@@ -373,6 +375,14 @@ async fn make_one(
     meta: &Meta,
 ) -> Result<Made, Response> {
     let limits = cfg.limits();
+    let source_id = meta.identity.as_ref().and_then(cache_id);
+    if let Some(e) = source_id
+        .as_ref()
+        .and_then(|id| pool.failures().get(id, &limits))
+    {
+        tracing::debug!(source = %job.source, error = %e, "thumbnail source failed lately");
+        return Err(refuse(e.status(), &job.source, &e.to_string()));
+    }
     let opened = location
         .store
         .open(&job.source, meta, Read::default())
@@ -394,9 +404,18 @@ async fn make_one(
         });
         error.into_response()
     })?;
+    crate::metrics::metrics()
+        .thumbnail_transforms
+        .get_or_create(&vec![("location", location.label.to_string())])
+        .inc();
     let thumb: Thumb = match pool.run(bytes, job.params.clone(), limits).await {
         Ok(t) => t,
-        Err(e) => return Err(refuse(e.status(), &job.source, &e.to_string())),
+        Err(e) => {
+            if let Some(id) = source_id {
+                pool.failures().record(id, limits, &e);
+            }
+            return Err(refuse(e.status(), &job.source, &e.to_string()));
+        }
     };
     match &job.store_as {
         Some(StoreAs::Slave { suffix, extension }) => {

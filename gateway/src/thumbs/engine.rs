@@ -40,7 +40,7 @@ pub struct Params {
 }
 
 /// Bounds on one transform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// Largest source accepted, in bytes.
     pub max_source_bytes: u64,
@@ -76,7 +76,8 @@ pub fn transform(source: Bytes, params: &Params, limits: &Limits) -> Result<Thum
     transform_until(&source, params, limits, Instant::now() + limits.time_budget)
 }
 
-/// [`transform`] with an explicit deadline, checked between the stages.
+/// [`transform`] with an explicit deadline, checked by the decoder as it
+/// reads (see [`decode`]) and between the stages.
 pub(crate) fn transform_until(
     source: &[u8],
     params: &Params,
@@ -94,7 +95,8 @@ pub(crate) fn transform_until(
         Output::Source => kind,
         Output::Webp => Kind::Webp,
     };
-    let decoded = decode::decode(source, kind, limits, |w, h, o| decode_size(w, h, o, params))?;
+    let want = |w, h, o| decode_size(w, h, o, params);
+    let decoded = decode::decode(source, kind, limits, deadline, want)?;
     check(deadline, limits)?;
     let (full_w, full_h) = oriented(decoded.full_width, decoded.full_height, decoded.orientation);
     let mut image = decoded.image;

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use std::time::Duration;
 
 /// A transform that did not produce a thumbnail.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ThumbError {
     /// The source is larger than `max_source_bytes`.
     #[error("source image is {bytes} bytes, more than the {max}-byte limit")]
@@ -25,6 +25,16 @@ pub enum ThumbError {
         /// The configured limit.
         max: u64,
     },
+    /// A JPEG with more scans than [`super::decode::MAX_JPEG_SCANS`]: each
+    /// scan is a pass over every block, so a few bytes each can keep a
+    /// decoder busy for seconds.
+    #[error("source jpeg image has {scans} scans, more than the {max} allowed")]
+    TooManyScans {
+        /// Scans in the file.
+        scans: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The bytes are not an image in a format the engine reads.
     #[error("source is not a JPEG, PNG, WebP or GIF image")]
     UnknownFormat,
@@ -39,6 +49,10 @@ pub enum ThumbError {
     /// The transform did not finish within the time budget (queueing included).
     #[error("thumbnail not made within its {0:?} time budget")]
     TimedOut(Duration),
+    /// No worker was free early enough to make the thumbnail within the
+    /// time budget: the gateway was busy, the source is not to blame.
+    #[error("thumbnail not made within its {0:?} time budget: every worker was busy")]
+    Busy(Duration),
     /// Encoding the result failed.
     #[error("could not encode the {format} thumbnail: {reason}")]
     Encode {
@@ -61,9 +75,27 @@ impl ThumbError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             ThumbError::UnknownFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ThumbError::Corrupt { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ThumbError::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ThumbError::Corrupt { .. } | ThumbError::TooManyScans { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ThumbError::TimedOut(_) | ThumbError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ThumbError::Encode { .. } | ThumbError::Worker(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Whether the source itself is to blame, so that the same source under
+    /// the same limits would fail the same way again: what the engine
+    /// refused, and a transform that ran out of time on its own. Not a wait
+    /// for a worker ([`ThumbError::Busy`]) nor the gateway's own failures.
+    pub fn is_the_sources(&self) -> bool {
+        match self {
+            ThumbError::SourceTooLarge { .. }
+            | ThumbError::TooManyPixels { .. }
+            | ThumbError::TooManyScans { .. }
+            | ThumbError::UnknownFormat
+            | ThumbError::Corrupt { .. }
+            | ThumbError::TimedOut(_) => true,
+            ThumbError::Busy(_) | ThumbError::Encode { .. } | ThumbError::Worker(_) => false,
         }
     }
 }

@@ -4,12 +4,19 @@
 //! queues instead of oversubscribing the CPUs.
 //!
 //! The time budget covers the wait for a permit and the work. A transform
-//! past its budget is answered [`ThumbError::TimedOut`] at once; the thread
-//! still finishes its current stage (pixel work cannot be interrupted) and
-//! keeps its permit until then, so the bound on concurrent work holds.
+//! past its budget is answered at once: [`ThumbError::Busy`] when it got a
+//! worker only in the second half of its budget (the gateway was busy),
+//! [`ThumbError::TimedOut`] otherwise (the source was too slow). The decoder
+//! stops at the deadline (see [`super::decode`]); the resize and encode
+//! stages, bounded by the decoded and output sizes, cannot be interrupted
+//! and finish first. The thread keeps its permit until it returns, so the
+//! bound on concurrent work holds.
+//!
+//! The pool also holds the gateway's [`Failures`], shared by every location.
 
 use super::engine::{transform_until, Limits, Params, Thumb};
 use super::error::ThumbError;
+use super::failures::Failures;
 use bytes::Bytes;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -20,6 +27,7 @@ use tokio::time::Instant;
 pub struct ThumbPool {
     permits: Arc<Semaphore>,
     size: usize,
+    failures: Failures,
 }
 
 impl ThumbPool {
@@ -33,7 +41,13 @@ impl ThumbPool {
         ThumbPool {
             permits: Arc::new(Semaphore::new(size)),
             size,
+            failures: Failures::default(),
         }
+    }
+
+    /// The sources transforms failed on lately.
+    pub fn failures(&self) -> &Failures {
+        &self.failures
     }
 
     /// How many transforms may run at once.
@@ -53,21 +67,29 @@ impl ThumbPool {
         params: Params,
         limits: Limits,
     ) -> Result<Thumb, ThumbError> {
-        let deadline = Instant::now() + limits.time_budget;
-        let timed_out = || ThumbError::TimedOut(limits.time_budget);
+        let budget = limits.time_budget;
+        let deadline = Instant::now() + budget;
+        let busy = || ThumbError::Busy(budget);
         let permit = tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| timed_out())?
+            .map_err(|_| busy())?
             .map_err(|e| ThumbError::Worker(e.to_string()))?;
+        // Started with less than half the budget left: running out of time
+        // then says little about the source.
+        let late = deadline.saturating_duration_since(Instant::now()) < budget / 2;
         let std_deadline = deadline.into_std();
         let work = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             transform_until(&source, &params, &limits, std_deadline)
         });
-        match tokio::time::timeout_at(deadline, work).await {
-            Err(_) => Err(timed_out()),
+        let result = match tokio::time::timeout_at(deadline, work).await {
+            Err(_) => Err(ThumbError::TimedOut(budget)),
             Ok(Err(join)) => Err(ThumbError::Worker(join.to_string())),
             Ok(Ok(result)) => result,
+        };
+        match result {
+            Err(ThumbError::TimedOut(_)) if late => Err(busy()),
+            result => result,
         }
     }
 }

@@ -6,16 +6,22 @@
 //! - EXIF orientation applied and the EXIF segment not copied;
 //! - limits: too many bytes, a decompression-bomb header (JPEG and PNG),
 //!   truncated and non-image input, the time budget — all typed errors;
-//! - the pool never runs more transforms than its size at once.
+//! - the pool never runs more transforms than its size at once;
+//! - a JPEG of more scans than allowed is refused unread; every decoder
+//!   stops at its deadline; a wait for a worker is `Busy`, not the source's
+//!   fault; failures are remembered per source and limits.
 
 use super::{jpeg, pattern, with_exif_orientation};
-use crate::thumbs::decode::{has_end_marker, scale_eighths};
+use crate::cache::ObjectId;
+use crate::thumbs::decode::{self, count_scans, has_end_marker, scale_eighths, MAX_JPEG_SCANS};
 use crate::thumbs::geometry::plan;
-use crate::thumbs::{transform, Fit, Kind, Limits, Output, Params, ThumbError, ThumbPool};
+use crate::thumbs::{
+    transform, Failures, Fit, Kind, Limits, Output, Params, ThumbError, ThumbPool,
+};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use image::{DynamicImage, GenericImageView, Rgba, RgbaImage};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn limits() -> Limits {
     Limits {
@@ -316,8 +322,104 @@ async fn the_pool_times_out_waiting_for_a_worker() {
         .run(photo(), params(150, 150, Fit::Cover), quick)
         .await
         .unwrap_err();
-    assert!(matches!(err, ThumbError::TimedOut(_)), "{err}");
+    assert!(matches!(err, ThumbError::Busy(_)), "{err}");
+    assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!err.is_the_sources());
     busy.await.unwrap().unwrap();
+}
+
+/// `jpeg` with its one scan (SOS to EOI) repeated until it has `scans`.
+fn with_scans(jpeg: &[u8], scans: usize) -> Vec<u8> {
+    let sos = jpeg.windows(2).position(|w| w == [0xff, 0xda]).unwrap();
+    let eoi = jpeg.len() - 2;
+    let mut out = jpeg[..eoi].to_vec();
+    for _ in 1..scans {
+        out.extend_from_slice(&jpeg[sos..eoi]);
+    }
+    out.extend_from_slice(&jpeg[eoi..]);
+    out
+}
+
+#[test]
+fn a_jpeg_of_too_many_scans_is_refused_before_decoding() {
+    let small = jpeg(&pattern(64, 48));
+    assert_eq!(count_scans(&small), 1);
+    // Marker-like bytes inside a segment are not scans.
+    let mut app = small[..2].to_vec();
+    app.extend_from_slice(&[0xff, 0xe2, 0, 6, 0xff, 0xda, 0xff, 0xda]);
+    app.extend_from_slice(&small[2..]);
+    assert_eq!(count_scans(&app), 1);
+    assert_eq!(count_scans(&with_scans(&small, 40)), 40);
+
+    let many = with_scans(&small, MAX_JPEG_SCANS + 1);
+    assert_eq!(count_scans(&many), MAX_JPEG_SCANS + 1);
+    let err = transform(Bytes::from(many), &params(32, 32, Fit::Contain), &limits()).unwrap_err();
+    assert!(
+        matches!(err, ThumbError::TooManyScans { scans, max } if scans == MAX_JPEG_SCANS + 1 && max == MAX_JPEG_SCANS),
+        "{err}"
+    );
+    assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(err.is_the_sources());
+}
+
+#[test]
+fn every_decoder_stops_at_its_deadline() {
+    let image = DynamicImage::ImageRgb8(pattern(64, 48));
+    let sources = [
+        (Kind::Jpeg, Bytes::from(jpeg(&pattern(64, 48)))),
+        (Kind::Png, encoded(&image, image::ImageFormat::Png)),
+        (Kind::Gif, encoded(&image, image::ImageFormat::Gif)),
+        (Kind::Webp, encoded(&image, image::ImageFormat::WebP)),
+    ];
+    let passed = Instant::now();
+    std::thread::sleep(Duration::from_millis(2));
+    for (kind, bytes) in sources {
+        let want = |w, h, _| (w, h);
+        let later = Instant::now() + Duration::from_secs(60);
+        let decoded = decode::decode(&bytes, kind, &limits(), later, want);
+        assert!(decoded.is_ok(), "{kind:?} decodes before its deadline");
+        let err = match decode::decode(&bytes, kind, &limits(), passed, want) {
+            Ok(_) => panic!("{kind:?} decoded past its deadline"),
+            Err(e) => e,
+        };
+        assert!(matches!(err, ThumbError::TimedOut(_)), "{kind:?}: {err}");
+    }
+}
+
+#[test]
+fn failures_are_remembered_per_source_and_limits_and_only_the_sources() {
+    let failures = Failures::new(Duration::from_secs(60));
+    let source = ObjectId::Mogilefs { fid: 7, size: 100 };
+    let corrupt = ThumbError::Corrupt {
+        format: "jpeg",
+        reason: "bad".into(),
+    };
+    failures.record(source.clone(), limits(), &corrupt);
+    let remembered = failures.get(&source, &limits()).expect("remembered");
+    assert_eq!(remembered.to_string(), corrupt.to_string());
+    assert_eq!(remembered.status(), corrupt.status());
+    // Another version of the source, or other limits: not judged yet.
+    assert!(failures
+        .get(&ObjectId::Mogilefs { fid: 8, size: 100 }, &limits())
+        .is_none());
+    let mut other = limits();
+    other.max_pixels += 1;
+    assert!(failures.get(&source, &other).is_none());
+    // The gateway's own troubles are not the source's.
+    let fresh = ObjectId::fastdfs("group1/M00/00/00/x.jpg");
+    for e in [
+        ThumbError::Busy(Duration::from_secs(1)),
+        ThumbError::Worker("panic".into()),
+    ] {
+        failures.record(fresh.clone(), limits(), &e);
+        assert!(failures.get(&fresh, &limits()).is_none(), "{e}");
+    }
+    failures.record(
+        fresh.clone(),
+        limits(),
+        &ThumbError::TimedOut(Duration::from_secs(1)),
+    );
+    assert!(failures.get(&fresh, &limits()).is_some());
 }
 
 #[test]
