@@ -136,15 +136,7 @@ fn storage_status(e: &StorageError) -> StatusCode {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let reason = status.canonical_reason().unwrap_or("Error");
-        let message = self.public_message();
-        let body = format!("{} {reason}: {message}\n", status.as_u16());
-        let mut response = (
-            status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            body,
-        )
-            .into_response();
+        let mut response = error_response(status, self.public_message(), self.to_string());
         let headers = response.headers_mut();
         match &self {
             AppError::MethodNotAllowed { allow } => {
@@ -170,13 +162,27 @@ impl IntoResponse for AppError {
             _ => {}
         }
         response
-            .extensions_mut()
-            .insert(ErrorDetail(self.to_string()));
-        response
-            .extensions_mut()
-            .insert(PublicError { status, message });
-        response
     }
+}
+
+/// An error answer, built the one way every error the gateway writes is:
+/// `status`, the text body `<code> <reason>: <message>` (turned into JSON
+/// by [`negotiated`] when the client asks for it), and `detail` for the
+/// request log. Callers add their own headers (`Allow`, `Retry-After`,
+/// `WWW-Authenticate`, ...) to what this returns.
+pub fn error_response(status: StatusCode, message: String, detail: String) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let body = format!("{} {reason}: {message}\n", status.as_u16());
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    let extensions = response.extensions_mut();
+    extensions.insert(ErrorDetail(detail));
+    extensions.insert(PublicError { status, message });
+    response
 }
 
 /// Whether a request's `Accept` asks for JSON error bodies.
@@ -191,14 +197,22 @@ pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
 /// `response`, its error body turned into `{"error":"..","status":N}\n`
 /// when `json` (the client's `Accept` prefers `application/json`); others
 /// keep the text body. The one place error bodies are negotiated, applied
-/// to every response by the edge ([`crate::routes::access_log::edge`]).
+/// to every response by the edge ([`crate::routes::access_log::edge`]) and
+/// by the admin listener. An error answer not built by [`error_response`]
+/// (one the HTTP framework writes itself, such as a 405 on an admin path)
+/// is told by its status's reason.
 pub fn negotiated(json: bool, response: Response) -> Response {
     if !json {
         return response;
     }
+    let status = response.status();
     let public = response.extensions().get::<PublicError>().cloned();
     match public {
-        Some(public) => as_json(response.status(), public, response),
+        Some(public) => as_json(status, public, response),
+        None if status.is_client_error() || status.is_server_error() => {
+            let message = status.canonical_reason().unwrap_or("error").to_owned();
+            as_json(status, PublicError { status, message }, response)
+        }
         None => response,
     }
 }
@@ -373,6 +387,91 @@ mod tests {
         ] {
             assert!(!prefers_json(no), "{no}");
         }
+    }
+
+    /// `response` negotiated for a client asking JSON: status, headers and
+    /// the parsed body.
+    async fn as_json_body(
+        response: Response,
+    ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+        let response = negotiated(true, response);
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        assert!(bytes.ends_with(b"\n"));
+        assert_eq!(parts.headers[header::CONTENT_TYPE], "application/json");
+        let json = serde_json::from_slice(&bytes).unwrap();
+        (parts.status, parts.headers, json)
+    }
+
+    #[tokio::test]
+    async fn access_refusals_answer_json_with_their_headers() {
+        use crate::access::Refusal;
+        let challenge = HeaderValue::from_static("Basic realm=\"r\"");
+        let cases = [
+            (
+                Refusal::Unauthorized(vec![challenge.clone()]),
+                401,
+                "credentials are required",
+            ),
+            (Refusal::BadCredentials, 403, "credentials refused"),
+            (
+                Refusal::Address,
+                403,
+                "this client address may not use this location",
+            ),
+            (Refusal::NeedsSignature, 403, "a signed URL is required"),
+            (Refusal::Rate(7), 429, "too many requests from this address"),
+        ];
+        for (refusal, status, message) in cases {
+            let (got, headers, json) = as_json_body(refusal.into_response()).await;
+            assert_eq!(got.as_u16(), status, "{message}");
+            assert_eq!(
+                json,
+                serde_json::json!({ "error": message, "status": status })
+            );
+            match status {
+                401 => assert_eq!(headers[header::WWW_AUTHENTICATE], challenge),
+                429 => assert_eq!(headers[header::RETRY_AFTER], "7"),
+                _ => {}
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn every_error_response_is_text_or_json_alike() {
+        let built = || {
+            error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "a.txt: not an image".into(),
+                "thumbnail of a.txt".into(),
+            )
+        };
+        let text = negotiated(false, built());
+        assert_eq!(
+            text.extensions().get::<ErrorDetail>().unwrap().0,
+            "thumbnail of a.txt"
+        );
+        let bytes = axum::body::to_bytes(text.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(
+            &bytes[..],
+            b"415 Unsupported Media Type: a.txt: not an image\n"
+        );
+        let (status, _, json) = as_json_body(built()).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(json["error"], "a.txt: not an image");
+        // One the HTTP layer wrote itself: its reason, and no body lost
+        // in a text form it never had.
+        let (status, _, json) = as_json_body(StatusCode::METHOD_NOT_ALLOWED.into_response()).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            json,
+            serde_json::json!({ "error": "Method Not Allowed", "status": 405 })
+        );
+        // Not an error: untouched.
+        let ok = negotiated(true, (StatusCode::OK, "fine").into_response());
+        assert!(ok.headers().get(header::CONTENT_TYPE).unwrap() != "application/json");
     }
 
     #[tokio::test]

@@ -9,7 +9,9 @@
 //! - Last-Modified is the create time in the ID, the ETag is the same from
 //!   either storage and for HEAD; 304 on If-None-Match / If-Modified-Since,
 //!   If-Range;
-//! - `?filename=x.jpg` → Content-Disposition, quotes dropped;
+//! - `?filename=x.jpg` → Content-Disposition: directories, drives and bidi
+//!   controls dropped, `filename*` for other than plain ASCII, the file's own
+//!   name when nothing is left;
 //! - DELETE → 204, then GET/HEAD → 404 and DELETE → 404; DELETE on the read
 //!   location → 405.
 
@@ -321,9 +323,29 @@ async fn filename_sets_content_disposition() {
         let url = env.file_url(&id);
         let plain = env.http.get(&url).send().await.unwrap();
         assert!(!plain.headers().contains_key(header::CONTENT_DISPOSITION));
+        let stored = id.as_str().rsplit('/').next().unwrap().to_owned();
+        let fallback = format!("attachment; filename=\"{stored}\"");
         for (query, expected) in [
             ("filename=x.jpg", "attachment; filename=\"x.jpg\""),
-            ("filename=a%22b%5C.jpg", "attachment; filename=\"ab.jpg\""),
+            (
+                "filename=a%22b.jpg",
+                "attachment; filename=\"a_b.jpg\"; filename*=UTF-8''a%22b.jpg",
+            ),
+            (
+                "filename=r%C3%A9sum%C3%A9.pdf",
+                "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
+            ),
+            (
+                "filename=..%2F..%2Fetc%2Fpasswd",
+                "attachment; filename=\"passwd\"",
+            ),
+            ("filename=C:%5Cx%5Cy.txt", "attachment; filename=\"y.txt\""),
+            // U+202E RIGHT-TO-LEFT OVERRIDE would show "fdp.exe" reversed.
+            (
+                "filename=a%E2%80%AEfdp.exe",
+                "attachment; filename=\"afdp.exe\"",
+            ),
+            ("filename=..%2F", fallback.as_str()),
         ] {
             let r = env.http.get(format!("{url}?{query}")).send().await.unwrap();
             assert_eq!(r.status(), 200, "{query}");

@@ -27,7 +27,7 @@ pub mod signed;
 
 use crate::config::access::{has_credentials, LocationAccess, Require, Rule, ServerAccess};
 use crate::config::LocationConfig;
-use crate::error::ErrorDetail;
+use crate::error::error_response;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -286,14 +286,7 @@ impl IntoResponse for Refusal {
             Refusal::Signature(signed::SignatureError::NoLength) => StatusCode::LENGTH_REQUIRED,
             _ => StatusCode::FORBIDDEN,
         };
-        let reason = status.canonical_reason().unwrap_or("Error");
-        let body = format!("{} {reason}: {self}\n", status.as_u16());
-        let mut response = (
-            status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            body,
-        )
-            .into_response();
+        let mut response = error_response(status, self.to_string(), format!("access: {self}"));
         let h = response.headers_mut();
         match &self {
             Refusal::Rate(secs) => {
@@ -306,9 +299,6 @@ impl IntoResponse for Refusal {
             }
             _ => {}
         }
-        response
-            .extensions_mut()
-            .insert(ErrorDetail(format!("access: {self}")));
         response
     }
 }

@@ -28,14 +28,14 @@ pub mod output;
 pub use output::{AccessFormat, COMBINED_TARGET, TARGET};
 
 use super::{Live, LocationLabel};
-use crate::error::ErrorDetail;
+use crate::error::{error_response, ErrorDetail};
 use crate::metrics::{metrics, Finished, RequestLabels};
 use crate::storage::Source;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use std::pin::Pin;
@@ -136,17 +136,18 @@ pub async fn edge(State(live): State<Arc<Live>>, request: Request, next: Next) -
     let head = Head::of(&request);
     let state = live.current();
     let format = state.access_format();
+    // Any error body, this edge's own included, as JSON if asked.
+    let json = crate::error::wants_json(request.headers());
     let permit = if state.unlimited(&head.path) {
         None
     } else if let Some(permit) = state.admit() {
         Some(permit)
     } else {
-        return shed(&id, &head);
+        return crate::error::negotiated(json, shed(&id, &head));
     };
     metrics().in_flight.inc();
     // What comes before the locations, in order: `Host` required, the
-    // landing page, then the routes; any error body as JSON if asked.
-    let json = crate::error::wants_json(request.headers());
+    // landing page, then the routes.
     let early = super::missing_host(&request).or_else(|| crate::landing::answer(&state, &request));
     drop(state);
     let response = match early {
@@ -196,11 +197,12 @@ fn shed(id: &str, head: &Head) -> Response {
     let client = display_client(head.peer);
     let (method, path) = (&head.method, &head.path);
     tracing::warn!(target: "access", %id, %client, %method, %path, "too many requests in flight; refused");
-    let mut response = (
+    let reason = "too many requests in flight";
+    let mut response = error_response(
         StatusCode::SERVICE_UNAVAILABLE,
-        "503 Service Unavailable: too many requests in flight\n",
-    )
-        .into_response();
+        reason.into(),
+        reason.into(),
+    );
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -4,6 +4,7 @@
 //! status page (`server.status_path`, default `/_status`, and its `.json`).
 
 use super::{Live, LocationLabel};
+use crate::error::error_response;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -48,11 +49,12 @@ async fn readyz(State(live): State<Arc<Live>>) -> Response {
     if unready.is_empty() {
         labelled("ready\n")
     } else {
-        let body = format!(
-            "not ready: no live tracker for upstream(s) {}\n",
+        let message = format!(
+            "not ready: no live tracker for upstream(s) {}",
             unready.join(", ")
         );
-        labelled((StatusCode::SERVICE_UNAVAILABLE, body))
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        labelled(error_response(status, message.clone(), message))
     }
 }
 

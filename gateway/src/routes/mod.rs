@@ -222,12 +222,15 @@ pub fn admin_app(live: Arc<Live>) -> Router {
         .with_state(live)
 }
 
-/// Middleware: [`missing_host`] for the admin listener.
+/// Middleware of the admin listener: [`missing_host`], and error bodies
+/// as JSON when asked, as the main listener's edge does.
 async fn require_host(request: Request, next: axum::middleware::Next) -> Response {
-    match missing_host(&request) {
+    let json = crate::error::wants_json(request.headers());
+    let response = match missing_host(&request) {
         Some(answer) => answer,
         None => next.run(request).await,
-    }
+    };
+    crate::error::negotiated(json, response)
 }
 
 /// An HTTP/1.1 request without `Host` gets 400 (RFC 9112 §3.2); HTTP/1.0

@@ -16,6 +16,7 @@ use crate::config::Mode;
 use crate::error::AppError;
 use crate::storage::{Need, Object, Read, Served};
 use crate::web::conditional::{evaluate, if_range_allows, Precondition};
+use crate::web::disposition::attachment;
 use crate::web::range::RangeSpec;
 use axum::body::Body;
 use axum::http::request::Parts;
@@ -67,7 +68,8 @@ pub async fn serve(location: &Location, head: bool, request: &Parts) -> Result<R
     }
     let object = store.open(key, &meta, Read { range, head }).await?;
     let content_type = location.mime.content_type(&meta.type_name);
-    respond(content_type, object, target.attachment.as_deref())
+    let download = target.attachment.as_deref().map(|name| (name, key));
+    respond(content_type, object, download)
 }
 
 /// Whether any header makes the answer depend on the validators.
@@ -87,7 +89,7 @@ fn is_conditional(headers: &HeaderMap) -> bool {
 fn respond(
     content_type: HeaderValue,
     mut object: Object,
-    attachment: Option<&str>,
+    download: Option<(&str, &str)>,
 ) -> Result<Response, AppError> {
     let (status, length) = match object.served {
         Served::Full => (StatusCode::OK, object.size),
@@ -107,14 +109,9 @@ fn respond(
     }
     h.insert(header::CONTENT_TYPE, content_type);
     validator_headers(h, &object);
-    if let Some(name) = attachment {
-        // Quotes and control characters cannot break out of the value.
-        let safe: String = name
-            .chars()
-            .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
-            .collect();
-        let value = format!("attachment; filename=\"{safe}\"");
-        insert(h, header::CONTENT_DISPOSITION, &value);
+    // The name asked for, cleaned; when nothing of it is left, the key's.
+    if let Some((name, key)) = download {
+        insert(h, header::CONTENT_DISPOSITION, &attachment(name, key));
     }
     response.extensions_mut().insert(object.source);
     Ok(response)

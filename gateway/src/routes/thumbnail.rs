@@ -21,7 +21,7 @@
 
 use super::Location;
 use crate::cache::{MogKey, ObjectId, ObjectMeta};
-use crate::error::{AppError, ErrorDetail};
+use crate::error::AppError;
 use crate::storage::body::{from_bytes, read_at_most};
 use crate::storage::cached::cache_id;
 use crate::storage::{CacheStatus, Meta, Need, Read, Source, StorageError, Variant};
@@ -510,15 +510,44 @@ fn headers(r: &mut Response, etag: &str, v: &Validators, vary_accept: bool) {
 
 /// A refused thumbnail: `status`, and a message naming the key.
 fn refuse(status: StatusCode, key: &str, message: &str) -> Response {
-    let reason = status.canonical_reason().unwrap_or("Error");
-    let body = format!("{} {reason}: {key}: {message}\n", status.as_u16());
-    let mut r = (
+    crate::error::error_response(
         status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body,
+        format!("{key}: {message}"),
+        format!("thumbnail of {key}: {message}"),
     )
-        .into_response();
-    r.extensions_mut()
-        .insert(ErrorDetail(format!("thumbnail of {key}: {message}")));
-    r
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every thumbnail refusal is an error body like any other: text, or
+    //! JSON for a client asking for it, naming the key.
+    use super::*;
+    use crate::thumbs::ThumbError;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn refusals_answer_json_when_asked() {
+        let errors = [
+            ThumbError::UnknownFormat,
+            ThumbError::SourceTooLarge { bytes: 9, max: 8 },
+            ThumbError::Corrupt {
+                format: "JPEG",
+                reason: "cut".into(),
+            },
+            ThumbError::TimedOut(Duration::from_secs(2)),
+        ];
+        for (e, status) in errors.into_iter().zip([415, 413, 422, 503]) {
+            let response = refuse(e.status(), "k.jpg", &e.to_string());
+            let response = crate::error::negotiated(true, response);
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(json["status"], status);
+            let message = format!("k.jpg: {e}");
+            assert_eq!(json["error"], message.as_str());
+        }
+    }
 }

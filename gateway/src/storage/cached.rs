@@ -134,8 +134,18 @@ impl CachedStore {
         }
         let failed = Mutex::new(None);
         let node = Mutex::new(None);
+        let expected_fid = match &id {
+            ObjectId::Mogilefs { fid, .. } => Some(*fid),
+            _ => None,
+        };
         let loader = async {
             let object = self.inner.open(key, meta, Read::default()).await;
+            // Another fid than `id` (the key overwritten and looked up
+            // again): its bytes are not kept under `id`; read past the cache.
+            let served = object.as_ref().ok().and_then(served_fid);
+            if expected_fid.is_some() && served.is_some() && served != expected_fid {
+                return Err(());
+            }
             match whole(key, object, size).await {
                 Ok((object_meta, bytes, from)) => {
                     *node.lock().unwrap_or_else(PoisonError::into_inner) = from;
@@ -186,6 +196,9 @@ impl CachedStore {
         fid: u64,
     ) -> Result<Object, StorageError> {
         let object = self.inner.open(key, meta, read).await?;
+        // The store may have read another fid than `meta` named (the key
+        // was overwritten and looked up again): the bytes are that fid's.
+        let fid = served_fid(&object).unwrap_or(fid);
         let size = object.size;
         self.fid_sizes.insert(fid, size);
         if read.head || !self.cache.admits(size) || !matches!(object.served, Served::Full) {
@@ -225,6 +238,12 @@ pub fn cache_id(identity: &Identity) -> Option<ObjectId> {
         .ok()
         .filter(|id| id.kind() != FileKind::Appender)
         .map(|_| ObjectId::fastdfs(&identity.id))
+}
+
+/// The MogileFS fid of the replica path that served `object`, if it names one.
+fn served_fid(object: &Object) -> Option<u64> {
+    let node = object.source.node.as_deref()?;
+    dfs_protocol::mogilefs::fid::fid_of_path(node)
 }
 
 /// What the cache can tell of an object before reading it.

@@ -7,7 +7,9 @@
 //! - a PUT or DELETE through the cached store drops the cached bytes at once;
 //! - the cache's capacity holds; objects over the per-object limit, objects
 //!   of unknown identity and loads of the wrong length are streamed, every
-//!   time, from storage.
+//!   time, from storage;
+//! - bytes the store below read from another fid than the look-up named
+//!   (the key overwritten meanwhile) are never kept under the named fid.
 
 use super::*;
 use crate::cache::CacheMetrics;
@@ -31,6 +33,9 @@ struct Fake {
     located: bool,
     /// Return one byte less than the metadata says.
     short: bool,
+    /// With `located`: the fid the look-up names, whatever the key holds
+    /// now (a look-up made before the key was overwritten).
+    stale_fid: Option<u64>,
 }
 
 impl Fake {
@@ -50,6 +55,11 @@ impl Fake {
             public: "not found".into(),
         })
     }
+}
+
+/// A MogileFS replica path of `fid`.
+fn replica(fid: u64) -> String {
+    format!("http://127.0.0.1:7500/dev1/0/000/000/{fid:010}.fid")
 }
 
 fn modified(fid: u64) -> SystemTime {
@@ -74,9 +84,7 @@ impl Store for Fake {
                     size,
                 }),
                 replicas: match self.located {
-                    true => vec![format!(
-                        "http://127.0.0.1:7500/dev1/0/000/000/{fid:010}.fid"
-                    )],
+                    true => vec![replica(self.stale_fid.unwrap_or(fid))],
                     false => Vec::new(),
                 },
                 ..Meta::default()
@@ -109,7 +117,10 @@ impl Store for Fake {
                 served,
                 body,
                 source: Source {
-                    node: Some(format!("node/{fid}")),
+                    node: Some(match self.located {
+                        true => replica(fid),
+                        false => format!("node/{fid}"),
+                    }),
                     ..Source::default()
                 },
             })
@@ -407,4 +418,40 @@ async fn a_mogilefs_get_that_knows_only_the_fid_is_cached_after_its_first_read()
         .unwrap();
     let (seen, _) = get(&store, "a").await;
     assert_eq!(seen.body.as_deref(), Some(&b"xyz"[..]));
+}
+
+#[tokio::test]
+async fn bytes_of_a_newer_fid_are_never_kept_under_the_fid_looked_up() {
+    // The look-up names fid 7; the key was overwritten (fid 8) and the
+    // store below read fid 8 after looking the key up again.
+    let id = |fid, size| ObjectId::Mogilefs { fid, size };
+    for size_known in [false, true] {
+        let mut fake = Fake::with(&[("a", 7, b"abcdef")]);
+        (fake.anonymous, fake.located) = (true, true);
+        let fake = Arc::new(fake);
+        let cache = cache("1MiB", "16KiB");
+        let store = cached(&fake, &cache);
+        if size_known {
+            // A HEAD learns fid 7's size without keeping its bytes.
+            let head = Read {
+                range: None,
+                head: true,
+            };
+            read(&store, "a", head).await.unwrap();
+            assert!(cache.get(&id(7, 6)).await.is_none());
+        }
+        let mut moved = Fake::with(&[("a", 8, b"uvwxyz")]);
+        (moved.anonymous, moved.located, moved.stale_fid) = (true, true, Some(7));
+        let moved = Arc::new(moved);
+        let store = CachedStore {
+            inner: moved.clone(),
+            ..store
+        };
+        let (seen, _) = get(&store, "a").await;
+        assert_eq!(seen.body.as_deref(), Some(&b"uvwxyz"[..]), "{size_known}");
+        assert!(
+            cache.get(&id(7, 6)).await.is_none(),
+            "fid 8's bytes kept as fid 7 ({size_known})"
+        );
+    }
 }

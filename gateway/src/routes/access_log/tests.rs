@@ -15,6 +15,7 @@ use super::*;
 use crate::config::{Config, LogFormat};
 use crate::routes::{app, Live};
 use axum::extract::ConnectInfo;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use std::io;

@@ -112,19 +112,7 @@ impl MogStore {
     /// The key's paths, and whether they came from the cache. Concurrent
     /// misses for one key share a single tracker call.
     async fn lookup(&self, key: &str) -> Result<(Lookup, bool), StorageError> {
-        let ask = async {
-            let cmd = GetPaths {
-                domain: self.ns.domain.clone(),
-                key: key.to_owned(),
-                noverify: self.ns.noverify,
-                pathcount: self.ns.pathcount,
-            };
-            let (paths, tracker) = self.up.client.get_paths(&cmd).await?;
-            Ok::<_, MogError>(Lookup {
-                paths: Arc::new(paths),
-                tracker,
-            })
-        };
+        let ask = self.ask(key);
         let Some(cache) = &self.up.cache else {
             let lookup = ask.await.map_err(|e| not_found_if_unknown(key, e))?;
             return Ok((lookup, false));
@@ -142,6 +130,37 @@ impl MogStore {
         Ok((lookup, false))
     }
 
+    /// `get_paths` at a tracker, past the cache.
+    async fn ask(&self, key: &str) -> Result<Lookup, MogError> {
+        let cmd = GetPaths {
+            domain: self.ns.domain.clone(),
+            key: key.to_owned(),
+            noverify: self.ns.noverify,
+            pathcount: self.ns.pathcount,
+        };
+        let (paths, tracker) = self.up.client.get_paths(&cmd).await?;
+        Ok(Lookup {
+            paths: Arc::new(paths),
+            tracker,
+        })
+    }
+
+    /// The key's paths asked at the tracker again, past the cache (whose
+    /// entry, or a look-up in flight, may name a fid already replaced),
+    /// and remembered in place of what the cache held.
+    async fn relocate(&self, key: &str) -> Result<Meta, StorageError> {
+        self.forget(key).await;
+        let lookup = self
+            .ask(key)
+            .await
+            .map_err(|e| not_found_if_unknown(key, e))?;
+        if let Some(cache) = &self.up.cache {
+            let cache_key = (self.ns.domain.clone(), key.to_owned());
+            cache.insert(cache_key, lookup.clone()).await;
+        }
+        Ok(self.meta_of(key, lookup, false))
+    }
+
     /// Drops a key's cached paths (after it changed through this gateway).
     async fn forget(&self, key: &str) {
         if let Some(cache) = &self.up.cache {
@@ -154,6 +173,11 @@ impl MogStore {
     /// A fresh look-up as metadata (no size or validators yet).
     async fn locate(&self, key: &str) -> Result<Meta, StorageError> {
         let (lookup, cached) = self.lookup(key).await?;
+        Ok(self.meta_of(key, lookup, cached))
+    }
+
+    /// A look-up as metadata, its replicas healthy first.
+    fn meta_of(&self, key: &str, lookup: Lookup, cached: bool) -> Meta {
         let replicas = self
             .up
             .nodes
@@ -161,7 +185,7 @@ impl MogStore {
             .into_iter()
             .cloned()
             .collect();
-        Ok(Meta {
+        Meta {
             type_name: key.to_owned(),
             replicas,
             source: Source {
@@ -171,12 +195,14 @@ impl MogStore {
             },
             from_cache: cached,
             ..Meta::default()
-        })
+        }
     }
 
     /// Opens `read` of the key on the first of `meta`'s replicas that
-    /// answers. When every cached path fails, the cache entry is dropped
-    /// and the tracker asked once more. Returns the meta that worked.
+    /// answers. When every cached path fails, or every path answers 404
+    /// (the key was overwritten after the tracker named its old fid, whose
+    /// files are gone), the tracker is asked once more past the cache and
+    /// the fid it names now is read. Returns the meta that worked.
     async fn open_any(
         &self,
         key: &str,
@@ -185,12 +211,11 @@ impl MogStore {
     ) -> Result<(Object, Option<Meta>), StorageError> {
         let failures = match self.try_replicas(key, meta, read).await {
             Ok(object) => return Ok((object, None)),
-            Err(failures) if meta.from_cache => failures,
+            Err(failures) if meta.from_cache || all_gone(&failures) => failures,
             Err(failures) => return Err(no_replica(key, &failures, meta.replicas.is_empty())),
         };
-        tracing::debug!(key, "cached paths failed; asking the tracker again");
-        self.forget(key).await;
-        let fresh = self.locate(key).await?;
+        tracing::debug!(key, "paths failed; asking the tracker again");
+        let fresh = self.relocate(key).await?;
         match self.try_replicas(key, &fresh, read).await {
             Ok(object) => Ok((object, Some(fresh))),
             Err(more) => {
@@ -269,6 +294,11 @@ impl MogStore {
             source: meta.source.clone(),
         }
     }
+}
+
+/// Whether every replica tried answered 404: the fid is gone everywhere.
+fn all_gone(failures: &[NodeError]) -> bool {
+    !failures.is_empty() && failures.iter().all(NodeError::is_not_found)
 }
 
 /// The replica-independent tag of the fid stored at `path`.

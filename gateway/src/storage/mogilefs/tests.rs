@@ -5,6 +5,9 @@
 //!   then tried last while it is marked bad;
 //! - the look-up cache answers repeated reads, and is dropped by a DELETE
 //!   and by a PUT of the key, and when every cached path fails;
+//! - a look-up whose fid was replaced right after (every path 404), cached
+//!   or not, is asked once more at the tracker and the new fid is read;
+//!   paths gone for good are asked once more, not in a loop;
 //! - `Need::Validators` costs a HEAD, never a GET, and gives the
 //!   `"<fid>-<size>"` tag and identity; a HEAD open after it costs nothing;
 //! - error mapping: unknown key, every replica failing, no tracker;
@@ -30,6 +33,9 @@ use tokio::net::TcpListener;
 #[derive(Default)]
 struct Script {
     paths: HashMap<String, Vec<String>>,
+    /// Paths a key takes right after its next `get_paths` is answered: an
+    /// overwrite landing between a look-up and the read of its paths.
+    then: HashMap<String, Vec<String>>,
     /// Where `create_open` sends new files: a node's base URL.
     dest_base: String,
     next_fid: u64,
@@ -73,6 +79,13 @@ impl FakeTracker {
         self.script.lock().unwrap().paths.insert(key.into(), paths);
     }
 
+    /// `key` answers `now`, then `next` from the following call on.
+    fn overwrite_after_next(&self, key: &str, now: Vec<String>, next: Vec<String>) {
+        let mut script = self.script.lock().unwrap();
+        script.paths.insert(key.into(), now);
+        script.then.insert(key.into(), next);
+    }
+
     fn calls(&self, command: &str) -> usize {
         let script = self.script.lock().unwrap();
         script.calls.get(command).copied().unwrap_or(0)
@@ -85,10 +98,16 @@ fn answer(script: &Mutex<Script>, line: &str) -> Reply {
     *s.calls.entry(request.command.clone()).or_default() += 1;
     let key = request.args.get("key").unwrap_or_default().to_owned();
     match request.command.as_str() {
-        "get_paths" => match s.paths.get(&key) {
-            Some(paths) => Reply::Ok(GetPaths::reply_args(paths)),
-            None => Reply::error("unknown_key"),
-        },
+        "get_paths" => {
+            let reply = match s.paths.get(&key) {
+                Some(paths) => Reply::Ok(GetPaths::reply_args(paths)),
+                None => Reply::error("unknown_key"),
+            };
+            if let Some(next) = s.then.remove(&key) {
+                s.paths.insert(key, next);
+            }
+            reply
+        }
         "delete" => match s.paths.remove(&key) {
             Some(_) => Reply::Ok(Args::new()),
             None => Reply::error("unknown_key"),
@@ -255,6 +274,44 @@ async fn the_lookup_cache_is_dropped_by_delete_put_and_failed_paths() {
     env.tracker.set_paths("m", moved);
     assert_eq!(env.read("m").await.unwrap(), b"moved");
     assert_eq!(env.tracker.calls("get_paths"), 5);
+}
+
+#[tokio::test]
+async fn a_fid_replaced_after_its_look_up_is_looked_up_again() {
+    // The tracker names fid 20 and the key is overwritten right after:
+    // fid 20's files are gone from both nodes, fid 21 holds the new bytes.
+    for ttl in [Duration::ZERO, Duration::from_secs(60)] {
+        let env = env(2, ttl).await;
+        let old = env.place(20, b"old", &[0, 1]);
+        for node in &env.nodes {
+            std::fs::remove_file(node.root().join("dev1/0/000/000/0000000020.fid")).unwrap();
+        }
+        let new = env.place(21, b"new bytes", &[1]);
+        env.tracker.overwrite_after_next("k", old, new);
+        let read = env.read("k").await;
+        assert_eq!(read.unwrap(), b"new bytes", "ttl {ttl:?}");
+        assert_eq!(env.tracker.calls("get_paths"), 2, "ttl {ttl:?}");
+        // The look-up cache, when on, now names the new fid.
+        assert_eq!(env.read("k").await.unwrap(), b"new bytes");
+        let expected = if ttl.is_zero() { 3 } else { 2 };
+        assert_eq!(env.tracker.calls("get_paths"), expected, "ttl {ttl:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_whose_every_path_is_gone_is_asked_once_more_then_fails() {
+    let env = env(2, Duration::ZERO).await;
+    let paths = env.place(30, b"x", &[0, 1]);
+    std::fs::remove_dir_all(env.nodes[0].root().join("dev1")).unwrap();
+    std::fs::remove_dir_all(env.nodes[1].root().join("dev1")).unwrap();
+    env.tracker.set_paths("gone", paths);
+    let e = env.read("gone").await.unwrap_err();
+    assert!(matches!(e, StorageError::Unavailable { .. }), "{e}");
+    assert_eq!(
+        env.tracker.calls("get_paths"),
+        2,
+        "one more look-up, no loop"
+    );
 }
 
 #[tokio::test]

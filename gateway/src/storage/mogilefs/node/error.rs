@@ -46,4 +46,9 @@ impl NodeError {
     pub fn is_timeout(&self) -> bool {
         matches!(self, NodeError::Timeout { .. })
     }
+
+    /// True for a 404: the node does not hold the file (any more).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, NodeError::Status { status, .. } if *status == StatusCode::NOT_FOUND)
+    }
 }
