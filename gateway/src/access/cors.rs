@@ -85,11 +85,11 @@ impl Cors {
         let mut response = if ok {
             StatusCode::NO_CONTENT.into_response()
         } else {
-            (
+            crate::error::error_response(
                 StatusCode::FORBIDDEN,
-                "403 Forbidden: CORS preflight refused\n",
+                "CORS preflight refused".into(),
+                "CORS preflight refused: origin, method or headers not allowed".into(),
             )
-                .into_response()
         };
         let h = response.headers_mut();
         if self.varies() {
