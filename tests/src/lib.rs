@@ -256,6 +256,18 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// A `width`×`height` JPEG of a gradient (so it is not trivially
+/// compressible), made in code: the thumbnail and access tests' source image.
+pub fn gradient_jpeg(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([x as u8, y as u8, (x ^ y) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("a JPEG encodes into memory");
+    out.into_inner()
+}
+
 /// Deterministic test content: byte `i` of object `seed`.
 pub fn byte_at(seed: u64, i: u64) -> u8 {
     let x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03);

@@ -16,8 +16,7 @@ use dfs_e2e::fastdfs::bounded;
 use dfs_e2e::{mog_config, MogEnv, MogOptions};
 use dfs_gateway::thumbs::request::sign as sign_thumbnail;
 use dfs_gateway::thumbs::{Fit, FormatChoice, Resolved};
-use image::{ImageFormat, RgbImage};
-use std::io::Cursor;
+use image::ImageFormat;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -50,15 +49,6 @@ fn locations() -> String {
     let reads = format!("[location.access]\n{signed}\n{thumbnails}");
     let plain = format!("[location.access]\nrequire = \"all\"\n{signed}");
     location("/all/", &all) + &location("/reads/", &reads) + &location("/plain/", &plain)
-}
-
-fn jpeg_400x300() -> Vec<u8> {
-    let img = RgbImage::from_fn(400, 300, |x, y| {
-        image::Rgb([x as u8, y as u8, (x ^ y) as u8])
-    });
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, ImageFormat::Jpeg).unwrap();
-    out.into_inner()
 }
 
 fn now() -> u64 {
@@ -108,7 +98,10 @@ async fn start() -> MogEnv {
         ..MogOptions::default()
     };
     let env = MogEnv::start_with(1, &options).await;
-    assert_eq!(env.put("cat.jpg", jpeg_400x300()).await, 201);
+    assert_eq!(
+        env.put("cat.jpg", dfs_e2e::gradient_jpeg(400, 300)).await,
+        201
+    );
     env
 }
 
@@ -116,7 +109,7 @@ async fn start() -> MogEnv {
 async fn signed_urls_read_objects_and_thumbnails_where_every_read_needs_one() {
     bounded(LIMIT, async {
         let env = start().await;
-        let source = jpeg_400x300();
+        let source = dfs_e2e::gradient_jpeg(400, 300);
         let url = access_signed("GET", "/all/cat.jpg");
 
         let (status, body) = get(&env, &url).await;

@@ -11,8 +11,6 @@
 
 use dfs_e2e::fastdfs::bounded;
 use dfs_e2e::{MogEnv, MogOptions};
-use image::{ImageFormat, RgbImage};
-use std::io::Cursor;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -70,15 +68,6 @@ thumbnails = { sizes = ["100x50"], time_budget = "1ms" }
 [server.access.admin]
 tokens = ["admin-token-0123456789"]
 "#;
-
-fn jpeg(width: u32, height: u32) -> Vec<u8> {
-    let img = RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([x as u8, y as u8, (x ^ y) as u8])
-    });
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, ImageFormat::Jpeg).unwrap();
-    out.into_inner()
-}
 
 async fn send(
     env: &MogEnv,
@@ -188,10 +177,13 @@ async fn every_error_class_answers_json_when_asked() {
         assert_eq!(env.put("notes.jpg", "plain text, not pixels").await, 201);
         let r = send(&env, get.clone(), "/thumbs/notes.jpg?w=100&h=50", &[JSON]).await;
         json_error("415", r, 415).await;
-        assert_eq!(env.put("big.jpg", jpeg(1600, 1200)).await, 201);
+        assert_eq!(
+            env.put("big.jpg", dfs_e2e::gradient_jpeg(1600, 1200)).await,
+            201
+        );
         let r = send(&env, get.clone(), "/thumbs/big.jpg?w=100&h=50", &[JSON]).await;
         json_error("413", r, 413).await;
-        let small = jpeg(400, 300);
+        let small = dfs_e2e::gradient_jpeg(400, 300);
         assert_eq!(
             env.put("cut.jpg", small[..small.len() / 2].to_vec()).await,
             201

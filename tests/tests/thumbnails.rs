@@ -26,16 +26,6 @@ use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(90);
 
-/// A 400×300 JPEG with a gradient (so it is not trivially compressible).
-fn jpeg_400x300() -> Vec<u8> {
-    let img = RgbImage::from_fn(400, 300, |x, y| {
-        image::Rgb([x as u8, y as u8, (x ^ y) as u8])
-    });
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, ImageFormat::Jpeg).unwrap();
-    out.into_inner()
-}
-
 /// Decodes `bytes` as `format`: its width and height.
 fn dimensions(bytes: &[u8], format: ImageFormat) -> (u32, u32) {
     let img = image::load_from_memory_with_format(bytes, format).expect("thumbnail decodes");
@@ -59,7 +49,7 @@ fn fdfs_options() -> FdfsOptions {
 async fn fastdfs_slave_names_are_made_from_the_master() {
     bounded(LIMIT, async {
         let env = FdfsEnv::start_with(&fdfs_options()).await;
-        let source = jpeg_400x300();
+        let source = dfs_e2e::gradient_jpeg(400, 300);
         let id = env.upload(source.clone(), "jpg").await;
 
         let url = slave_url(&env, &id, "_150x150");
@@ -130,7 +120,10 @@ async fn mogilefs_query_form_fits_and_negotiates() {
             ..MogOptions::default()
         };
         let env = MogEnv::start_with(1, &options).await;
-        assert_eq!(env.put("cat.jpg", jpeg_400x300()).await, 201);
+        assert_eq!(
+            env.put("cat.jpg", dfs_e2e::gradient_jpeg(400, 300)).await,
+            201
+        );
         let url = |q: &str| env.gateway.url(&format!("/thumbs/cat.jpg?{q}"));
         for (fit, want_w) in [
             ("contain", 66..=67),
@@ -210,7 +203,10 @@ async fn a_thumbnail_is_made_once_then_served_from_the_cache_until_its_source_ch
             ..MogOptions::default()
         };
         let env = MogEnv::start_with(1, &options).await;
-        assert_eq!(env.put("cat.jpg", jpeg_400x300()).await, 201);
+        assert_eq!(
+            env.put("cat.jpg", dfs_e2e::gradient_jpeg(400, 300)).await,
+            201
+        );
         let url = env.gateway.url("/cached/cat.jpg?w=100&h=50&fit=cover");
 
         // Eight at once for a thumbnail nobody made yet: one is made.
@@ -260,7 +256,7 @@ async fn with_store_a_fastdfs_thumbnail_is_written_back_as_the_slave_file() {
             ..FdfsOptions::default()
         };
         let env = FdfsEnv::start_with(&options).await;
-        let id = env.upload(jpeg_400x300(), "jpg").await;
+        let id = env.upload(dfs_e2e::gradient_jpeg(400, 300), "jpg").await;
         let name = id.to_string();
         let url = env.url(&format!("/stored/{}", name.replace(".jpg", "_150x150.jpg")));
         let metrics = env.url("/metrics");
@@ -346,7 +342,10 @@ async fn with_store_a_mogilefs_thumbnail_is_kept_under_a_derived_key_and_read_ba
             }
         };
 
-        assert_eq!(env.put("cat.jpg", jpeg_400x300()).await, 201);
+        assert_eq!(
+            env.put("cat.jpg", dfs_e2e::gradient_jpeg(400, 300)).await,
+            201
+        );
         let first = env.http.get(&url).send().await.unwrap();
         assert_eq!(first.status(), 200);
         let etag = first.headers()[header::ETAG].clone();
@@ -434,7 +433,7 @@ async fn exif_orientation_is_applied_and_bad_sources_are_refused_end_to_end() {
             let http = env.http.clone();
             async move { http.get(url).send().await.unwrap() }
         };
-        let source = jpeg_400x300();
+        let source = dfs_e2e::gradient_jpeg(400, 300);
 
         // Orientation 6: the 400x300 pixels are shown turned, 300x400.
         let turned = with_exif_orientation(&source, 6);
@@ -608,7 +607,10 @@ async fn a_jpeg_of_many_scans_stops_at_the_budget_frees_the_worker_and_is_rememb
         // end, each scan walks all 250000 blocks: seconds of work.
         let bomb = progressive_jpeg(4000, 4000, 999);
         assert_eq!(env.put("scans.jpg", bomb).await, 201);
-        assert_eq!(env.put("cat.jpg", jpeg_400x300()).await, 201);
+        assert_eq!(
+            env.put("cat.jpg", dfs_e2e::gradient_jpeg(400, 300)).await,
+            201
+        );
 
         let first = get("/slow/scans.jpg?w=100&h=50").await;
         assert_eq!(first.status(), 503);
