@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Builds fuzz/seeds/<target>/ from the captures in protocol/tests/vectors,
-the example configs in conf/ and the nginx texts of the import tests.
+the example configs in conf/ and the nginx texts of the import tests; the
+thumbnail seeds are small images made here and converted with cjpeg
+(libjpeg-turbo) and cwebp (libwebp), kept as they are when those are missing.
 
 Run from anywhere: python3 fuzz/make_seeds.py (it rewrites fuzz/seeds/).
 """
@@ -9,6 +11,10 @@ import json
 import pathlib
 import re
 import shutil
+import struct
+import subprocess
+import tempfile
+import zlib
 
 FUZZ = pathlib.Path(__file__).resolve().parent
 ROOT = FUZZ.parent
@@ -92,6 +98,94 @@ def import_nginx():
     return [t.encode() for t in texts]
 
 
+def picture(width, height):
+    """RGB bytes of a small picture with gradients and a checker."""
+    out = bytearray()
+    for y in range(height):
+        for x in range(width):
+            checker = 60 if (x // 4 + y // 4) % 2 else 0
+            out += bytes([(x * 255 // width + checker) % 256,
+                          (y * 255 // height + checker) % 256, (x ^ y) * 8 % 256])
+    return bytes(out)
+
+
+def ppm(width, height):
+    return b"P6\n%d %d\n255\n" % (width, height) + picture(width, height)
+
+
+def png(width, height, rgba=False):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+    pixels = picture(width, height)
+    rows = b""
+    for y in range(height):
+        row = pixels[y * width * 3:(y + 1) * width * 3]
+        if rgba:
+            row = b"".join(row[i:i + 3] + bytes([i * 7 % 256]) for i in range(0, len(row), 3))
+        rows += b"\0" + row
+    header = struct.pack(">IIBBBBB", width, height, 8, 6 if rgba else 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def gif(width, height, frames):
+    """A four-colour GIF of `frames` frames. Its LZW codes stay 3 bits wide:
+    a clear code before every pair of pixels keeps the table from growing."""
+    out = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x81, 0, 0)
+    out += bytes([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    for frame in range(frames):
+        out += b"\x21\xf9\x04\x00\x0a\x00\x00\x00"
+        out += b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0)
+        codes = []
+        for i in range(width * height):
+            if i % 2 == 0:
+                codes.append(4)
+            codes.append((i // width + i % width + frame) % 4)
+        codes.append(5)
+        bits, used, data = 0, 0, bytearray()
+        for code in codes:
+            bits |= code << used
+            used += 3
+            while used >= 8:
+                data.append(bits & 0xFF)
+                bits >>= 8
+                used -= 8
+        if used:
+            data.append(bits)
+        out += b"\x02"
+        for i in range(0, len(data), 255):
+            block = data[i:i + 255]
+            out += bytes([len(block)]) + block
+        out += b"\x00"
+    return out + b"\x3b"
+
+
+def convert(command, source):
+    return subprocess.run(command, input=source, stdout=subprocess.PIPE,
+                          check=True).stdout
+
+
+def thumbnail():
+    """Each image behind one choice byte (see fuzz_targets/thumbnail.rs)."""
+    if not (shutil.which("cjpeg") and shutil.which("cwebp")):
+        print("thumbnail: cjpeg or cwebp missing; seeds left as they are")
+        return None
+    images = [png(24, 16), png(16, 16, rgba=True), gif(12, 8, 1), gif(8, 8, 2)]
+    source = ppm(40, 24)
+    for flags in ([], ["-progressive"], ["-grayscale"], ["-progressive", "-grayscale"],
+                  ["-sample", "1x1"], ["-restart", "1"]):
+        images.append(convert(["cjpeg", "-quality", "80", *flags], source))
+    for flags in (["-q", "80"], ["-lossless"], ["-q", "60", "-alpha_q", "50"]):
+        with tempfile.TemporaryDirectory() as tmp:
+            src = pathlib.Path(tmp) / "in.png"
+            src.write_bytes(png(40, 24, rgba=True))
+            images.append(subprocess.run(["cwebp", "-quiet", *flags, str(src), "-o", "-"],
+                                         stdout=subprocess.PIPE, check=True).stdout)
+    return [bytes([choice]) + image for image in images for choice in (0x01, 0x16)]
+
+
 def main():
     targets = {
         "mogilefs": mogilefs,
@@ -100,12 +194,16 @@ def main():
         "http_headers": http_headers,
         "config": config,
         "import_nginx": import_nginx,
+        "thumbnail": thumbnail,
     }
     for name, build in targets.items():
+        seeds = build()
+        if seeds is None:
+            continue
         out = FUZZ / "seeds" / name
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        for seed in build():
+        for seed in seeds:
             (out / hashlib.sha1(seed).hexdigest()[:16]).write_bytes(seed)
         print(f"{name}: {len(list(out.iterdir()))} seeds")
 
