@@ -144,17 +144,20 @@ impl AddressMap {
     /// A MogileFS path URL (`http://<ip>:<port>/dev1/...`) with its address
     /// mapped; a URL naming a host name, or none, is kept as it is.
     pub fn dial_url(&self, url: &str) -> String {
-        if self.is_empty() {
-            return url.to_owned();
-        }
+        self.map_url(url).0
+    }
+
+    /// [`AddressMap::dial_url`], and the address the URL then names (`None`
+    /// for a host name): parsed once, for a caller that also checks it.
+    pub fn map_url(&self, url: &str) -> (String, Option<SocketAddr>) {
         let Some((registered, rest)) = url_addr(url) else {
-            return url.to_owned();
+            return (url.to_owned(), None);
         };
         let dialled = self.dial(registered);
         if dialled == registered {
-            return url.to_owned();
+            return (url.to_owned(), Some(dialled));
         }
-        format!("http://{dialled}{rest}")
+        (format!("http://{dialled}{rest}"), Some(dialled))
     }
 
     /// A registered URL's address and, when mapped, the one dialled (for

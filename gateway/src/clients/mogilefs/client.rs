@@ -200,11 +200,8 @@ impl MogClient {
     /// The URL to use for `url`, or `None` when it names an address the
     /// gateway never dials.
     fn dial(&self, url: &str) -> Option<String> {
-        let dialled = self.map.dial_url(url);
-        let refused = self
-            .map
-            .lookup_url(&dialled)
-            .and_then(|(addr, _)| crate::clients::addrmap::never_dialled(addr.ip()));
+        let (dialled, addr) = self.map.map_url(url);
+        let refused = addr.and_then(|addr| crate::clients::addrmap::never_dialled(addr.ip()));
         match refused {
             None => Some(dialled),
             Some(why) => {
